@@ -1,0 +1,176 @@
+//! Websocket push messages parsed into typed events.
+//!
+//! A message is `{"events": {"0": {...}, "1": {...}}}`; each event names its
+//! `pushEventType`. Unknown types are kept raw, and one malformed event does not spoil the
+//! others in its message.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::model::{Client, Device, Group, Home};
+
+/// A button press, door bell or similar event of a channel (`DEVICE_CHANNEL_EVENT`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelEvent {
+    /// The device id.
+    pub device_id: String,
+    /// The functional channel index the event belongs to.
+    pub channel_index: u32,
+    /// e.g. `KEY_PRESS_SHORT`, `KEY_PRESS_LONG`, `DOOR_BELL_SENSOR_EVENT`.
+    pub event_type: String,
+}
+
+/// One pushed event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushEvent {
+    /// `DEVICE_ADDED` or `DEVICE_CHANGED`: the full device.
+    DeviceChanged(Box<Device>),
+    /// `DEVICE_REMOVED`.
+    DeviceRemoved(String),
+    /// `GROUP_ADDED` or `GROUP_CHANGED`: the full group.
+    GroupChanged(Box<Group>),
+    /// `GROUP_REMOVED`.
+    GroupRemoved(String),
+    /// `CLIENT_ADDED` or `CLIENT_CHANGED`.
+    ClientChanged(Box<Client>),
+    /// `CLIENT_REMOVED`.
+    ClientRemoved(String),
+    /// `HOME_CHANGED`: the home only.
+    HomeChanged(Box<Home>),
+    /// `SECURITY_JOURNAL_CHANGED` (no data).
+    SecurityJournalChanged,
+    /// `DEVICE_CHANNEL_EVENT`: button presses and door bells.
+    ChannelEvent(ChannelEvent),
+    /// `DEVICE_CODE_STATE_EVENT`: a key pad code.
+    CodeStateEvent {
+        /// The device id.
+        device_id: String,
+        /// Which code slot.
+        code_index: i64,
+        /// The code state as the cloud names it.
+        code_state: String,
+    },
+    /// A `pushEventType` this program does not know, kept raw.
+    Unknown(Value),
+}
+
+/// Why a websocket message could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EventParseError {
+    /// Not UTF-8 JSON.
+    #[error("websocket message is not JSON: {0}")]
+    NotJson(String),
+    /// JSON, but no `events` map.
+    #[error("websocket message has no \"events\" map")]
+    NoEvents,
+}
+
+/// Parse one websocket message (text or binary frame payload).
+///
+/// Returns the events it could read and, for each event that was malformed, a short reason.
+pub fn parse_message(payload: &[u8]) -> Result<(Vec<PushEvent>, Vec<String>), EventParseError> {
+    let msg: Value = serde_json::from_slice(payload).map_err(|e| EventParseError::NotJson(e.to_string()))?;
+    let events = match msg.get("events") {
+        Some(Value::Object(m)) => m,
+        _ => return Err(EventParseError::NoEvents),
+    };
+    // Events arrive keyed "0", "1", ...; keep their numeric order.
+    let mut keyed: Vec<(&String, &Value)> = events.iter().collect();
+    keyed.sort_by_key(|(k, _)| k.parse::<u64>().unwrap_or(u64::MAX));
+    let mut out = Vec::with_capacity(keyed.len());
+    let mut bad = Vec::new();
+    for (key, ev) in keyed {
+        match parse_event(ev) {
+            Ok(e) => out.push(e),
+            Err(reason) => bad.push(format!("event {key}: {reason}")),
+        }
+    }
+    Ok((out, bad))
+}
+
+/// The id of a removal event: `id`, or `device.id` / `group.id` / `client.id`.
+fn removed_id(ev: &Value, inner: &str) -> Result<String, String> {
+    ev.get("id")
+        .or_else(|| ev.get(inner).and_then(|o| o.get("id")))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| format!("removal event without an id (neither \"id\" nor \"{inner}.id\")"))
+}
+
+fn typed<T: for<'de> Deserialize<'de>>(ev: &Value, key: &str) -> Result<Box<T>, String> {
+    let v = ev.get(key).ok_or_else(|| format!("no \"{key}\" in event"))?;
+    T::deserialize(v).map(Box::new).map_err(|e| format!("bad \"{key}\": {e}"))
+}
+
+fn parse_event(ev: &Value) -> Result<PushEvent, String> {
+    let kind = ev.get("pushEventType").and_then(Value::as_str).ok_or("no pushEventType")?;
+    Ok(match kind {
+        "DEVICE_ADDED" | "DEVICE_CHANGED" => PushEvent::DeviceChanged(typed(ev, "device")?),
+        "DEVICE_REMOVED" => PushEvent::DeviceRemoved(removed_id(ev, "device")?),
+        "GROUP_ADDED" | "GROUP_CHANGED" => PushEvent::GroupChanged(typed(ev, "group")?),
+        "GROUP_REMOVED" => PushEvent::GroupRemoved(removed_id(ev, "group")?),
+        "CLIENT_ADDED" | "CLIENT_CHANGED" => PushEvent::ClientChanged(typed(ev, "client")?),
+        "CLIENT_REMOVED" => PushEvent::ClientRemoved(removed_id(ev, "client")?),
+        "HOME_CHANGED" => PushEvent::HomeChanged(typed(ev, "home")?),
+        "SECURITY_JOURNAL_CHANGED" => PushEvent::SecurityJournalChanged,
+        "DEVICE_CHANNEL_EVENT" => {
+            let device_id = ev.get("deviceId").and_then(Value::as_str).ok_or("no deviceId")?.to_string();
+            // Clients disagree on the name of the index; the functional channel index wins.
+            let index = ev
+                .get("functionalChannelIndex")
+                .or_else(|| ev.get("channelIndex"))
+                .and_then(Value::as_u64)
+                .ok_or("no channel index")?;
+            let event_type = ev.get("channelEventType").and_then(Value::as_str).ok_or("no channelEventType")?.to_string();
+            PushEvent::ChannelEvent(ChannelEvent { device_id, channel_index: index as u32, event_type })
+        }
+        "DEVICE_CODE_STATE_EVENT" => PushEvent::CodeStateEvent {
+            device_id: ev.get("deviceId").and_then(Value::as_str).ok_or("no deviceId")?.to_string(),
+            code_index: ev.get("codeIndex").and_then(Value::as_i64).unwrap_or(0),
+            code_state: ev.get("codeState").and_then(Value::as_str).unwrap_or_default().to_string(),
+        },
+        _ => PushEvent::Unknown(ev.clone()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_push_event_type() {
+        let dev = json!({"id": "D", "type": "X", "functionalChannels": {}});
+        let msg = json!({"events": {
+            "0": {"pushEventType": "DEVICE_CHANGED", "device": dev},
+            "1": {"pushEventType": "DEVICE_ADDED", "device": dev},
+            "2": {"pushEventType": "DEVICE_REMOVED", "id": "D"},
+            "3": {"pushEventType": "GROUP_REMOVED", "group": {"id": "G"}},
+            "4": {"pushEventType": "GROUP_CHANGED", "group": {"id": "G", "type": "HEATING"}},
+            "5": {"pushEventType": "CLIENT_REMOVED", "client": {"id": "C"}},
+            "6": {"pushEventType": "CLIENT_ADDED", "client": {"id": "C", "label": "x"}},
+            "7": {"pushEventType": "HOME_CHANGED", "home": {"id": "H", "connected": false}},
+            "8": {"pushEventType": "SECURITY_JOURNAL_CHANGED"},
+            "9": {"pushEventType": "DEVICE_CHANNEL_EVENT", "deviceId": "D", "channelIndex": 2, "functionalChannelIndex": 2, "channelEventType": "KEY_PRESS_SHORT"},
+            "10": {"pushEventType": "DEVICE_CODE_STATE_EVENT", "deviceId": "D", "codeIndex": 1, "codeState": "VALID"},
+            "11": {"pushEventType": "SOMETHING_NEW", "x": 1},
+            "12": {"pushEventType": "DEVICE_CHANGED"}
+        }});
+        let (events, bad) = parse_message(msg.to_string().as_bytes()).unwrap();
+        assert_eq!(events.len(), 12);
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(matches!(&events[2], PushEvent::DeviceRemoved(id) if id == "D"));
+        assert!(matches!(&events[3], PushEvent::GroupRemoved(id) if id == "G"));
+        assert!(matches!(&events[5], PushEvent::ClientRemoved(id) if id == "C"));
+        assert!(matches!(&events[7], PushEvent::HomeChanged(h) if h.connected() == Some(false)));
+        assert!(matches!(&events[9], PushEvent::ChannelEvent(c) if c.channel_index == 2 && c.event_type == "KEY_PRESS_SHORT"));
+        assert!(matches!(&events[11], PushEvent::Unknown(_)));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(parse_message(b"{not json").is_err());
+        assert!(parse_message(b"{\"x\":1}").is_err());
+        assert!(parse_message(&[0xff, 0xfe]).is_err());
+    }
+}

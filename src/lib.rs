@@ -1,0 +1,20 @@
+//! iobroker-hmip: a Homematic IP cloud adapter for ioBroker in one small binary.
+//!
+//! Layers, each only looking down (see the README and docs):
+//! - [`cloud`]: the HmIP cloud protocol (lookup, pairing, REST control, websocket events),
+//!   a typed model that keeps unknown fields. Knows nothing of ioBroker.
+//! - [`iobroker`]: the ioBroker data shapes (objects, states, id patterns). Pure types.
+//! - [`tree`]: HmIP model -> ioBroker objects and states, state writes -> control calls.
+//!   Pure functions and tables.
+//! - [`store`]: the ioBroker databases behind one trait.
+//! - [`adapter`]: the runtime wiring cloud -> tree -> store and back.
+//! - [`sim`]: a simulated HmIP cloud for demos and tests.
+//! - [`web`]: the standalone HTTP API.
+
+pub mod adapter;
+pub mod cloud;
+pub mod iobroker;
+pub mod sim;
+pub mod store;
+pub mod tree;
+pub mod web;

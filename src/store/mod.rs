@@ -1,0 +1,72 @@
+//! The ioBroker databases behind one trait: objects and states in ioBroker's exact JSON
+//! shapes, pattern queries and change notifications.
+//!
+//! - [`embedded`]: in-process, persisted in a data directory (standalone mode).
+//! - `redis` (a later step): RESP2 to js-controller's databases or a real Redis.
+
+pub mod embedded;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use crate::iobroker::{IobObject, IobState};
+
+/// A state was written (`Some`) or deleted (`None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateChange {
+    /// The full state id.
+    pub id: String,
+    /// The new state, or None when it was deleted.
+    pub state: Option<IobState>,
+}
+
+/// What a subscriber wants to hear about.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// An ioBroker glob such as `hmip.0.*`.
+    pub pattern: String,
+    /// Only writes with `ack: false` (user commands), as an adapter listens to its own states.
+    pub only_unacked: bool,
+}
+
+/// Errors of a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading or writing the data directory or the database connection failed.
+    #[error("store I/O error: {0}")]
+    Io(String),
+    /// Stored data could not be read.
+    #[error("store data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The ioBroker objects and states databases.
+///
+/// Writes are batched (one call for many ids) so that a network store can pipeline them.
+/// The store writes exactly what it is given: `ts`/`lc` are the writer's (see
+/// [`IobState::next`]).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// One object.
+    async fn get_object(&self, id: &str) -> Result<Option<IobObject>, StoreError>;
+    /// Create or replace objects.
+    async fn set_objects(&self, objects: Vec<IobObject>) -> Result<(), StoreError>;
+    /// Delete objects (missing ids are ignored).
+    async fn del_objects(&self, ids: &[String]) -> Result<(), StoreError>;
+    /// All objects whose id matches the glob, by id.
+    async fn objects(&self, pattern: &str) -> Result<BTreeMap<String, IobObject>, StoreError>;
+    /// One state.
+    async fn get_state(&self, id: &str) -> Result<Option<IobState>, StoreError>;
+    /// Write states; every write is announced to matching subscribers.
+    async fn set_states(&self, states: Vec<(String, IobState)>) -> Result<(), StoreError>;
+    /// Delete states (announced as `state: None`).
+    async fn del_states(&self, ids: &[String]) -> Result<(), StoreError>;
+    /// All states whose id matches the glob, by id.
+    async fn states(&self, pattern: &str) -> Result<BTreeMap<String, IobState>, StoreError>;
+    /// Hear about state changes matching `sub`, in write order.
+    fn subscribe(&self, sub: Subscription) -> mpsc::UnboundedReceiver<StateChange>;
+    /// Make everything written so far durable (called on shutdown).
+    async fn flush(&self) -> Result<(), StoreError>;
+}
