@@ -39,12 +39,28 @@ pub struct IobState {
 impl IobState {
     /// The state that follows `prev` when `val` is written: `lc` moves only when the value
     /// changed, as js-controller does.
-    pub fn next(prev: Option<&IobState>, val: Value, ack: bool, from: &str, q: u32, now: i64) -> IobState {
+    pub fn next(
+        prev: Option<&IobState>,
+        val: Value,
+        ack: bool,
+        from: &str,
+        q: u32,
+        now: i64,
+    ) -> IobState {
         let lc = match prev {
             Some(p) if p.val == val => p.lc,
             _ => now,
         };
-        IobState { val, ack, ts: now, lc, from: from.to_string(), q, user: Some("system.user.admin".into()), c: None }
+        IobState {
+            val,
+            ack,
+            ts: now,
+            lc,
+            from: from.to_string(),
+            q,
+            user: Some("system.user.admin".into()),
+            c: None,
+        }
     }
 }
 
@@ -109,9 +125,18 @@ mod tests {
     fn patterns() {
         assert!(pattern_matches("hmip.0.*", "hmip.0.devices.x.on"));
         assert!(pattern_matches("*", "anything"));
-        assert!(pattern_matches("hmip.0.devices.*.on", "hmip.0.devices.a.channels.1.on"));
-        assert!(!pattern_matches("hmip.0.devices.*.on", "hmip.0.devices.a.channels.1.online"));
-        assert!(pattern_matches("hmip.0.info.connection", "hmip.0.info.connection"));
+        assert!(pattern_matches(
+            "hmip.0.devices.*.on",
+            "hmip.0.devices.a.channels.1.on"
+        ));
+        assert!(!pattern_matches(
+            "hmip.0.devices.*.on",
+            "hmip.0.devices.a.channels.1.online"
+        ));
+        assert!(pattern_matches(
+            "hmip.0.info.connection",
+            "hmip.0.info.connection"
+        ));
         assert!(!pattern_matches("hmip.0.info", "hmip.0.info.connection"));
         assert!(!pattern_matches("hmip.1.*", "hmip.0.x"));
     }

@@ -42,7 +42,9 @@ pub enum CloudError {
     #[error("unexpected answer from the cloud: {0}")]
     BadResponse(String),
     /// Pairing: the PIN was wrong.
-    #[error("the access point refused the PIN (INVALID_PIN): check the PIN set in the Homematic IP app")]
+    #[error(
+        "the access point refused the PIN (INVALID_PIN): check the PIN set in the Homematic IP app"
+    )]
     InvalidPin,
     /// Pairing: HCU assignment locked.
     #[error("the access point is locked for new clients (ASSIGNMENT_LOCKED): press the button on the HCU first, then try again")]
@@ -60,22 +62,37 @@ impl CloudError {
     pub fn from_status(status: u16, body: &str, path: &str) -> CloudError {
         let code = serde_json::from_str::<serde_json::Value>(body)
             .ok()
-            .and_then(|v| v.get("errorCode").and_then(|c| c.as_str()).map(str::to_string));
+            .and_then(|v| {
+                v.get("errorCode")
+                    .and_then(|c| c.as_str())
+                    .map(str::to_string)
+            });
         match (status, code.as_deref()) {
             (429, _) => CloudError::Throttled,
-            (_, Some("INVALID_AUTH_TOKEN")) | (_, Some("INVALID_AUTHORIZATION")) if status == 403 || status == 401 => {
-                CloudError::AuthRevoked { code: code.unwrap_or_default() }
+            (_, Some("INVALID_AUTH_TOKEN")) | (_, Some("INVALID_AUTHORIZATION"))
+                if status == 403 || status == 401 =>
+            {
+                CloudError::AuthRevoked {
+                    code: code.unwrap_or_default(),
+                }
             }
             (_, Some("INVALID_PIN")) => CloudError::InvalidPin,
             (_, Some("ASSIGNMENT_LOCKED")) => CloudError::AssignmentLocked,
-            _ => CloudError::Http { status, code, path: path.to_string() },
+            _ => CloudError::Http {
+                status,
+                code,
+                path: path.to_string(),
+            },
         }
     }
 
     /// Is this error worth retrying later (network, throttling, 5xx)?
     pub fn is_transient(&self) -> bool {
         match self {
-            CloudError::Throttled | CloudError::Timeout { .. } | CloudError::Network(_) | CloudError::QueueFull => true,
+            CloudError::Throttled
+            | CloudError::Timeout { .. }
+            | CloudError::Network(_)
+            | CloudError::QueueFull => true,
             CloudError::Http { status, .. } => *status >= 500,
             _ => false,
         }

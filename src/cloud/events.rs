@@ -69,7 +69,8 @@ pub enum EventParseError {
 ///
 /// Returns the events it could read and, for each event that was malformed, a short reason.
 pub fn parse_message(payload: &[u8]) -> Result<(Vec<PushEvent>, Vec<String>), EventParseError> {
-    let msg: Value = serde_json::from_slice(payload).map_err(|e| EventParseError::NotJson(e.to_string()))?;
+    let msg: Value =
+        serde_json::from_slice(payload).map_err(|e| EventParseError::NotJson(e.to_string()))?;
     let events = match msg.get("events") {
         Some(Value::Object(m)) => m,
         _ => return Err(EventParseError::NoEvents),
@@ -98,12 +99,19 @@ fn removed_id(ev: &Value, inner: &str) -> Result<String, String> {
 }
 
 fn typed<T: for<'de> Deserialize<'de>>(ev: &Value, key: &str) -> Result<Box<T>, String> {
-    let v = ev.get(key).ok_or_else(|| format!("no \"{key}\" in event"))?;
-    T::deserialize(v).map(Box::new).map_err(|e| format!("bad \"{key}\": {e}"))
+    let v = ev
+        .get(key)
+        .ok_or_else(|| format!("no \"{key}\" in event"))?;
+    T::deserialize(v)
+        .map(Box::new)
+        .map_err(|e| format!("bad \"{key}\": {e}"))
 }
 
 fn parse_event(ev: &Value) -> Result<PushEvent, String> {
-    let kind = ev.get("pushEventType").and_then(Value::as_str).ok_or("no pushEventType")?;
+    let kind = ev
+        .get("pushEventType")
+        .and_then(Value::as_str)
+        .ok_or("no pushEventType")?;
     Ok(match kind {
         "DEVICE_ADDED" | "DEVICE_CHANGED" => PushEvent::DeviceChanged(typed(ev, "device")?),
         "DEVICE_REMOVED" => PushEvent::DeviceRemoved(removed_id(ev, "device")?),
@@ -114,20 +122,40 @@ fn parse_event(ev: &Value) -> Result<PushEvent, String> {
         "HOME_CHANGED" => PushEvent::HomeChanged(typed(ev, "home")?),
         "SECURITY_JOURNAL_CHANGED" => PushEvent::SecurityJournalChanged,
         "DEVICE_CHANNEL_EVENT" => {
-            let device_id = ev.get("deviceId").and_then(Value::as_str).ok_or("no deviceId")?.to_string();
+            let device_id = ev
+                .get("deviceId")
+                .and_then(Value::as_str)
+                .ok_or("no deviceId")?
+                .to_string();
             // Clients disagree on the name of the index; the functional channel index wins.
             let index = ev
                 .get("functionalChannelIndex")
                 .or_else(|| ev.get("channelIndex"))
                 .and_then(Value::as_u64)
                 .ok_or("no channel index")?;
-            let event_type = ev.get("channelEventType").and_then(Value::as_str).ok_or("no channelEventType")?.to_string();
-            PushEvent::ChannelEvent(ChannelEvent { device_id, channel_index: index as u32, event_type })
+            let event_type = ev
+                .get("channelEventType")
+                .and_then(Value::as_str)
+                .ok_or("no channelEventType")?
+                .to_string();
+            PushEvent::ChannelEvent(ChannelEvent {
+                device_id,
+                channel_index: index as u32,
+                event_type,
+            })
         }
         "DEVICE_CODE_STATE_EVENT" => PushEvent::CodeStateEvent {
-            device_id: ev.get("deviceId").and_then(Value::as_str).ok_or("no deviceId")?.to_string(),
+            device_id: ev
+                .get("deviceId")
+                .and_then(Value::as_str)
+                .ok_or("no deviceId")?
+                .to_string(),
             code_index: ev.get("codeIndex").and_then(Value::as_i64).unwrap_or(0),
-            code_state: ev.get("codeState").and_then(Value::as_str).unwrap_or_default().to_string(),
+            code_state: ev
+                .get("codeState")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
         },
         _ => PushEvent::Unknown(ev.clone()),
     })
@@ -163,7 +191,9 @@ mod tests {
         assert!(matches!(&events[3], PushEvent::GroupRemoved(id) if id == "G"));
         assert!(matches!(&events[5], PushEvent::ClientRemoved(id) if id == "C"));
         assert!(matches!(&events[7], PushEvent::HomeChanged(h) if h.connected() == Some(false)));
-        assert!(matches!(&events[9], PushEvent::ChannelEvent(c) if c.channel_index == 2 && c.event_type == "KEY_PRESS_SHORT"));
+        assert!(
+            matches!(&events[9], PushEvent::ChannelEvent(c) if c.channel_index == 2 && c.event_type == "KEY_PRESS_SHORT")
+        );
         assert!(matches!(&events[11], PushEvent::Unknown(_)));
     }
 

@@ -124,7 +124,10 @@ mod tests {
         });
         let model: CurrentState = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(model.devices["d"].device_type, "BRAND_NEW");
-        assert_eq!(model.devices["d"].channels["0"].fields["zz"], Value::Bool(true));
+        assert_eq!(
+            model.devices["d"].channels["0"].fields["zz"],
+            Value::Bool(true)
+        );
         assert_eq!(serde_json::to_value(&model).unwrap(), raw);
     }
 }

@@ -1,1 +1,454 @@
-//! (being written)
+//! HmIP model -> ioBroker objects and states, and state writes -> control calls.
+//!
+//! Pure functions over the [`crate::cloud::model`] and the [`table`]: no I/O, no async.
+//! Ids follow ioBroker.hmip so that scripts and views carry over:
+//!
+//! ```text
+//! <ns>.devices.<id>                      device   (name: the device's label)
+//! <ns>.devices.<id>.info.<field>         state    type, modelType, label, firmwareVersion, updateState, …
+//! <ns>.devices.<id>.channels.<n>         channel  (name: the channel's label)
+//! <ns>.devices.<id>.channels.<n>.<field> state    every field the cloud sends
+//! <ns>.groups.<id>.<field>               state    (+ info.label, info.type)
+//! <ns>.homes.<id>.<field>                state    (+ weather.*, functionalHomes.<solution>.*, …)
+//! <ns>.clients.<id>.info.<field>         state
+//! <ns>.info.connection                   state    is the cloud connected
+//! ```
+//! Every level of an id exists as an object (folders where ioBroker.hmip had none), so
+//! the repository checker finds no missing parent.
+
+pub mod ids;
+pub mod table;
+
+use serde_json::{json, Map, Value};
+
+use crate::cloud::model::{Channel, Client, CurrentState, Device, Group, Home};
+use crate::cloud::ControlCall;
+use crate::iobroker::IobObject;
+use table::{FieldRow, CHANNEL_ROWS, GROUP_ROWS};
+
+/// One state value the tree wants in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeValue {
+    /// Full state id.
+    pub id: String,
+    /// The value in ioBroker's scale.
+    pub val: Value,
+}
+
+/// The objects and values of a whole home.
+#[derive(Debug, Default, Clone)]
+pub struct TreeSnapshot {
+    /// Every object, parents before children.
+    pub objects: Vec<IobObject>,
+    /// Every state value.
+    pub values: Vec<TreeValue>,
+}
+
+impl TreeSnapshot {
+    fn extend(&mut self, other: TreeSnapshot) {
+        self.objects.extend(other.objects);
+        self.values.extend(other.values);
+    }
+}
+
+/// Why a state write cannot become a control call. Messages are for the user.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WriteError {
+    /// The id does not name a state of this tree.
+    #[error("{0} is not a state of this adapter")]
+    UnknownId(String),
+    /// The device, channel or group is not (or no longer) in the home.
+    #[error("{0} is not in the home (removed?)")]
+    UnknownTarget(String),
+    /// The state is read-only.
+    #[error("{0} is read-only")]
+    NotWritable(String),
+    /// The value does not fit the state.
+    #[error("{id}: {reason}")]
+    BadValue {
+        /// The state id.
+        id: String,
+        /// What is wrong with the value.
+        reason: String,
+    },
+}
+
+/// The objects every instance has regardless of the home: the top-level folders and
+/// `info.connection`.
+pub fn instance_objects(ns: &str) -> Vec<IobObject> {
+    vec![
+        folder(&format!("{ns}.devices"), "Devices"),
+        folder(&format!("{ns}.groups"), "Groups"),
+        folder(&format!("{ns}.homes"), "Homes"),
+        folder(&format!("{ns}.clients"), "Clients"),
+        object(
+            &format!("{ns}.info"),
+            "channel",
+            json!({"name": "Information"}),
+        ),
+        state_object(
+            &format!("{ns}.info.connection"),
+            json!({"name": "Connected to the Homematic IP cloud", "type": "boolean", "role": "indicator.connected", "read": true, "write": false, "def": false}),
+        ),
+    ]
+}
+
+/// The whole tree of a home: instance objects, home, devices, groups, clients.
+pub fn snapshot(ns: &str, state: &CurrentState) -> TreeSnapshot {
+    let mut out = TreeSnapshot {
+        objects: instance_objects(ns),
+        values: Vec::new(),
+    };
+    out.extend(home(ns, &state.home));
+    for d in state.devices.values() {
+        out.extend(device(ns, d));
+    }
+    for g in state.groups.values() {
+        out.extend(group(ns, g));
+    }
+    for c in state.clients.values() {
+        out.extend(client(ns, c));
+    }
+    out
+}
+
+/// The objects and values of one device.
+pub fn device(ns: &str, d: &Device) -> TreeSnapshot {
+    let base = ids::device(ns, &d.id);
+    let label = d.label.clone().unwrap_or_else(|| d.id.clone());
+    let mut out = TreeSnapshot::default();
+    out.objects
+        .push(object(&base, "device", json!({"name": label})));
+    // Device-level facts under info: the ioBroker.hmip five first, then every other scalar.
+    let info = format!("{base}.info");
+    out.objects.push(object(
+        &info,
+        "channel",
+        json!({"name": "Device information"}),
+    ));
+    let mut info_fields: Vec<(&str, Value)> = vec![
+        ("type", Value::String(d.device_type.clone())),
+        ("label", Value::String(label)),
+    ];
+    for (k, v) in &d.fields {
+        info_fields.push((k.as_str(), v.clone()));
+    }
+    for (field, v) in info_fields {
+        push_field(&mut out, &info, field, &v, None);
+    }
+    let channels = format!("{base}.channels");
+    out.objects.push(folder(&channels, "Channels"));
+    for (key, ch) in &d.channels {
+        out.extend(channel(&channels, key, ch));
+    }
+    out
+}
+
+fn channel(channels_id: &str, key: &str, ch: &Channel) -> TreeSnapshot {
+    let id = format!("{channels_id}.{}", ids::segment(key));
+    let name = ch
+        .fields
+        .get("label")
+        .and_then(Value::as_str)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{} {key}", ch.channel_type));
+    let mut out = TreeSnapshot::default();
+    out.objects
+        .push(object(&id, "channel", json!({"name": name})));
+    push_field(
+        &mut out,
+        &id,
+        "functionalChannelType",
+        &Value::String(ch.channel_type.clone()),
+        None,
+    );
+    for (field, v) in &ch.fields {
+        let row = table::find(CHANNEL_ROWS, &ch.channel_type, field);
+        push_field(&mut out, &id, field, v, row);
+    }
+    out
+}
+
+/// The objects and values of one group.
+pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
+    let base = ids::group(ns, &g.id);
+    let label = g.label.clone().unwrap_or_else(|| g.id.clone());
+    let mut out = TreeSnapshot::default();
+    out.objects
+        .push(object(&base, "device", json!({"name": label})));
+    let info = format!("{base}.info");
+    out.objects.push(object(
+        &info,
+        "channel",
+        json!({"name": "Group information"}),
+    ));
+    push_field(
+        &mut out,
+        &info,
+        "type",
+        &Value::String(g.group_type.clone()),
+        None,
+    );
+    push_field(&mut out, &info, "label", &Value::String(label), None);
+    for (field, v) in &g.fields {
+        let row = table::find(GROUP_ROWS, &g.group_type, field);
+        push_field(&mut out, &base, field, v, row);
+    }
+    out
+}
+
+/// The objects and values of one client.
+pub fn client(ns: &str, c: &Client) -> TreeSnapshot {
+    let base = ids::client(ns, &c.id);
+    let label = c.label.clone().unwrap_or_else(|| c.id.clone());
+    let mut out = TreeSnapshot::default();
+    out.objects
+        .push(object(&base, "device", json!({"name": label})));
+    let info = format!("{base}.info");
+    out.objects.push(object(
+        &info,
+        "channel",
+        json!({"name": "Client information"}),
+    ));
+    push_field(&mut out, &info, "label", &Value::String(label), None);
+    for (field, v) in &c.fields {
+        push_field(&mut out, &info, field, v, None);
+    }
+    out
+}
+
+/// The objects and values of the home: its scalar fields, and one channel per nested
+/// object (`weather`, `location`, …); functional homes under `functionalHomes.<solution>`
+/// with ioBroker.hmip's camel-case names (`securityAndAlarm`, …).
+pub fn home(ns: &str, h: &Home) -> TreeSnapshot {
+    let base = ids::home(ns, &h.id);
+    let mut out = TreeSnapshot::default();
+    out.objects
+        .push(object(&base, "device", json!({"name": "Home"})));
+    for (field, v) in &h.fields {
+        match (field.as_str(), v) {
+            ("functionalHomes", Value::Object(fhs)) => {
+                let fh_base = format!("{base}.functionalHomes");
+                out.objects.push(folder(&fh_base, "Functional homes"));
+                for (solution, fh) in fhs {
+                    let id = format!("{fh_base}.{}", ids::solution_segment(solution));
+                    out.objects
+                        .push(object(&id, "channel", json!({"name": solution})));
+                    if let Value::Object(fields) = fh {
+                        for (f, v) in fields {
+                            push_field(&mut out, &id, f, v, None);
+                        }
+                    }
+                }
+            }
+            (_, Value::Object(fields)) => {
+                let id = format!("{base}.{}", ids::segment(field));
+                out.objects
+                    .push(object(&id, "channel", json!({"name": field})));
+                for (f, v) in fields {
+                    push_field(&mut out, &id, f, v, None);
+                }
+            }
+            _ => push_field(&mut out, &base, field, v, None),
+        }
+    }
+    out
+}
+
+/// One field as a state object and its value. Nested objects and arrays become a JSON
+/// string (role `json`), so nothing the cloud sends is dropped.
+fn push_field(
+    out: &mut TreeSnapshot,
+    parent: &str,
+    field: &str,
+    v: &Value,
+    row: Option<&FieldRow>,
+) {
+    let id = format!("{parent}.{}", ids::segment(field));
+    let (common, val) = match row {
+        Some(r) => (row_common(field, r), state_value(r, v)),
+        None => inferred(field, v),
+    };
+    out.objects.push(state_object(&id, common));
+    out.values.push(TreeValue { id, val });
+}
+
+fn row_common(field: &str, r: &FieldRow) -> Value {
+    let mut c = json!({"name": field, "type": r.value_type, "role": r.role, "read": true, "write": r.control.is_some()});
+    if let Some(u) = r.unit {
+        c["unit"] = json!(u);
+    }
+    if let Some(m) = r.min {
+        c["min"] = json!(m);
+    }
+    if let Some(m) = r.max {
+        c["max"] = json!(m);
+    }
+    c
+}
+
+/// The state value of a cloud value under a row.
+fn state_value(r: &FieldRow, v: &Value) -> Value {
+    match v.as_f64() {
+        Some(n) if r.scale != table::Scale::Identity => json_number(r.scale.to_state(n)),
+        _ => v.clone(),
+    }
+}
+
+/// Common and value of a field no row names: type from the value, a neutral role.
+fn inferred(field: &str, v: &Value) -> (Value, Value) {
+    let (ty, role, val) = match v {
+        Value::Bool(_) => ("boolean", "indicator", v.clone()),
+        Value::Number(_) => ("number", "value", v.clone()),
+        Value::String(_) => ("string", "text", v.clone()),
+        Value::Null => ("mixed", "state", Value::Null),
+        Value::Array(_) | Value::Object(_) => ("string", "json", Value::String(v.to_string())),
+    };
+    (
+        json!({"name": field, "type": ty, "role": role, "read": true, "write": false}),
+        val,
+    )
+}
+
+/// A whole number as an integer JSON value, so 50.0 is stored as 50.
+fn json_number(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        json!(n as i64)
+    } else {
+        json!(n)
+    }
+}
+
+fn object(id: &str, obj_type: &str, common: Value) -> IobObject {
+    IobObject {
+        id: id.to_string(),
+        obj_type: obj_type.to_string(),
+        common: match common {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+        native: Map::new(),
+        extra: Map::new(),
+    }
+}
+
+fn folder(id: &str, name: &str) -> IobObject {
+    object(id, "folder", json!({"name": name}))
+}
+
+fn state_object(id: &str, common: Value) -> IobObject {
+    object(id, "state", common)
+}
+
+/// Turn a user's write of `val` to the state `id` into the control call that makes it
+/// happen, validated against the row's type and range. `state` is the current home,
+/// for values that must be sent along (a blind's current shutter level).
+pub fn write_to_call(
+    ns: &str,
+    state: &CurrentState,
+    id: &str,
+    val: &Value,
+) -> Result<ControlCall, WriteError> {
+    let unknown = || WriteError::UnknownId(id.to_string());
+    let rel = id
+        .strip_prefix(ns)
+        .and_then(|r| r.strip_prefix('.'))
+        .ok_or_else(unknown)?;
+    match ids::parse(rel).ok_or_else(unknown)? {
+        ids::Parsed::ChannelField {
+            device,
+            channel,
+            field,
+        } => {
+            let d = state
+                .devices
+                .get(device)
+                .ok_or_else(|| WriteError::UnknownTarget(format!("device {device}")))?;
+            let ch = d.channels.get(channel).ok_or_else(|| {
+                WriteError::UnknownTarget(format!("channel {channel} of device {device}"))
+            })?;
+            let row = table::find(CHANNEL_ROWS, &ch.channel_type, field)
+                .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
+            let control = row
+                .control
+                .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
+            let mut body = Map::new();
+            body.insert("deviceId".into(), json!(d.id));
+            body.insert(
+                "channelIndex".into(),
+                json!(channel.parse::<u32>().map_err(|_| unknown())?),
+            );
+            body.insert(control.key.into(), cloud_value(id, row, val)?);
+            for along in control.along {
+                body.insert(
+                    (*along).into(),
+                    ch.fields.get(*along).cloned().unwrap_or(Value::Null),
+                );
+            }
+            Ok(ControlCall {
+                path: control.path.to_string(),
+                body: Value::Object(body),
+            })
+        }
+        ids::Parsed::GroupField { group, field } => {
+            let g = state
+                .groups
+                .get(group)
+                .ok_or_else(|| WriteError::UnknownTarget(format!("group {group}")))?;
+            let row = table::find(GROUP_ROWS, &g.group_type, field)
+                .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
+            let control = row
+                .control
+                .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
+            let mut body = Map::new();
+            body.insert("groupId".into(), json!(g.id));
+            body.insert(control.key.into(), cloud_value(id, row, val)?);
+            for along in control.along {
+                body.insert(
+                    (*along).into(),
+                    g.fields.get(*along).cloned().unwrap_or(Value::Null),
+                );
+            }
+            Ok(ControlCall {
+                path: control.path.to_string(),
+                body: Value::Object(body),
+            })
+        }
+        ids::Parsed::Other => Err(WriteError::NotWritable(id.to_string())),
+    }
+}
+
+/// Validate a written state value against the row and convert it to the cloud's scale.
+fn cloud_value(id: &str, row: &FieldRow, val: &Value) -> Result<Value, WriteError> {
+    let bad = |reason: String| WriteError::BadValue {
+        id: id.to_string(),
+        reason,
+    };
+    match row.value_type {
+        "boolean" => match val {
+            Value::Bool(_) => Ok(val.clone()),
+            other => Err(bad(format!("expected true or false, got {other}"))),
+        },
+        "number" => {
+            let n = val
+                .as_f64()
+                .ok_or_else(|| bad(format!("expected a number, got {val}")))?;
+            if let Some(min) = row.min.filter(|m| n < *m) {
+                return Err(bad(format!("value {n} is below min {min}")));
+            }
+            if let Some(max) = row.max.filter(|m| n > *m) {
+                return Err(bad(format!("value {n} is above max {max}")));
+            }
+            Ok(json_number(row.scale.to_cloud(n)))
+        }
+        "string" => match val {
+            Value::String(_) => Ok(val.clone()),
+            other => Err(bad(format!("expected a string, got {other}"))),
+        },
+        _ => Ok(val.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
