@@ -1,1 +1,384 @@
-//! (being written)
+//! The runtime that wires cloud -> tree -> store, and store writes -> tree -> cloud.
+//!
+//! One task owns the home model and a mirror of what the store holds for this instance,
+//! so that a state is written only when its value (or ack, or quality) changes, and no
+//! lock is taken on the event path. Control calls leave through [`writes`], coalesced.
+
+pub mod config;
+pub mod writes;
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use crate::cloud::{CloudError, CloudEvent, CurrentState, PushEvent, Transport};
+use crate::iobroker::{now_ms, IobObject, IobState};
+use crate::store::{StateChange, Store, StoreError, Subscription};
+use crate::tree::{self, TreeSnapshot};
+
+/// How the runtime behaves.
+#[derive(Debug, Clone)]
+pub struct AdapterOptions {
+    /// The instance namespace, e.g. `hmip.0`.
+    pub namespace: String,
+    /// User writes to one state within this window become one control call.
+    pub write_debounce: Duration,
+    /// After a control call succeeded, wait this long for the cloud to confirm the value
+    /// through the websocket; then show the real value again.
+    pub confirm_timeout: Duration,
+}
+
+impl Default for AdapterOptions {
+    fn default() -> Self {
+        AdapterOptions {
+            namespace: "hmip.0".into(),
+            write_debounce: Duration::from_millis(250),
+            confirm_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the store holds for one state, as far as this runtime wrote or saw it.
+#[derive(Debug, Clone)]
+struct Mirror {
+    /// The last value confirmed by the cloud (in ioBroker's scale).
+    val: Value,
+    q: u32,
+    lc: i64,
+    /// The store currently holds a user command (ack false) instead of `val`.
+    commanded: bool,
+}
+
+/// The runtime state, owned by one task.
+struct Runtime {
+    opts: AdapterOptions,
+    from: String,
+    store: Arc<dyn Store>,
+    model: Option<CurrentState>,
+    /// state id -> what the store holds.
+    states: HashMap<String, Mirror>,
+    /// object id -> hash of its type and common, to skip rewriting unchanged objects.
+    objects: BTreeMap<String, u64>,
+    /// state id -> when to give up waiting for the cloud to confirm a sent command.
+    awaiting: HashMap<String, Instant>,
+}
+
+/// Run the adapter until `shutdown` turns true. Returns after flushing the store.
+pub async fn run(
+    transport: Arc<dyn Transport>,
+    store: Arc<dyn Store>,
+    opts: AdapterOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let ns = opts.namespace.clone();
+    let mut rt = Runtime::new(opts, store.clone()).await?;
+    rt.write_instance_objects().await?;
+
+    let (ev_tx, mut ev_rx) = mpsc::channel::<CloudEvent>(256);
+    let events = {
+        let t = transport.clone();
+        tokio::spawn(async move { t.run_events(ev_tx).await })
+    };
+    let mut user_rx = store.subscribe(Subscription { pattern: format!("{ns}.*"), only_unacked: true });
+    let (queue, mut results) = writes::spawn(transport.clone(), rt.opts.write_debounce);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    loop {
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() { break; }
+            }
+            Some(ev) = ev_rx.recv() => rt.on_cloud(ev).await,
+            Some(change) = user_rx.recv() => rt.on_user_write(change, &queue).await,
+            Some(res) = results.recv() => rt.on_write_result(res).await,
+            _ = tick.tick() => rt.expire_awaiting().await,
+        }
+    }
+    events.abort();
+    rt.set_connection(false).await;
+    store.flush().await?;
+    info!("adapter stopped");
+    Ok(())
+}
+
+fn object_hash(o: &IobObject) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    o.obj_type.hash(&mut h);
+    // serde_json with preserve_order serialises deterministically.
+    serde_json::to_string(&o.common).unwrap_or_default().hash(&mut h);
+    h.finish()
+}
+
+impl Runtime {
+    async fn new(opts: AdapterOptions, store: Arc<dyn Store>) -> Result<Runtime, StoreError> {
+        let ns = &opts.namespace;
+        // Start from what the store already holds (a restart with a persisted tree), so the
+        // first snapshot writes only what changed meanwhile.
+        let mut states = HashMap::new();
+        for (id, st) in store.states(&format!("{ns}.*")).await? {
+            states.insert(id, Mirror { val: st.val, q: st.q, lc: st.lc, commanded: !st.ack });
+        }
+        let objects = store.objects(&format!("{ns}.*")).await?.into_iter().map(|(id, o)| (id, object_hash(&o))).collect();
+        Ok(Runtime {
+            from: format!("system.adapter.{ns}"),
+            opts,
+            store,
+            model: None,
+            states,
+            objects,
+            awaiting: HashMap::new(),
+        })
+    }
+
+    fn ns(&self) -> &str {
+        &self.opts.namespace
+    }
+
+    async fn write_instance_objects(&mut self) -> Result<(), StoreError> {
+        let objs = tree::instance_objects(self.ns());
+        self.write_objects(objs).await?;
+        self.set_connection(false).await;
+        Ok(())
+    }
+
+    async fn set_connection(&mut self, connected: bool) {
+        let id = format!("{}.info.connection", self.ns());
+        self.write_values(vec![tree::TreeValue { id, val: Value::Bool(connected) }], 0).await;
+    }
+
+    /// Write the objects that are new or changed.
+    async fn write_objects(&mut self, objs: Vec<IobObject>) -> Result<(), StoreError> {
+        let mut changed = Vec::new();
+        for o in objs {
+            let h = object_hash(&o);
+            if self.objects.get(&o.id) != Some(&h) {
+                self.objects.insert(o.id.clone(), h);
+                changed.push(o);
+            }
+        }
+        if !changed.is_empty() {
+            self.store.set_objects(changed).await?;
+        }
+        Ok(())
+    }
+
+    /// Write the values that differ from what the store holds, acknowledged.
+    async fn write_values(&mut self, values: Vec<tree::TreeValue>, q: u32) {
+        let now = now_ms();
+        let mut writes = Vec::new();
+        for v in values {
+            let lc = match self.states.get(&v.id) {
+                Some(m) if m.val == v.val && m.q == q && !m.commanded => continue,
+                Some(m) if m.val == v.val => m.lc,
+                _ => now,
+            };
+            self.awaiting.remove(&v.id);
+            self.states.insert(v.id.clone(), Mirror { val: v.val.clone(), q, lc, commanded: false });
+            writes.push((v.id, IobState { val: v.val, ack: true, ts: now, lc, from: self.from.clone(), q, user: None, c: None }));
+        }
+        if !writes.is_empty() {
+            if let Err(e) = self.store.set_states(writes).await {
+                error!("writing states failed: {e}");
+            }
+        }
+    }
+
+    /// Write objects and values of a part of the tree.
+    async fn apply(&mut self, snap: TreeSnapshot) {
+        if let Err(e) = self.write_objects(snap.objects).await {
+            error!("writing objects failed: {e}");
+        }
+        self.write_values(snap.values, 0).await;
+    }
+
+    /// Delete an object and everything below it.
+    async fn remove_subtree(&mut self, root: &str) {
+        let prefix = format!("{root}.");
+        let ids: Vec<String> = self
+            .objects
+            .range(root.to_string()..)
+            .take_while(|(id, _)| id.as_str() == root || id.starts_with(&prefix))
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.remove_ids(ids).await;
+    }
+
+    async fn remove_ids(&mut self, ids: Vec<String>) {
+        if ids.is_empty() {
+            return;
+        }
+        let state_ids: Vec<String> = ids.iter().filter(|id| self.states.remove(*id).is_some()).cloned().collect();
+        for id in &ids {
+            self.objects.remove(id);
+        }
+        if let Err(e) = self.store.del_states(&state_ids).await {
+            error!("deleting states failed: {e}");
+        }
+        if let Err(e) = self.store.del_objects(&ids).await {
+            error!("deleting objects failed: {e}");
+        }
+    }
+
+    async fn on_cloud(&mut self, ev: CloudEvent) {
+        match ev {
+            CloudEvent::Connected => {
+                info!("connected to the cloud");
+                self.set_connection(true).await;
+            }
+            CloudEvent::Snapshot(state) => self.on_snapshot(*state).await,
+            CloudEvent::Events(events) => {
+                for e in events {
+                    self.on_push(e).await;
+                }
+            }
+            CloudEvent::Disconnected { reason } => {
+                warn!("cloud connection lost: {reason}");
+                self.set_connection(false).await;
+            }
+            CloudEvent::AuthRevoked { code } => {
+                error!("the cloud rejected the access token ({code}): pair again (`iobroker-hmip pair` or the admin page); the adapter stays offline until then");
+                self.set_connection(false).await;
+            }
+        }
+    }
+
+    async fn on_snapshot(&mut self, state: CurrentState) {
+        let snap = tree::snapshot(self.ns(), &state);
+        info!(devices = state.devices.len(), groups = state.groups.len(), objects = snap.objects.len(), "home loaded");
+        // Whatever the tree no longer has (removed while we were away) goes.
+        let produced: std::collections::HashSet<&str> = snap.objects.iter().map(|o| o.id.as_str()).collect();
+        let ns = self.ns();
+        let roots = ["devices.", "groups.", "clients.", "homes."].map(|r| format!("{ns}.{r}"));
+        let stale: Vec<String> = self
+            .objects
+            .keys()
+            .filter(|id| roots.iter().any(|r| id.starts_with(r.as_str())) && !produced.contains(id.as_str()))
+            .cloned()
+            .collect();
+        if !stale.is_empty() {
+            info!(count = stale.len(), "removing objects the cloud no longer has");
+        }
+        self.remove_ids(stale).await;
+        self.apply(snap).await;
+        self.model = Some(state);
+    }
+
+    async fn on_push(&mut self, ev: PushEvent) {
+        let ns = self.opts.namespace.clone();
+        let Some(model) = self.model.as_mut() else {
+            debug!("event before the first snapshot ignored (the snapshot will carry it)");
+            return;
+        };
+        match ev {
+            PushEvent::DeviceChanged(d) => {
+                let snap = tree::device(&ns, &d);
+                model.devices.insert(d.id.clone(), *d);
+                self.apply(snap).await;
+            }
+            PushEvent::GroupChanged(g) => {
+                let snap = tree::group(&ns, &g);
+                model.groups.insert(g.id.clone(), *g);
+                self.apply(snap).await;
+            }
+            PushEvent::ClientChanged(c) => {
+                let snap = tree::client(&ns, &c);
+                model.clients.insert(c.id.clone(), *c);
+                self.apply(snap).await;
+            }
+            PushEvent::HomeChanged(h) => {
+                let snap = tree::home(&ns, &h);
+                model.home = *h;
+                self.apply(snap).await;
+            }
+            PushEvent::DeviceRemoved(id) => {
+                model.devices.shift_remove(&id);
+                self.remove_subtree(&tree::ids::device(&ns, &id)).await;
+            }
+            PushEvent::GroupRemoved(id) => {
+                model.groups.shift_remove(&id);
+                self.remove_subtree(&tree::ids::group(&ns, &id)).await;
+            }
+            PushEvent::ClientRemoved(id) => {
+                model.clients.shift_remove(&id);
+                self.remove_subtree(&tree::ids::client(&ns, &id)).await;
+            }
+            PushEvent::SecurityJournalChanged | PushEvent::ChannelEvent(_) | PushEvent::CodeStateEvent { .. } => {
+                debug!("event not mapped yet: {ev:?}");
+            }
+            PushEvent::Unknown(raw) => {
+                let kind = raw.get("pushEventType").cloned().unwrap_or_default();
+                debug!(%kind, "unknown push event type ignored");
+            }
+        }
+    }
+
+    async fn on_user_write(&mut self, change: StateChange, queue: &writes::WriteQueue) {
+        let Some(st) = change.state else { return };
+        if st.ack {
+            return;
+        }
+        let id = change.id;
+        let call = match &self.model {
+            None => Err("the home is not loaded yet (not connected to the cloud)".to_string()),
+            Some(model) => tree::write_to_call(&self.opts.namespace, model, &id, &st.val).map_err(|e| e.to_string()),
+        };
+        match call {
+            Ok(call) => {
+                debug!(%id, path = %call.path, "user write queued");
+                if let Some(m) = self.states.get_mut(&id) {
+                    m.commanded = true;
+                }
+                queue.submit(id, call);
+            }
+            Err(reason) => {
+                warn!("write to {id} refused: {reason}");
+                self.restore(&id).await;
+            }
+        }
+    }
+
+    async fn on_write_result(&mut self, res: writes::WriteResult) {
+        match res.result {
+            Ok(()) => {
+                // Acknowledged when the cloud pushes the new value; until the deadline.
+                if self.states.get(&res.id).is_some_and(|m| m.commanded) {
+                    self.awaiting.insert(res.id, Instant::now() + self.opts.confirm_timeout);
+                }
+            }
+            Err(e) => {
+                match &e {
+                    CloudError::AuthRevoked { .. } => error!("{} failed: {e}", res.call.path),
+                    _ => error!("control call {} for {} failed: {e}; the state shows the real value again", res.call.path, res.id),
+                }
+                self.restore(&res.id).await;
+            }
+        }
+    }
+
+    /// Commands the cloud did not confirm in time: show the real value again.
+    async fn expire_awaiting(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<String> = self.awaiting.iter().filter(|(_, t)| **t <= now).map(|(id, _)| id.clone()).collect();
+        for id in expired {
+            self.awaiting.remove(&id);
+            debug!(%id, "no confirmation from the cloud; showing the real value");
+            self.restore(&id).await;
+        }
+    }
+
+    /// Write the last confirmed value again (acknowledged), replacing a user command.
+    async fn restore(&mut self, id: &str) {
+        if let Some(m) = self.states.get_mut(id) {
+            m.commanded = true; // force the write
+            let (val, q) = (m.val.clone(), m.q);
+            self.write_values(vec![tree::TreeValue { id: id.to_string(), val }], q).await;
+        }
+    }
+}

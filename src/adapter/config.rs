@@ -1,0 +1,107 @@
+//! The instance configuration: ioBroker.hmip's native keys, so tokens carry over.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The config file of standalone mode and the `native` part of the ioBroker instance.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceConfig {
+    /// The access point's SGTIN (`3014-F711-A000-…`).
+    #[serde(default)]
+    pub access_point_sgtin: String,
+    /// The system PIN, if one is set in the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// The name this client has in the Homematic IP app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+    /// The UUID this client paired with.
+    #[serde(default)]
+    pub device_id: String,
+    /// The auth token from pairing.
+    #[serde(default)]
+    pub auth_token: String,
+    /// CLIENTAUTH (derived from the SGTIN).
+    #[serde(default)]
+    pub client_auth_token: String,
+    /// The client id the cloud assigned.
+    #[serde(default)]
+    pub client_id: String,
+    /// Lookup URL, for the simulator or tests; the real cloud's when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_url: Option<String>,
+}
+
+/// Debug never shows a secret.
+impl std::fmt::Debug for InstanceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |s: &str| if s.is_empty() { "<unset>" } else { "<redacted>" };
+        f.debug_struct("InstanceConfig")
+            .field("access_point_sgtin", &self.access_point_sgtin)
+            .field("pin", &self.pin.as_deref().map(set))
+            .field("device_name", &self.device_name)
+            .field("device_id", &self.device_id)
+            .field("auth_token", &set(&self.auth_token))
+            .field("client_auth_token", &set(&self.client_auth_token))
+            .field("client_id", &self.client_id)
+            .field("lookup_url", &self.lookup_url)
+            .finish()
+    }
+}
+
+impl InstanceConfig {
+    /// Read a config file.
+    pub fn load(path: &Path) -> anyhow::Result<InstanceConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("config file {} is not valid: {e}", path.display()))
+    }
+
+    /// Write a config file readable by its owner only (it holds tokens): mode 0600, via a
+    /// temporary file and rename so a crash never leaves half a file.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        use std::io::Write;
+        let tmp = path.with_extension("tmp");
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+        f.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        Ok(())
+    }
+
+    /// Is this config paired (has a token)?
+    pub fn is_paired(&self) -> bool {
+        !self.auth_token.is_empty() && !self.access_point_sgtin.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_and_save_is_private() {
+        let c = InstanceConfig { access_point_sgtin: "S".into(), auth_token: "SECRET1".into(), pin: Some("1234".into()), ..Default::default() };
+        let d = format!("{c:?}");
+        assert!(!d.contains("SECRET1") && !d.contains("1234"), "{d}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.json");
+        c.save(&p).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert_eq!(InstanceConfig::load(&p).unwrap(), c);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("accessPointSgtin") && text.contains("authToken"));
+    }
+}
