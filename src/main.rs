@@ -1,1 +1,255 @@
-fn main() {}
+//! The `iobroker-hmip` command: run | pair | sim | demo.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use iobroker_hmip::adapter::config::InstanceConfig;
+use iobroker_hmip::adapter::{self, AdapterOptions};
+use iobroker_hmip::cloud::pairing::{self, PairingRequest};
+use iobroker_hmip::cloud::stream::{CloudConfig, HmipCloud};
+use iobroker_hmip::cloud::{ClientOptions, DEFAULT_LOOKUP_URL};
+use iobroker_hmip::sim::{self, Button, SimConfig};
+use iobroker_hmip::store::embedded::EmbeddedStore;
+use iobroker_hmip::store::Store;
+use iobroker_hmip::web;
+
+#[derive(Parser)]
+#[command(name = "iobroker-hmip", version, about = "Homematic IP cloud adapter for ioBroker")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run standalone on the embedded store with the HTTP API.
+    Run {
+        /// The config file written by `pair` (JSON with ioBroker.hmip's native keys).
+        #[arg(long)]
+        config: PathBuf,
+        /// Lookup URL (the real cloud's by default, or the config file's `lookupUrl`).
+        #[arg(long)]
+        lookup_url: Option<String>,
+        /// Address of the HTTP API.
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        http: SocketAddr,
+        /// Where the embedded store keeps the tree (default: beside the config file).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Instance namespace.
+        #[arg(long, default_value = "hmip.0")]
+        namespace: String,
+    },
+    /// Pair with an access point (press its blue button when asked) and write the config.
+    Pair {
+        /// The access point's SGTIN, as printed on it (3014-F711-A000-…).
+        #[arg(long)]
+        sgtin: String,
+        /// The system PIN, if one is set in the app (or the environment variable HMIP_PIN,
+        /// which keeps it out of the process list).
+        #[arg(long, env = "HMIP_PIN", hide_env_values = true)]
+        pin: Option<String>,
+        /// The name this client gets in the Homematic IP app.
+        #[arg(long, default_value = "ioBroker")]
+        device_name: String,
+        /// Lookup URL (the real cloud's by default).
+        #[arg(long, default_value = DEFAULT_LOOKUP_URL)]
+        lookup_url: String,
+        /// Where to write the config file (mode 0600).
+        #[arg(long)]
+        config: PathBuf,
+        /// Give up when the button is not pressed within this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Serve the simulated Homematic IP cloud.
+    Sim {
+        /// A getCurrentState answer to serve (default: the built-in demo home).
+        #[arg(long)]
+        fixture: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8088")]
+        listen: SocketAddr,
+        /// The simulated access point's SGTIN.
+        #[arg(long, default_value = sim::DEFAULT_SGTIN)]
+        sgtin: String,
+        /// Require this PIN for pairing.
+        #[arg(long)]
+        pin: Option<String>,
+        /// Press the blue button automatically after about a second, or only through
+        /// `POST /sim/button`.
+        #[arg(long, value_enum, default_value_t = ButtonArg::Auto)]
+        button: ButtonArg,
+    },
+    /// Try it: the simulator with the demo home plus a standalone run, in one process.
+    Demo {
+        /// Address of the HTTP API and page.
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        http: SocketAddr,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ButtonArg {
+    Auto,
+    Manual,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Run { config, lookup_url, http, data_dir, namespace } => run(config, lookup_url, http, data_dir, namespace).await,
+            Command::Pair { sgtin, pin, device_name, lookup_url, config, timeout } => {
+                pair(sgtin, pin, device_name, lookup_url, config, Duration::from_secs(timeout)).await
+            }
+            Command::Sim { fixture, listen, sgtin, pin, button } => serve_sim(fixture, listen, sgtin, pin, button).await,
+            Command::Demo { http } => demo(http).await,
+        }
+    })
+}
+
+/// A watch channel that turns true on Ctrl-C or SIGTERM.
+fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        info!("stopping");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+fn default_data_dir(config: &Path) -> PathBuf {
+    config.with_extension("data")
+}
+
+async fn run(config_path: PathBuf, lookup_url: Option<String>, http: SocketAddr, data_dir: Option<PathBuf>, namespace: String) -> anyhow::Result<()> {
+    let config = InstanceConfig::load(&config_path)?;
+    if !config.is_paired() {
+        anyhow::bail!("{} has no accessPointSgtin/authToken: run `iobroker-hmip pair` first", config_path.display());
+    }
+    let lookup_url = lookup_url.or(config.lookup_url.clone()).unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string());
+    let data_dir = data_dir.unwrap_or_else(|| default_data_dir(&config_path));
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?);
+    let cloud_config = CloudConfig { sgtin: config.access_point_sgtin.clone(), auth_token: config.auth_token.clone(), lookup_url, options: ClientOptions::default() };
+    run_standalone(cloud_config, store, http, namespace).await
+}
+
+/// The standalone runtime: HTTP API, then the cloud (the lookup retried with backoff
+/// while the network or the cloud is down), then the adapter until a signal.
+async fn run_standalone(cloud_config: CloudConfig, store: Arc<dyn Store>, http: SocketAddr, namespace: String) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
+    let (bound, _server) = web::serve(store.clone(), http).await.with_context(|| format!("starting the HTTP API on {http}"))?;
+    info!("HTTP API on http://{bound}/ (states: http://{bound}/api/v1/states?pattern={namespace}.*)");
+    let mut delay = Duration::from_secs(2);
+    let cloud = loop {
+        match HmipCloud::connect(cloud_config.clone()).await {
+            Ok(c) => break c,
+            Err(e) if e.is_transient() => {
+                warn!("cloud lookup failed: {e}; retrying in {delay:?}");
+                let mut sd = shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = sd.changed() => return Ok(()),
+                }
+                delay = (delay * 2).min(Duration::from_secs(300));
+            }
+            Err(e) => return Err(e).context("connecting to the Homematic IP cloud"),
+        }
+    };
+    let opts = AdapterOptions { namespace, ..AdapterOptions::default() };
+    adapter::run(Arc::new(cloud), store, opts, shutdown).await
+}
+
+async fn pair(sgtin: String, pin: Option<String>, device_name: String, lookup_url: String, config_path: PathBuf, timeout: Duration) -> anyhow::Result<()> {
+    let sgtin = iobroker_hmip::cloud::identity::normalize_sgtin(&sgtin)?;
+    let mut req = PairingRequest::new(sgtin.clone(), pin.clone(), device_name.clone(), lookup_url.clone());
+    req.timeout = timeout;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(p) = rx.recv().await {
+            eprintln!("pairing: {p}");
+        }
+    });
+    let result = pairing::pair(&req, tx).await;
+    let _ = printer.await;
+    let creds = match result {
+        Ok(c) => c,
+        Err(e) => {
+            error!("pairing failed: {e}");
+            return Err(anyhow::anyhow!("pairing failed: {e}"));
+        }
+    };
+    let config = InstanceConfig {
+        access_point_sgtin: creds.sgtin.clone(),
+        pin,
+        device_name: Some(device_name),
+        device_id: creds.device_id.clone(),
+        auth_token: creds.auth_token.clone(),
+        client_auth_token: creds.client_auth_token.clone(),
+        client_id: creds.client_id.clone(),
+        lookup_url: (lookup_url != DEFAULT_LOOKUP_URL).then_some(lookup_url),
+    };
+    config.save(&config_path)?;
+    eprintln!("paired; config written to {} (mode 0600)", config_path.display());
+    Ok(())
+}
+
+async fn serve_sim(fixture: Option<PathBuf>, listen: SocketAddr, sgtin: String, pin: Option<String>, button: ButtonArg) -> anyhow::Result<()> {
+    let mut cfg = match fixture {
+        Some(path) => SimConfig::with_fixture_file(&path, listen)?,
+        None => SimConfig::demo(listen),
+    };
+    cfg.sgtin = iobroker_hmip::cloud::identity::normalize_sgtin(&sgtin)?;
+    cfg.pin = pin;
+    cfg.button = match button {
+        ButtonArg::Auto => Button::Auto,
+        ButtonArg::Manual => Button::Manual,
+    };
+    let handle = sim::start(cfg).await?;
+    println!("listening on {}", handle.url());
+    let mut sd = shutdown_signal();
+    let _ = sd.changed().await;
+    handle.shutdown().await;
+    Ok(())
+}
+
+async fn demo(http: SocketAddr) -> anyhow::Result<()> {
+    let handle = sim::start(SimConfig::demo("127.0.0.1:0".parse()?)).await?;
+    info!("simulated cloud on {}", handle.url());
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::in_memory());
+    let cloud_config = CloudConfig {
+        sgtin: sim::DEFAULT_SGTIN.to_string(),
+        auth_token: sim::DEFAULT_AUTH_TOKEN.to_string(),
+        lookup_url: handle.lookup_url(),
+        options: ClientOptions::default(),
+    };
+    eprintln!("demo: a simulated home of {} devices; open the page below to watch and switch it, Ctrl-C stops", sim::demo_home()["devices"].as_object().map_or(0, |d| d.len()));
+    let res = run_standalone(cloud_config, store, http, "hmip.0".into()).await;
+    handle.shutdown().await;
+    res
+}

@@ -1,0 +1,220 @@
+//! The adapter end to end against the simulator, on the embedded store.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::{find_channel, fixture, wait_until, Harness};
+use iobroker_hmip::cloud::CurrentState;
+use iobroker_hmip::store::Store;
+use serde_json::{json, Value};
+
+fn count_types(objs: &std::collections::BTreeMap<String, iobroker_hmip::iobroker::IobObject>) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for o in objs.values() {
+        *m.entry(o.obj_type.clone()).or_insert(0) += 1;
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_fixture_lands_in_the_store() {
+    let home = fixture("home.json");
+    let model: CurrentState = serde_json::from_value(home.clone()).unwrap();
+    let h = Harness::start(home).await;
+    let objs = h.store.objects("hmip.0.*").await.unwrap();
+    // Every device, channel, group and client.
+    for d in model.devices.values() {
+        assert_eq!(objs[&format!("hmip.0.devices.{}", d.id)].obj_type, "device");
+        for k in d.channels.keys() {
+            assert_eq!(objs[&format!("hmip.0.devices.{}.channels.{k}", d.id)].obj_type, "channel");
+        }
+    }
+    for g in model.groups.values() {
+        assert_eq!(objs[&format!("hmip.0.groups.{}", g.id)].obj_type, "device");
+    }
+    for c in model.clients.values() {
+        assert!(objs.contains_key(&format!("hmip.0.clients.{}.info.label", c.id)));
+    }
+    let counts = count_types(&objs);
+    // 150 devices + 45 groups + 2 clients + 1 home.
+    assert_eq!(counts["device"], 198, "{counts:?}");
+    // 612 device channels, an info channel per device, group and client, info, the
+    // home's nested objects and its 6 functional homes.
+    assert_eq!(counts["channel"], 612 + 150 + 45 + 2 + 1 + 5 + 6, "{counts:?}");
+    assert_eq!(counts["folder"], 4 + 150 + 1, "{counts:?}");
+    let states = h.store.states("hmip.0.*").await.unwrap();
+    assert_eq!(states.len(), counts["state"], "every state object has its value");
+    assert!(states.values().all(|s| s.ack && s.from == "system.adapter.hmip.0"));
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_types_load_and_appear() {
+    let home = fixture("unknown_types.json");
+    let model: CurrentState = serde_json::from_value(home.clone()).unwrap();
+    let h = Harness::start(home).await;
+    let objs = h.store.objects("hmip.0.*").await.unwrap();
+    let unknown = model.devices.values().find(|d| d.id == "3014F7110000000000000050").expect("the unknown device");
+    assert!(objs.contains_key(&format!("hmip.0.devices.{}", unknown.id)));
+    assert!(objs.contains_key(&format!("hmip.0.devices.{}.channels.0", unknown.id)));
+    assert_eq!(h.state(&format!("hmip.0.devices.{}.channels.0.functionalChannelType", unknown.id)).await.unwrap()["val"], "DEVICE_UNKNOWN");
+    for g in model.groups.values() {
+        assert!(objs.contains_key(&format!("hmip.0.groups.{}", g.id)));
+    }
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_value_arrives_and_an_unchanged_push_writes_nothing() {
+    let home = fixture("home.json");
+    let (dev, ch) = find_channel(&home, "SWITCH_MEASURING_CHANNEL", "currentPowerConsumption");
+    let mut h = Harness::start(home).await;
+    let id = format!("hmip.0.devices.{dev}.channels.{ch}.currentPowerConsumption");
+    h.drain_writes();
+
+    let r = h.sim_post(&format!("/sim/device/{dev}/channel/{ch}"), json!({"currentPowerConsumption": 123.4})).await;
+    assert!(r.status().is_success());
+    h.wait_state(&id, |s| s["val"] == json!(123.4) && s["ack"] == json!(true)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let writes = h.drain_writes();
+    let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
+    assert!(ids.contains(&id.as_str()));
+    // Only the changed value and the device's status timestamp.
+    assert!(writes.len() <= 2, "a one-field change wrote {ids:?}");
+
+    // The same device again, unchanged: the simulator pushes the full device as the cloud does.
+    let device = h.sim_get("/sim/home").await["devices"][&dev].clone();
+    let push = json!({"events": {"0": {"pushEventType": "DEVICE_CHANGED", "device": device}}});
+    h.sim_post("/sim/push", push.clone()).await;
+    h.sim_post("/sim/push", push).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let writes = h.drain_writes();
+    assert!(writes.is_empty(), "an unchanged device wrote {:?}", writes.iter().map(|w| &w.id).collect::<Vec<_>>());
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_writes_become_control_calls_and_come_back_acked() {
+    let home = fixture("home.json");
+    let model: CurrentState = serde_json::from_value(home.clone()).unwrap();
+    let (shutter, sch) = find_channel(&home, "SHUTTER_CHANNEL", "shutterLevel");
+    let (blind, bch) = find_channel(&home, "BLIND_CHANNEL", "slatsLevel");
+    let (switch, swch) = find_channel(&home, "SWITCH_CHANNEL", "on");
+    let (dimmer, dch) = find_channel(&home, "DIMMER_CHANNEL", "dimLevel");
+    let heating = model.groups.values().find(|g| g.group_type == "HEATING").unwrap().id.clone();
+    let blind_shutter = home["devices"][&blind]["functionalChannels"][&bch]["shutterLevel"].clone();
+    let switch_on = home["devices"][&switch]["functionalChannels"][&swch]["on"].as_bool().unwrap();
+    let h = Harness::start(home).await;
+
+    let cases: Vec<(String, Value, &str, Value)> = vec![
+        (
+            format!("hmip.0.devices.{shutter}.channels.{sch}.shutterLevel"),
+            json!(30),
+            "device/control/setShutterLevel",
+            json!({"deviceId": shutter, "channelIndex": sch.parse::<u32>().unwrap(), "shutterLevel": 0.7}),
+        ),
+        (
+            format!("hmip.0.devices.{blind}.channels.{bch}.slatsLevel"),
+            json!(80),
+            "device/control/setSlatsLevel",
+            json!({"deviceId": blind, "channelIndex": bch.parse::<u32>().unwrap(), "slatsLevel": 0.2, "shutterLevel": blind_shutter}),
+        ),
+        (
+            format!("hmip.0.devices.{switch}.channels.{swch}.on"),
+            json!(!switch_on),
+            "device/control/setSwitchState",
+            json!({"deviceId": switch, "channelIndex": swch.parse::<u32>().unwrap(), "on": !switch_on}),
+        ),
+        (
+            format!("hmip.0.devices.{dimmer}.channels.{dch}.dimLevel"),
+            json!(45),
+            "device/control/setDimLevel",
+            json!({"deviceId": dimmer, "channelIndex": dch.parse::<u32>().unwrap(), "dimLevel": 0.45}),
+        ),
+        (
+            format!("hmip.0.groups.{heating}.setPointTemperature"),
+            json!(22.5),
+            "group/heating/setSetPointTemperature",
+            json!({"groupId": heating, "setPointTemperature": 22.5}),
+        ),
+    ];
+    for (id, val, path, body) in cases {
+        h.sim.url(); // keep the simulator borrowed for the whole loop
+        let _ = h.http.delete(h.sim_url("/sim/calls")).send().await.unwrap();
+        let r = h.put(&id, val.clone()).await;
+        assert_eq!(r.status(), 200, "{id}: {}", r.text().await.unwrap());
+        let st = h.wait_state(&id, |s| s["val"] == val && s["ack"] == json!(true)).await;
+        assert_eq!(st["from"], "system.adapter.hmip.0");
+        let calls = h.calls().await;
+        assert_eq!(calls.len(), 1, "{id}: {calls:?}");
+        assert_eq!(calls[0]["path"], path, "{id}");
+        assert_eq!(calls[0]["body"], body, "{id}");
+    }
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_changed_while_disconnected_is_there_after_the_reconnect() {
+    let home = fixture("home.json");
+    let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
+    let was = home["devices"][&dev]["functionalChannels"][&ch]["on"].as_bool().unwrap();
+    let h = Harness::start(home).await;
+    let id = format!("hmip.0.devices.{dev}.channels.{ch}.on");
+    let before: Value = h.sim_get("/sim/stats").await;
+
+    // Refuse websocket upgrades for a while so the change happens while nobody listens.
+    h.sim_post("/sim/throttle", json!({"count": 4})).await;
+    h.sim_post("/sim/drop", json!({})).await;
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(false)).await;
+    h.sim_post(&format!("/sim/device/{dev}/channel/{ch}"), json!({"on": !was})).await;
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(true)).await;
+    h.wait_state(&id, |s| s["val"] == json!(!was) && s["ack"] == json!(true)).await;
+    let after: Value = h.sim_get("/sim/stats").await;
+    assert!(after["wsConnects"].as_u64() > before["wsConnects"].as_u64());
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_backs_off_with_a_bounded_request_count() {
+    let home = fixture("home.json");
+    let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
+    let h = Harness::start(home).await;
+    let id = format!("hmip.0.devices.{dev}.channels.{ch}.on");
+    let before = h.sim_get("/sim/stats").await["requests"].as_u64().unwrap();
+    // The cloud throttles; the user keeps writing for 1.5 s.
+    h.sim_post("/sim/throttle", json!({"count": 1000})).await;
+    for i in 0..30 {
+        h.put(&id, json!(i % 2 == 0)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = h.sim_get("/sim/stats").await["requests"].as_u64().unwrap() - before;
+    // Without backoff, 30 writes would be 30 requests (and a reconnect loop more); with a
+    // pause of at least 300 ms doubling after each 429, 2 s hold at most a handful.
+    assert!(sent <= 8, "{sent} requests reached a throttling cloud");
+    assert!(sent >= 1);
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_goes_offline_without_a_retry_storm() {
+    let home = fixture("home.json");
+    let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
+    let h = Harness::start(home).await;
+    h.sim_post("/sim/revoke", json!({})).await;
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(false)).await;
+    let before = h.sim_get("/sim/stats").await;
+    // A user write meanwhile is refused by the latch, not sent.
+    h.put(&format!("hmip.0.devices.{dev}.channels.{ch}.on"), json!(true)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = h.sim_get("/sim/stats").await;
+    let new_requests = after["requests"].as_u64().unwrap() - before["requests"].as_u64().unwrap();
+    let new_connects = after["wsConnects"].as_u64().unwrap() - before["wsConnects"].as_u64().unwrap();
+    assert!(new_requests <= 1, "{new_requests} requests after the token was revoked");
+    assert_eq!(new_connects, 0, "reconnected with a revoked token");
+    assert_eq!(h.state("hmip.0.info.connection").await.unwrap()["val"], json!(false));
+    wait_until(|| async { true }).await;
+    h.stop().await.unwrap();
+}

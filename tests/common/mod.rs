@@ -1,0 +1,185 @@
+//! Test harness: the simulator, the adapter on an in-memory store, and the HTTP API, all
+//! in-process on 127.0.0.1 with short timings.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use iobroker_hmip::adapter::{self, AdapterOptions};
+use iobroker_hmip::cloud::stream::{CloudConfig, HmipCloud};
+use iobroker_hmip::cloud::ClientOptions;
+use iobroker_hmip::sim::{self, SimConfig, SimHandle};
+use iobroker_hmip::store::embedded::EmbeddedStore;
+use iobroker_hmip::store::{StateChange, Store, Subscription};
+use iobroker_hmip::web;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+/// Client timings short enough for tests.
+pub fn fast_options() -> ClientOptions {
+    ClientOptions {
+        request_timeout: Duration::from_secs(5),
+        bucket_capacity: 10,
+        bucket_refill: Duration::from_millis(50),
+        queue_limit: 120,
+        throttle_backoff: Duration::from_millis(300),
+        throttle_backoff_max: Duration::from_secs(2),
+        ping_interval: Duration::from_millis(300),
+        dead_timeout: Duration::from_secs(2),
+        reconnect_min: Duration::from_millis(100),
+        reconnect_max: Duration::from_millis(800),
+        lookup_after_failures: 3,
+    }
+}
+
+pub fn fixture_path(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+pub fn fixture(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture_path(name)).unwrap()).unwrap()
+}
+
+/// A running simulator + adapter + HTTP API.
+pub struct Harness {
+    pub sim: SimHandle,
+    pub store: Arc<EmbeddedStore>,
+    pub api: String,
+    pub http: reqwest::Client,
+    /// Every state write the store announced, in order.
+    pub writes: mpsc::UnboundedReceiver<StateChange>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Harness {
+    /// Start with a home (a getCurrentState answer) and wait until the tree is loaded.
+    pub async fn start(home: Value) -> Harness {
+        Self::start_with(home, fast_options()).await
+    }
+
+    pub async fn start_with(home: Value, options: ClientOptions) -> Harness {
+        let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
+        cfg.home = home;
+        let sim = sim::start(cfg).await.expect("simulator starts");
+        let store = Arc::new(EmbeddedStore::in_memory());
+        let writes = store.subscribe(Subscription { pattern: "hmip.0.*".into(), only_unacked: false });
+        let dyn_store: Arc<dyn Store> = store.clone();
+        let (addr, _server) = web::serve(dyn_store.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let cloud = HmipCloud::connect(CloudConfig {
+            sgtin: sim::DEFAULT_SGTIN.into(),
+            auth_token: sim::DEFAULT_AUTH_TOKEN.into(),
+            lookup_url: sim.lookup_url(),
+            options,
+        })
+        .await
+        .expect("lookup against the simulator");
+        let (stop, stop_rx) = watch::channel(false);
+        let opts = AdapterOptions {
+            namespace: "hmip.0".into(),
+            write_debounce: Duration::from_millis(50),
+            confirm_timeout: Duration::from_secs(3),
+        };
+        let task = tokio::spawn(adapter::run(Arc::new(cloud), dyn_store, opts, stop_rx));
+        let h = Harness { sim, store, api: format!("http://{addr}"), http: reqwest::Client::new(), writes, stop, task };
+        h.wait_state("hmip.0.info.connection", |s| s["val"] == Value::Bool(true) && s["ack"] == Value::Bool(true)).await;
+        // The snapshot follows the connect: wait until the home's object is there.
+        h.wait_until(|| async { !h.store.objects("hmip.0.homes.*").await.unwrap().is_empty() }).await;
+        h
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        let r = self.task.await.unwrap();
+        self.sim.shutdown().await;
+        r
+    }
+
+    pub fn sim_url(&self, path: &str) -> String {
+        format!("{}{}", self.sim.url(), path)
+    }
+
+    pub async fn sim_post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http.post(self.sim_url(path)).json(&body).send().await.unwrap()
+    }
+
+    pub async fn sim_get(&self, path: &str) -> Value {
+        self.http.get(self.sim_url(path)).send().await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn state(&self, id: &str) -> Option<Value> {
+        let r = self.http.get(format!("{}/api/v1/state/{id}", self.api)).send().await.unwrap();
+        if r.status() == 404 {
+            None
+        } else {
+            Some(r.json().await.unwrap())
+        }
+    }
+
+    pub async fn put(&self, id: &str, val: Value) -> reqwest::Response {
+        self.http.put(format!("{}/api/v1/state/{id}", self.api)).json(&serde_json::json!({ "val": val })).send().await.unwrap()
+    }
+
+    /// Wait (up to 10 s) until the state satisfies `pred`; returns it.
+    pub async fn wait_state(&self, id: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(s) = self.state(id).await {
+                if pred(&s) {
+                    return s;
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("state {id} never satisfied the condition; last: {:?}", self.state(id).await);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn wait_until<F, Fut>(&self, f: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        wait_until(f).await
+    }
+
+    /// The control calls the simulator recorded.
+    pub async fn calls(&self) -> Vec<Value> {
+        self.sim_get("/sim/calls").await.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Drain the writes seen so far.
+    pub fn drain_writes(&mut self) -> Vec<StateChange> {
+        let mut out = Vec::new();
+        while let Ok(w) = self.writes.try_recv() {
+            out.push(w);
+        }
+        out
+    }
+}
+
+pub async fn wait_until<F, Fut>(f: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !f().await {
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Find `(device id, channel index)` of the first channel of `ty` with `field` in a home.
+pub fn find_channel(home: &Value, ty: &str, field: &str) -> (String, String) {
+    for (id, d) in home["devices"].as_object().unwrap() {
+        for (k, ch) in d["functionalChannels"].as_object().unwrap() {
+            if ch["functionalChannelType"] == ty && ch.get(field).is_some() {
+                return (id.clone(), k.clone());
+            }
+        }
+    }
+    panic!("no {ty} channel with {field}")
+}
