@@ -21,6 +21,9 @@ mod state;
 mod time;
 mod ws;
 
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
