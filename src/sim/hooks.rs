@@ -1,0 +1,165 @@
+//! Test hooks under `/sim/...`: change the simulated home as a device would, push raw
+//! messages and inject faults. They need no credentials (the simulator only listens on
+//! loopback). Every answer is JSON.
+//!
+//! | hook | effect |
+//! |---|---|
+//! | `POST /sim/device/{deviceId}/channel/{index}` | merge the body into a channel, push `DEVICE_CHANGED` |
+//! | `POST /sim/push[?binary=true]` | send the raw body to every websocket |
+//! | `POST /sim/drop` | close every websocket |
+//! | `POST /sim/throttle` `{"count": N}` | the next N requests answer 429 |
+//! | `POST /sim/revoke` / `POST /sim/unrevoke` | invalidate every token / restore the default token |
+//! | `POST /sim/button` | press the blue button |
+//! | `GET /sim/calls`, `DELETE /sim/calls` | recorded control calls / clear them |
+//! | `GET /sim/stats` | request and websocket counters |
+//! | `GET /sim/home` | the simulated home now |
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::control::{device_changed, device_mut};
+use super::rest::{answer, error};
+use super::state::{Outgoing, Shared};
+use super::{time, DEFAULT_AUTH_TOKEN};
+
+/// The hook routes, merged into the simulator's router.
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/sim/device/{device_id}/channel/{index}", post(set_channel))
+        .route("/sim/push", post(push))
+        .route("/sim/drop", post(drop_sockets))
+        .route("/sim/throttle", post(throttle))
+        .route("/sim/revoke", post(revoke))
+        .route("/sim/unrevoke", post(unrevoke))
+        .route("/sim/button", post(button))
+        .route("/sim/calls", get(calls).delete(clear_calls))
+        .route("/sim/stats", get(stats))
+        .route("/sim/home", get(home))
+}
+
+/// `POST /sim/device/{deviceId}/channel/{index}` with `{field: value, ...}`: merge the
+/// fields into that channel (new fields are added), bump the device's `lastStatusUpdate`
+/// and push `DEVICE_CHANGED`, as the cloud does when a device reports. Answers the device;
+/// 404 `INVALID_DEVICE` / `INVALID_CHANNEL` for unknown ids, 400 if the body is not an object.
+async fn set_channel(
+    State(s): State<Arc<Shared>>,
+    Path((device_id, index)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    };
+    let mut inner = s.lock();
+    let Some(device) = device_mut(&mut inner.home, &device_id) else {
+        return error(StatusCode::NOT_FOUND, "INVALID_DEVICE");
+    };
+    let Some(channel) = device
+        .get_mut("functionalChannels")
+        .and_then(|c| c.get_mut(&index))
+        .and_then(Value::as_object_mut)
+    else {
+        return error(StatusCode::NOT_FOUND, "INVALID_CHANNEL");
+    };
+    channel.extend(fields);
+    device.insert("lastStatusUpdate".into(), json!(time::now_ms()));
+    let device = Value::Object(device.clone());
+    s.push_events(vec![device_changed(&device)]);
+    drop(inner);
+    answer(StatusCode::OK, device)
+}
+
+/// `POST /sim/push[?binary=true]`: send the body as it is, as a text frame (or a binary
+/// frame with `binary=true`), to every websocket. Answers `{"sent": n}` (n sockets).
+async fn push(
+    State(s): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let frame = if query.get("binary").is_some_and(|b| b == "true" || b == "1") {
+        Outgoing::Binary(body.to_vec())
+    } else {
+        Outgoing::Text(String::from_utf8_lossy(&body).into_owned())
+    };
+    answer(StatusCode::OK, json!({ "sent": s.send(frame) }))
+}
+
+/// `POST /sim/drop`: close every open websocket (clients should reconnect and resync).
+/// Answers `{"dropped": n}`.
+async fn drop_sockets(State(s): State<Arc<Shared>>) -> Response {
+    let n = s.close_all_websockets();
+    tracing::info!("hook: dropped {n} websocket(s)");
+    answer(StatusCode::OK, json!({ "dropped": n }))
+}
+
+/// `POST /sim/throttle` with `{"count": N}`: the next N `/hmip/...` requests and websocket
+/// upgrades answer 429. Answers `{"count": N}`.
+async fn throttle(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let count = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("count").and_then(Value::as_u64));
+    let Some(count) = count else {
+        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    };
+    s.lock().throttle = count;
+    answer(StatusCode::OK, json!({ "count": count }))
+}
+
+/// `POST /sim/revoke`: every auth token becomes invalid (403 `INVALID_AUTH_TOKEN` from now
+/// on, as when the user removes the client in the app) and every websocket is closed.
+async fn revoke(State(s): State<Arc<Shared>>) -> Response {
+    s.lock().tokens.clear();
+    let n = s.close_all_websockets();
+    tracing::info!("hook: all tokens revoked, {n} websocket(s) closed");
+    answer(StatusCode::OK, json!({}))
+}
+
+/// `POST /sim/unrevoke`: make [`DEFAULT_AUTH_TOKEN`] valid again (tokens issued by pairing
+/// stay revoked), for recovery tests.
+async fn unrevoke(State(s): State<Arc<Shared>>) -> Response {
+    s.lock().tokens.insert(DEFAULT_AUTH_TOKEN.to_string());
+    answer(StatusCode::OK, json!({}))
+}
+
+/// `POST /sim/button`: press the blue button; acknowledges every pending pairing request.
+/// Answers `{"acknowledged": n}`.
+async fn button(State(s): State<Arc<Shared>>) -> Response {
+    let n = s.press_button(None);
+    tracing::info!("hook: blue button pressed ({n} request(s) acknowledged)");
+    answer(StatusCode::OK, json!({ "acknowledged": n }))
+}
+
+/// `GET /sim/calls`: the recorded control calls, `[{"path", "body", "ts"}]`, oldest first
+/// (`path` without `/hmip/`, `ts` in epoch milliseconds). Pairing and getCurrentState are
+/// not recorded.
+async fn calls(State(s): State<Arc<Shared>>) -> Response {
+    answer(StatusCode::OK, Value::Array(s.lock().calls.clone()))
+}
+
+/// `DELETE /sim/calls`: forget the recorded calls.
+async fn clear_calls(State(s): State<Arc<Shared>>) -> Response {
+    s.lock().calls.clear();
+    answer(StatusCode::OK, json!({}))
+}
+
+/// `GET /sim/stats`: `{"requests", "throttled", "wsConnects", "wsOpen"}`: `/hmip` requests
+/// so far, of which answered 429, websocket connections accepted so far, open now.
+async fn stats(State(s): State<Arc<Shared>>) -> Response {
+    let st = s.lock().stats;
+    answer(
+        StatusCode::OK,
+        json!({"requests": st.requests, "throttled": st.throttled, "wsConnects": st.ws_connects, "wsOpen": st.ws_open}),
+    )
+}
+
+/// `GET /sim/home`: the simulated home now (what getCurrentState would answer).
+async fn home(State(s): State<Arc<Shared>>) -> Response {
+    answer(StatusCode::OK, s.home())
+}

@@ -1,0 +1,136 @@
+//! The HTTP side of the simulated cloud: the router, the lookup and `/hmip/...` with the
+//! cloud's header checks.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::state::Shared;
+use super::{control, hooks, pairing, time, ws};
+
+/// All routes of the simulator.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/getHost", post(lookup))
+        .route("/hmip/{*path}", post(hmip))
+        .route("/ws", get(ws::upgrade))
+        .merge(hooks::routes())
+        .with_state(shared)
+}
+
+/// A JSON answer.
+pub(crate) fn answer(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// An error answer `{"errorCode": code}` as the cloud gives them.
+pub(crate) fn error(status: StatusCode, code: &str) -> Response {
+    answer(status, json!({ "errorCode": code }))
+}
+
+/// A header as text ("" when missing or not ASCII).
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// `POST /getHost`: known SGTIN -> this server's URLs; anything else -> 418 like the real
+/// lookup.
+async fn lookup(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
+        .and_then(|id| crate::cloud::identity::normalize_sgtin(&id).ok());
+    if id.as_deref() != Some(s.sgtin.as_str()) {
+        tracing::info!("lookup for an unknown access point refused");
+        return error(StatusCode::IM_A_TEAPOT, "INVALID_REQUEST");
+    }
+    tracing::info!("lookup for the simulated access point");
+    answer(
+        StatusCode::OK,
+        json!({
+            "urlREST": format!("http://{}", s.addr),
+            "urlWebSocket": format!("ws://{}/ws", s.addr),
+            "apiVersion": "12",
+        }),
+    )
+}
+
+/// Check CLIENTAUTH and ACCESSPOINT-ID, and AUTHTOKEN unless `need_token` is false. The
+/// error is the errorCode of the 403 to answer.
+pub(crate) fn check_headers(
+    s: &Shared,
+    headers: &HeaderMap,
+    need_token: bool,
+) -> Result<(), &'static str> {
+    let ap = crate::cloud::identity::normalize_sgtin(header(headers, "ACCESSPOINT-ID"))
+        .unwrap_or_default();
+    if header(headers, "CLIENTAUTH") != s.client_auth || ap != s.sgtin {
+        return Err("INVALID_AUTHORIZATION");
+    }
+    if need_token && !s.token_valid(header(headers, "AUTHTOKEN")) {
+        return Err("INVALID_AUTH_TOKEN");
+    }
+    Ok(())
+}
+
+/// `POST /hmip/{path}`: throttling, header checks, then pairing, getCurrentState or a
+/// control call.
+async fn hmip(
+    State(s): State<Arc<Shared>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    s.lock().stats.requests += 1;
+    if s.take_throttle() {
+        return error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS");
+    }
+    let is_auth = path.starts_with("auth/");
+    if let Err(code) = check_headers(&s, &headers, !is_auth) {
+        tracing::info!("refused /hmip/{path}: {code}");
+        return error(StatusCode::FORBIDDEN, code);
+    }
+    // An empty body is an empty object; anything else must be JSON.
+    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(_) => return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
+        }
+    };
+    if is_auth {
+        return pairing::handle(&s, &path, &headers, &body);
+    }
+    if path == "home/getCurrentState" {
+        return answer(StatusCode::OK, s.home());
+    }
+    tracing::debug!("control call {path}");
+    let now = time::now_ms();
+    let mut inner = s.lock();
+    inner
+        .calls
+        .push(json!({"path": path, "body": body, "ts": now}));
+    let outcome = control::apply(&mut inner.home, &path, &body, now);
+    match outcome {
+        Ok(outcome) => {
+            // Pushed under the lock, so events leave in the order the changes were made.
+            s.push_events(outcome.events);
+            drop(inner);
+            answer(StatusCode::OK, outcome.answer)
+        }
+        Err(e) => {
+            tracing::info!("control call {path} refused: {}", e.code);
+            error(e.status, e.code)
+        }
+    }
+}

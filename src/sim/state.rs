@@ -1,0 +1,198 @@
+//! The simulator's shared state: the home, tokens, pending pairings, recorded calls,
+//! counters, and the fan-out to connected websockets.
+//!
+//! Everything mutable sits behind one `std` mutex that is never held across an await: the
+//! simulator is small and a single lock keeps changes and their pushed events in order.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{json, Map, Value};
+use tokio::sync::{broadcast, watch};
+
+use super::{Button, SimConfig, DEFAULT_AUTH_TOKEN};
+
+/// A frame for every connected websocket.
+#[derive(Debug, Clone)]
+pub(crate) enum Outgoing {
+    /// A text frame (what the cloud sends).
+    Text(String),
+    /// A binary frame (some clients must cope with these).
+    Binary(Vec<u8>),
+}
+
+/// A pairing started with `auth/connectionRequest`, keyed by the client's deviceId.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PairingRequest {
+    /// The name the client gave itself; becomes the client's label.
+    pub device_name: String,
+    /// The blue button was pressed for this request.
+    pub acknowledged: bool,
+    /// The token handed out by `auth/requestAuthToken`, valid once confirmed.
+    pub issued_token: Option<String>,
+}
+
+/// Counters reported by `GET /sim/stats`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Stats {
+    pub requests: u64,
+    pub throttled: u64,
+    pub ws_connects: u64,
+    pub ws_open: u64,
+}
+
+/// What the lock protects.
+pub(crate) struct Inner {
+    /// The whole `getCurrentState` answer.
+    pub home: Value,
+    /// Tokens accepted in `AUTHTOKEN`.
+    pub tokens: HashSet<String>,
+    pub pairing: HashMap<String, PairingRequest>,
+    /// Recorded control calls: `{path, body, ts}`.
+    pub calls: Vec<Value>,
+    pub stats: Stats,
+    /// How many more requests answer 429.
+    pub throttle: u64,
+}
+
+/// State shared by all handlers and websocket tasks.
+pub(crate) struct Shared {
+    /// Normalised SGTIN of the simulated access point.
+    pub sgtin: String,
+    /// The CLIENTAUTH value expected for that SGTIN.
+    pub client_auth: String,
+    pub pin: Option<String>,
+    pub button: Button,
+    /// Where the server is bound (answered by the lookup).
+    pub addr: SocketAddr,
+    inner: Mutex<Inner>,
+    tx: broadcast::Sender<Outgoing>,
+    /// Bumped to make every open websocket close (drop, revoke, shutdown).
+    close: watch::Sender<u64>,
+}
+
+impl Shared {
+    pub fn new(cfg: &SimConfig, sgtin: String, addr: SocketAddr) -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        let (close, _) = watch::channel(0);
+        Shared {
+            client_auth: crate::cloud::identity::client_auth(&sgtin),
+            sgtin,
+            pin: cfg.pin.clone(),
+            button: cfg.button,
+            addr,
+            inner: Mutex::new(Inner {
+                home: cfg.home.clone(),
+                tokens: HashSet::from([DEFAULT_AUTH_TOKEN.to_string()]),
+                pairing: HashMap::new(),
+                calls: Vec::new(),
+                stats: Stats::default(),
+                throttle: 0,
+            }),
+            tx,
+            close,
+        }
+    }
+
+    /// Lock the state; a panic in another handler does not make the simulator unusable.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The home as it is now.
+    pub fn home(&self) -> Value {
+        self.lock().home.clone()
+    }
+
+    /// Count a 429 if throttling is armed; true means "answer 429".
+    pub fn take_throttle(&self) -> bool {
+        let mut inner = self.lock();
+        if inner.throttle == 0 {
+            return false;
+        }
+        inner.throttle -= 1;
+        inner.stats.throttled += 1;
+        true
+    }
+
+    pub fn token_valid(&self, token: &str) -> bool {
+        self.lock().tokens.contains(token)
+    }
+
+    /// Push events (each `{"pushEventType": ..., ...}`) as one message, like the cloud groups
+    /// the events of one change.
+    pub fn push_events(&self, events: Vec<Value>) {
+        if events.is_empty() {
+            return;
+        }
+        let map: Map<String, Value> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| (i.to_string(), e))
+            .collect();
+        self.send(Outgoing::Text(json!({ "events": map }).to_string()));
+    }
+
+    /// Send a frame to every websocket; returns how many were listening.
+    pub fn send(&self, frame: Outgoing) -> usize {
+        // No receiver is not an error: nobody is connected.
+        self.tx.send(frame).unwrap_or(0)
+    }
+
+    /// Close every open websocket; returns how many were open.
+    pub fn close_all_websockets(&self) -> u64 {
+        let open = self.lock().stats.ws_open;
+        self.close.send_modify(|generation| *generation += 1);
+        open
+    }
+
+    /// A receiver of pushed frames, taken before the websocket handshake completes so that
+    /// no event sent right after the handshake is missed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Outgoing> {
+        self.tx.subscribe()
+    }
+
+    /// A receiver that changes when every websocket must close.
+    pub fn close_signal(&self) -> watch::Receiver<u64> {
+        let mut rx = self.close.subscribe();
+        rx.borrow_and_update();
+        rx
+    }
+
+    /// Press the blue button: acknowledge every pending pairing request (or only `device_id`).
+    /// Returns how many requests were acknowledged.
+    pub fn press_button(&self, device_id: Option<&str>) -> usize {
+        let mut inner = self.lock();
+        let mut n = 0;
+        for (id, req) in inner.pairing.iter_mut() {
+            if !req.acknowledged && (device_id.is_none() || device_id == Some(id.as_str())) {
+                req.acknowledged = true;
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+/// Counts an open websocket from the upgrade request until its task ends (or the upgrade
+/// fails and the guard is dropped unused).
+pub(crate) struct WsGuard(Arc<Shared>);
+
+impl WsGuard {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        {
+            let mut inner = shared.lock();
+            inner.stats.ws_connects += 1;
+            inner.stats.ws_open += 1;
+        }
+        WsGuard(shared)
+    }
+}
+
+impl Drop for WsGuard {
+    fn drop(&mut self) {
+        let mut inner = self.0.lock();
+        inner.stats.ws_open = inner.stats.ws_open.saturating_sub(1);
+    }
+}
