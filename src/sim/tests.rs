@@ -17,10 +17,10 @@ use crate::cloud::identity::client_auth;
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The shared fixtures live next to the repository (see the design notes).
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/home.json");
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/home.json");
 const UNKNOWN_TYPES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/unknown_types.json"
+    "/tests/fixtures/unknown_types.json"
 );
 
 fn local() -> SocketAddr {
