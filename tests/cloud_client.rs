@@ -194,8 +194,8 @@ async fn run_pairing(
         "3014-F711-A000-0000-0000-0001",
         pin.map(str::to_string),
         "ioBroker",
+        format!("{base}/getHost"),
     );
-    req.lookup_url = format!("{base}/getHost");
     req.timeout = Duration::from_millis(timeout_ms);
     req.poll_interval = Duration::from_millis(50);
     let (tx, mut rx) = mpsc::unbounded_channel();

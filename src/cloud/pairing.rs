@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::identity::{client_auth, normalize_sgtin};
 use super::lookup::lookup;
 use super::rest::{hmip_headers, http_client, post, secret_header};
-use super::{ClientOptions, CloudError, DEFAULT_LOOKUP_URL};
+use super::{ClientOptions, CloudError};
 
 /// What to pair with and how long to wait for the button.
 #[derive(Clone)]
@@ -33,17 +33,19 @@ pub struct PairingRequest {
 }
 
 impl PairingRequest {
-    /// A request with the real lookup, a 5 minute button timeout and a 2 s poll interval.
+    /// A request with a 5 minute button timeout and a 2 s poll interval. `lookup_url` is
+    /// usually [`super::DEFAULT_LOOKUP_URL`]; the simulator and tests pass their own.
     pub fn new(
         sgtin: impl Into<String>,
         pin: Option<String>,
         device_name: impl Into<String>,
+        lookup_url: impl Into<String>,
     ) -> Self {
         PairingRequest {
             sgtin: sgtin.into(),
             pin,
             device_name: device_name.into(),
-            lookup_url: DEFAULT_LOOKUP_URL.to_string(),
+            lookup_url: lookup_url.into(),
             timeout: Duration::from_secs(5 * 60),
             poll_interval: Duration::from_secs(2),
         }
@@ -225,6 +227,7 @@ fn string_field(v: &Value, name: &str, path: &str) -> Result<String, CloudError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloud::DEFAULT_LOOKUP_URL;
 
     #[test]
     fn debug_redacts_secrets() {
@@ -241,7 +244,12 @@ mod tests {
             "{dbg}"
         );
         assert!(dbg.contains("cid") && dbg.contains("did"));
-        let r = PairingRequest::new("3014F711A000000000000001", Some("1234".into()), "x");
+        let r = PairingRequest::new(
+            "3014F711A000000000000001",
+            Some("1234".into()),
+            "x",
+            DEFAULT_LOOKUP_URL,
+        );
         assert!(!format!("{r:?}").contains("1234"));
         assert_eq!(r.timeout, Duration::from_secs(300));
         assert_eq!(r.poll_interval, Duration::from_secs(2));
