@@ -52,6 +52,16 @@ pub enum CloudError {
     /// Pairing: the blue button was not pressed in time.
     #[error("the blue button on the access point was not pressed within {0:?}; start pairing again and press it while the LED blinks")]
     PairingTimeout(Duration),
+    /// Lookup: HTTP 418, the lookup service does not know this access point.
+    #[error("the cloud lookup does not know the access point {sgtin} (HTTP 418): check the SGTIN printed on the access point")]
+    UnknownAccessPoint {
+        /// The normalised SGTIN (an identifier printed on the device, not a secret).
+        sgtin: String,
+    },
+    /// Local configuration that cannot be used (e.g. a token with characters not allowed in
+    /// an HTTP header). The message never repeats the offending value.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// The SGTIN is not 24 hex digits.
     #[error("the SGTIN must be 24 hexadecimal characters (like 3014-F711-A000-0000-0000-0000), got {0} hex digits")]
     BadSgtin(usize),
@@ -84,6 +94,23 @@ impl CloudError {
                 path: path.to_string(),
             },
         }
+    }
+
+    /// Map a failed HTTP exchange of `reqwest`. Its message names the URL (no secret: tokens
+    /// travel in headers only) but never a header.
+    pub fn from_reqwest(e: &reqwest::Error, path: &str, timeout: Duration) -> CloudError {
+        if e.is_timeout() {
+            return CloudError::Timeout { path: path.to_string(), timeout };
+        }
+        // reqwest's own Display is terse ("error sending request"); the cause says why.
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        CloudError::Network(msg)
     }
 
     /// Is this error worth retrying later (network, throttling, 5xx)?
