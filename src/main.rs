@@ -21,7 +21,11 @@ use iobroker_hmip::store::Store;
 use iobroker_hmip::web;
 
 #[derive(Parser)]
-#[command(name = "iobroker-hmip", version, about = "Homematic IP cloud adapter for ioBroker")]
+#[command(
+    name = "iobroker-hmip",
+    version,
+    about = "Homematic IP cloud adapter for ioBroker"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -108,16 +112,48 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         match cli.command {
-            Command::Run { config, lookup_url, http, data_dir, namespace } => run(config, lookup_url, http, data_dir, namespace).await,
-            Command::Pair { sgtin, pin, device_name, lookup_url, config, timeout } => {
-                pair(sgtin, pin, device_name, lookup_url, config, Duration::from_secs(timeout)).await
+            Command::Run {
+                config,
+                lookup_url,
+                http,
+                data_dir,
+                namespace,
+            } => run(config, lookup_url, http, data_dir, namespace).await,
+            Command::Pair {
+                sgtin,
+                pin,
+                device_name,
+                lookup_url,
+                config,
+                timeout,
+            } => {
+                pair(
+                    sgtin,
+                    pin,
+                    device_name,
+                    lookup_url,
+                    config,
+                    Duration::from_secs(timeout),
+                )
+                .await
             }
-            Command::Sim { fixture, listen, sgtin, pin, button } => serve_sim(fixture, listen, sgtin, pin, button).await,
+            Command::Sim {
+                fixture,
+                listen,
+                sgtin,
+                pin,
+                button,
+            } => serve_sim(fixture, listen, sgtin, pin, button).await,
             Command::Demo { http } => demo(http).await,
         }
     })
@@ -129,7 +165,9 @@ fn shutdown_signal() -> watch::Receiver<bool> {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
@@ -147,24 +185,52 @@ fn default_data_dir(config: &Path) -> PathBuf {
     config.with_extension("data")
 }
 
-async fn run(config_path: PathBuf, lookup_url: Option<String>, http: SocketAddr, data_dir: Option<PathBuf>, namespace: String) -> anyhow::Result<()> {
+async fn run(
+    config_path: PathBuf,
+    lookup_url: Option<String>,
+    http: SocketAddr,
+    data_dir: Option<PathBuf>,
+    namespace: String,
+) -> anyhow::Result<()> {
     let config = InstanceConfig::load(&config_path)?;
     if !config.is_paired() {
-        anyhow::bail!("{} has no accessPointSgtin/authToken: run `iobroker-hmip pair` first", config_path.display());
+        anyhow::bail!(
+            "{} has no accessPointSgtin/authToken: run `iobroker-hmip pair` first",
+            config_path.display()
+        );
     }
-    let lookup_url = lookup_url.or(config.lookup_url.clone()).unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string());
+    let lookup_url = lookup_url
+        .or(config.lookup_url.clone())
+        .unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string());
     let data_dir = data_dir.unwrap_or_else(|| default_data_dir(&config_path));
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?);
-    let cloud_config = CloudConfig { sgtin: config.access_point_sgtin.clone(), auth_token: config.auth_token.clone(), lookup_url, options: ClientOptions::default() };
+    let store: Arc<dyn Store> = Arc::new(
+        EmbeddedStore::open(&data_dir)
+            .with_context(|| format!("opening the store in {}", data_dir.display()))?,
+    );
+    let cloud_config = CloudConfig {
+        sgtin: config.access_point_sgtin.clone(),
+        auth_token: config.auth_token.clone(),
+        lookup_url,
+        options: ClientOptions::default(),
+    };
     run_standalone(cloud_config, store, http, namespace).await
 }
 
 /// The standalone runtime: HTTP API, then the cloud (the lookup retried with backoff
 /// while the network or the cloud is down), then the adapter until a signal.
-async fn run_standalone(cloud_config: CloudConfig, store: Arc<dyn Store>, http: SocketAddr, namespace: String) -> anyhow::Result<()> {
+async fn run_standalone(
+    cloud_config: CloudConfig,
+    store: Arc<dyn Store>,
+    http: SocketAddr,
+    namespace: String,
+) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
-    let (bound, _server) = web::serve(store.clone(), http).await.with_context(|| format!("starting the HTTP API on {http}"))?;
-    info!("HTTP API on http://{bound}/ (states: http://{bound}/api/v1/states?pattern={namespace}.*)");
+    let (bound, _server) = web::serve(store.clone(), http)
+        .await
+        .with_context(|| format!("starting the HTTP API on {http}"))?;
+    info!(
+        "HTTP API on http://{bound}/ (states: http://{bound}/api/v1/states?pattern={namespace}.*)"
+    );
     let mut delay = Duration::from_secs(2);
     let cloud = loop {
         match HmipCloud::connect(cloud_config.clone()).await {
@@ -181,13 +247,28 @@ async fn run_standalone(cloud_config: CloudConfig, store: Arc<dyn Store>, http: 
             Err(e) => return Err(e).context("connecting to the Homematic IP cloud"),
         }
     };
-    let opts = AdapterOptions { namespace, ..AdapterOptions::default() };
+    let opts = AdapterOptions {
+        namespace,
+        ..AdapterOptions::default()
+    };
     adapter::run(Arc::new(cloud), store, opts, shutdown).await
 }
 
-async fn pair(sgtin: String, pin: Option<String>, device_name: String, lookup_url: String, config_path: PathBuf, timeout: Duration) -> anyhow::Result<()> {
+async fn pair(
+    sgtin: String,
+    pin: Option<String>,
+    device_name: String,
+    lookup_url: String,
+    config_path: PathBuf,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let sgtin = iobroker_hmip::cloud::identity::normalize_sgtin(&sgtin)?;
-    let mut req = PairingRequest::new(sgtin.clone(), pin.clone(), device_name.clone(), lookup_url.clone());
+    let mut req = PairingRequest::new(
+        sgtin.clone(),
+        pin.clone(),
+        device_name.clone(),
+        lookup_url.clone(),
+    );
     req.timeout = timeout;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
@@ -215,11 +296,20 @@ async fn pair(sgtin: String, pin: Option<String>, device_name: String, lookup_ur
         lookup_url: (lookup_url != DEFAULT_LOOKUP_URL).then_some(lookup_url),
     };
     config.save(&config_path)?;
-    eprintln!("paired; config written to {} (mode 0600)", config_path.display());
+    eprintln!(
+        "paired; config written to {} (mode 0600)",
+        config_path.display()
+    );
     Ok(())
 }
 
-async fn serve_sim(fixture: Option<PathBuf>, listen: SocketAddr, sgtin: String, pin: Option<String>, button: ButtonArg) -> anyhow::Result<()> {
+async fn serve_sim(
+    fixture: Option<PathBuf>,
+    listen: SocketAddr,
+    sgtin: String,
+    pin: Option<String>,
+    button: ButtonArg,
+) -> anyhow::Result<()> {
     let mut cfg = match fixture {
         Some(path) => SimConfig::with_fixture_file(&path, listen)?,
         None => SimConfig::demo(listen),

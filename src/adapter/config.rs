@@ -37,7 +37,13 @@ pub struct InstanceConfig {
 /// Debug never shows a secret.
 impl std::fmt::Debug for InstanceConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set = |s: &str| if s.is_empty() { "<unset>" } else { "<redacted>" };
+        let set = |s: &str| {
+            if s.is_empty() {
+                "<unset>"
+            } else {
+                "<redacted>"
+            }
+        };
         f.debug_struct("InstanceConfig")
             .field("access_point_sgtin", &self.access_point_sgtin)
             .field("pin", &self.pin.as_deref().map(set))
@@ -54,8 +60,10 @@ impl std::fmt::Debug for InstanceConfig {
 impl InstanceConfig {
     /// Read a config file.
     pub fn load(path: &Path) -> anyhow::Result<InstanceConfig> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("config file {} is not valid: {e}", path.display()))
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("config file {} is not valid: {e}", path.display()))
     }
 
     /// Write a config file readable by its owner only (it holds tokens): mode 0600, via a
@@ -70,10 +78,13 @@ impl InstanceConfig {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut f = opts.open(&tmp).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+        let mut f = opts
+            .open(&tmp)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
         f.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        std::fs::rename(&tmp, path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         Ok(())
     }
 
@@ -89,7 +100,12 @@ mod tests {
 
     #[test]
     fn debug_redacts_and_save_is_private() {
-        let c = InstanceConfig { access_point_sgtin: "S".into(), auth_token: "SECRET1".into(), pin: Some("1234".into()), ..Default::default() };
+        let c = InstanceConfig {
+            access_point_sgtin: "S".into(),
+            auth_token: "SECRET1".into(),
+            pin: Some("1234".into()),
+            ..Default::default()
+        };
         let d = format!("{c:?}");
         assert!(!d.contains("SECRET1") && !d.contains("1234"), "{d}");
         let dir = tempfile::tempdir().unwrap();
@@ -98,7 +114,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         assert_eq!(InstanceConfig::load(&p).unwrap(), c);
         let text = std::fs::read_to_string(&p).unwrap();

@@ -85,7 +85,10 @@ pub async fn run(
         let t = transport.clone();
         tokio::spawn(async move { t.run_events(ev_tx).await })
     };
-    let mut user_rx = store.subscribe(Subscription { pattern: format!("{ns}.*"), only_unacked: true });
+    let mut user_rx = store.subscribe(Subscription {
+        pattern: format!("{ns}.*"),
+        only_unacked: true,
+    });
     let (queue, mut results) = writes::spawn(transport.clone(), rt.opts.write_debounce);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -112,7 +115,9 @@ fn object_hash(o: &IobObject) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     o.obj_type.hash(&mut h);
     // serde_json with preserve_order serialises deterministically.
-    serde_json::to_string(&o.common).unwrap_or_default().hash(&mut h);
+    serde_json::to_string(&o.common)
+        .unwrap_or_default()
+        .hash(&mut h);
     h.finish()
 }
 
@@ -123,9 +128,22 @@ impl Runtime {
         // first snapshot writes only what changed meanwhile.
         let mut states = HashMap::new();
         for (id, st) in store.states(&format!("{ns}.*")).await? {
-            states.insert(id, Mirror { val: st.val, q: st.q, lc: st.lc, commanded: !st.ack });
+            states.insert(
+                id,
+                Mirror {
+                    val: st.val,
+                    q: st.q,
+                    lc: st.lc,
+                    commanded: !st.ack,
+                },
+            );
         }
-        let objects = store.objects(&format!("{ns}.*")).await?.into_iter().map(|(id, o)| (id, object_hash(&o))).collect();
+        let objects = store
+            .objects(&format!("{ns}.*"))
+            .await?
+            .into_iter()
+            .map(|(id, o)| (id, object_hash(&o)))
+            .collect();
         Ok(Runtime {
             from: format!("system.adapter.{ns}"),
             opts,
@@ -150,7 +168,14 @@ impl Runtime {
 
     async fn set_connection(&mut self, connected: bool) {
         let id = format!("{}.info.connection", self.ns());
-        self.write_values(vec![tree::TreeValue { id, val: Value::Bool(connected) }], 0).await;
+        self.write_values(
+            vec![tree::TreeValue {
+                id,
+                val: Value::Bool(connected),
+            }],
+            0,
+        )
+        .await;
     }
 
     /// Write the objects that are new or changed.
@@ -180,8 +205,28 @@ impl Runtime {
                 _ => now,
             };
             self.awaiting.remove(&v.id);
-            self.states.insert(v.id.clone(), Mirror { val: v.val.clone(), q, lc, commanded: false });
-            writes.push((v.id, IobState { val: v.val, ack: true, ts: now, lc, from: self.from.clone(), q, user: None, c: None }));
+            self.states.insert(
+                v.id.clone(),
+                Mirror {
+                    val: v.val.clone(),
+                    q,
+                    lc,
+                    commanded: false,
+                },
+            );
+            writes.push((
+                v.id,
+                IobState {
+                    val: v.val,
+                    ack: true,
+                    ts: now,
+                    lc,
+                    from: self.from.clone(),
+                    q,
+                    user: None,
+                    c: None,
+                },
+            ));
         }
         if !writes.is_empty() {
             if let Err(e) = self.store.set_states(writes).await {
@@ -214,7 +259,11 @@ impl Runtime {
         if ids.is_empty() {
             return;
         }
-        let state_ids: Vec<String> = ids.iter().filter(|id| self.states.remove(*id).is_some()).cloned().collect();
+        let state_ids: Vec<String> = ids
+            .iter()
+            .filter(|id| self.states.remove(*id).is_some())
+            .cloned()
+            .collect();
         for id in &ids {
             self.objects.remove(id);
         }
@@ -228,11 +277,12 @@ impl Runtime {
 
     async fn on_cloud(&mut self, ev: CloudEvent) {
         match ev {
-            CloudEvent::Connected => {
-                info!("connected to the cloud");
+            CloudEvent::Connected => info!("websocket connected; loading the home"),
+            // Connected means "the tree is current": only after the fresh snapshot.
+            CloudEvent::Snapshot(state) => {
+                self.on_snapshot(*state).await;
                 self.set_connection(true).await;
             }
-            CloudEvent::Snapshot(state) => self.on_snapshot(*state).await,
             CloudEvent::Events(events) => {
                 for e in events {
                     self.on_push(e).await;
@@ -251,19 +301,30 @@ impl Runtime {
 
     async fn on_snapshot(&mut self, state: CurrentState) {
         let snap = tree::snapshot(self.ns(), &state);
-        info!(devices = state.devices.len(), groups = state.groups.len(), objects = snap.objects.len(), "home loaded");
+        info!(
+            devices = state.devices.len(),
+            groups = state.groups.len(),
+            objects = snap.objects.len(),
+            "home loaded"
+        );
         // Whatever the tree no longer has (removed while we were away) goes.
-        let produced: std::collections::HashSet<&str> = snap.objects.iter().map(|o| o.id.as_str()).collect();
+        let produced: std::collections::HashSet<&str> =
+            snap.objects.iter().map(|o| o.id.as_str()).collect();
         let ns = self.ns();
         let roots = ["devices.", "groups.", "clients.", "homes."].map(|r| format!("{ns}.{r}"));
         let stale: Vec<String> = self
             .objects
             .keys()
-            .filter(|id| roots.iter().any(|r| id.starts_with(r.as_str())) && !produced.contains(id.as_str()))
+            .filter(|id| {
+                roots.iter().any(|r| id.starts_with(r.as_str())) && !produced.contains(id.as_str())
+            })
             .cloned()
             .collect();
         if !stale.is_empty() {
-            info!(count = stale.len(), "removing objects the cloud no longer has");
+            info!(
+                count = stale.len(),
+                "removing objects the cloud no longer has"
+            );
         }
         self.remove_ids(stale).await;
         self.apply(snap).await;
@@ -309,7 +370,9 @@ impl Runtime {
                 model.clients.shift_remove(&id);
                 self.remove_subtree(&tree::ids::client(&ns, &id)).await;
             }
-            PushEvent::SecurityJournalChanged | PushEvent::ChannelEvent(_) | PushEvent::CodeStateEvent { .. } => {
+            PushEvent::SecurityJournalChanged
+            | PushEvent::ChannelEvent(_)
+            | PushEvent::CodeStateEvent { .. } => {
                 debug!("event not mapped yet: {ev:?}");
             }
             PushEvent::Unknown(raw) => {
@@ -327,7 +390,8 @@ impl Runtime {
         let id = change.id;
         let call = match &self.model {
             None => Err("the home is not loaded yet (not connected to the cloud)".to_string()),
-            Some(model) => tree::write_to_call(&self.opts.namespace, model, &id, &st.val).map_err(|e| e.to_string()),
+            Some(model) => tree::write_to_call(&self.opts.namespace, model, &id, &st.val)
+                .map_err(|e| e.to_string()),
         };
         match call {
             Ok(call) => {
@@ -349,13 +413,17 @@ impl Runtime {
             Ok(()) => {
                 // Acknowledged when the cloud pushes the new value; until the deadline.
                 if self.states.get(&res.id).is_some_and(|m| m.commanded) {
-                    self.awaiting.insert(res.id, Instant::now() + self.opts.confirm_timeout);
+                    self.awaiting
+                        .insert(res.id, Instant::now() + self.opts.confirm_timeout);
                 }
             }
             Err(e) => {
                 match &e {
                     CloudError::AuthRevoked { .. } => error!("{} failed: {e}", res.call.path),
-                    _ => error!("control call {} for {} failed: {e}; the state shows the real value again", res.call.path, res.id),
+                    _ => error!(
+                        "control call {} for {} failed: {e}; the state shows the real value again",
+                        res.call.path, res.id
+                    ),
                 }
                 self.restore(&res.id).await;
             }
@@ -365,7 +433,12 @@ impl Runtime {
     /// Commands the cloud did not confirm in time: show the real value again.
     async fn expire_awaiting(&mut self) {
         let now = Instant::now();
-        let expired: Vec<String> = self.awaiting.iter().filter(|(_, t)| **t <= now).map(|(id, _)| id.clone()).collect();
+        let expired: Vec<String> = self
+            .awaiting
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in expired {
             self.awaiting.remove(&id);
             debug!(%id, "no confirmation from the cloud; showing the real value");
@@ -378,7 +451,14 @@ impl Runtime {
         if let Some(m) = self.states.get_mut(id) {
             m.commanded = true; // force the write
             let (val, q) = (m.val.clone(), m.q);
-            self.write_values(vec![tree::TreeValue { id: id.to_string(), val }], q).await;
+            self.write_values(
+                vec![tree::TreeValue {
+                    id: id.to_string(),
+                    val,
+                }],
+                q,
+            )
+            .await;
         }
     }
 }

@@ -39,7 +39,10 @@ impl WriteQueue {
 }
 
 /// Start the sender task. Results arrive on the returned receiver.
-pub fn spawn(transport: Arc<dyn Transport>, debounce: Duration) -> (WriteQueue, mpsc::UnboundedReceiver<WriteResult>) {
+pub fn spawn(
+    transport: Arc<dyn Transport>,
+    debounce: Duration,
+) -> (WriteQueue, mpsc::UnboundedReceiver<WriteResult>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<(String, ControlCall)>();
     let (res_tx, res_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {

@@ -100,7 +100,10 @@ impl CloudError {
     /// travel in headers only) but never a header.
     pub fn from_reqwest(e: &reqwest::Error, path: &str, timeout: Duration) -> CloudError {
         if e.is_timeout() {
-            return CloudError::Timeout { path: path.to_string(), timeout };
+            return CloudError::Timeout {
+                path: path.to_string(),
+                timeout,
+            };
         }
         // reqwest's own Display is terse ("error sending request"); the cause says why.
         let mut msg = e.to_string();

@@ -89,14 +89,14 @@ fn value_types_match_their_objects() {
     let objs: HashMap<&str, &IobObject> = snap.objects.iter().map(|o| (o.id.as_str(), o)).collect();
     for v in &snap.values {
         let t = objs[v.id.as_str()].common["type"].as_str().unwrap();
-        let ok = match (&v.val, t) {
-            (Value::Null, _) => true,
-            (Value::Bool(_), "boolean")
-            | (Value::Number(_), "number")
-            | (Value::String(_), "string") => true,
-            (_, "mixed") => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (&v.val, t),
+            (Value::Null, _)
+                | (Value::Bool(_), "boolean")
+                | (Value::Number(_), "number")
+                | (Value::String(_), "string")
+                | (_, "mixed")
+        );
         assert!(ok, "{} is {} but declared {t}", v.id, v.val);
     }
 }

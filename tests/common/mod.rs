@@ -34,7 +34,9 @@ pub fn fast_options() -> ClientOptions {
 }
 
 pub fn fixture_path(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub fn fixture(name: &str) -> Value {
@@ -64,9 +66,14 @@ impl Harness {
         cfg.home = home;
         let sim = sim::start(cfg).await.expect("simulator starts");
         let store = Arc::new(EmbeddedStore::in_memory());
-        let writes = store.subscribe(Subscription { pattern: "hmip.0.*".into(), only_unacked: false });
+        let writes = store.subscribe(Subscription {
+            pattern: "hmip.0.*".into(),
+            only_unacked: false,
+        });
         let dyn_store: Arc<dyn Store> = store.clone();
-        let (addr, _server) = web::serve(dyn_store.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (addr, _server) = web::serve(dyn_store.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let cloud = HmipCloud::connect(CloudConfig {
             sgtin: sim::DEFAULT_SGTIN.into(),
             auth_token: sim::DEFAULT_AUTH_TOKEN.into(),
@@ -82,10 +89,28 @@ impl Harness {
             confirm_timeout: Duration::from_secs(3),
         };
         let task = tokio::spawn(adapter::run(Arc::new(cloud), dyn_store, opts, stop_rx));
-        let h = Harness { sim, store, api: format!("http://{addr}"), http: reqwest::Client::new(), writes, stop, task };
-        h.wait_state("hmip.0.info.connection", |s| s["val"] == Value::Bool(true) && s["ack"] == Value::Bool(true)).await;
-        // The snapshot follows the connect: wait until the home's object is there.
-        h.wait_until(|| async { !h.store.objects("hmip.0.homes.*").await.unwrap().is_empty() }).await;
+        let h = Harness {
+            sim,
+            store,
+            api: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            writes,
+            stop,
+            task,
+        };
+        h.wait_state("hmip.0.info.connection", |s| {
+            s["val"] == Value::Bool(true) && s["ack"] == Value::Bool(true)
+        })
+        .await;
+        // The snapshot follows the connect: wait until the home is there and every state
+        // object has its value (objects are written before values).
+        h.wait_until(|| async {
+            let objs = h.store.objects("hmip.0.*").await.unwrap();
+            let n_states = objs.values().filter(|o| o.obj_type == "state").count();
+            objs.keys().any(|id| id.starts_with("hmip.0.homes."))
+                && h.store.states("hmip.0.*").await.unwrap().len() == n_states
+        })
+        .await;
         h
     }
 
@@ -101,15 +126,32 @@ impl Harness {
     }
 
     pub async fn sim_post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http.post(self.sim_url(path)).json(&body).send().await.unwrap()
+        self.http
+            .post(self.sim_url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn sim_get(&self, path: &str) -> Value {
-        self.http.get(self.sim_url(path)).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(self.sim_url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     pub async fn state(&self, id: &str) -> Option<Value> {
-        let r = self.http.get(format!("{}/api/v1/state/{id}", self.api)).send().await.unwrap();
+        let r = self
+            .http
+            .get(format!("{}/api/v1/state/{id}", self.api))
+            .send()
+            .await
+            .unwrap();
         if r.status() == 404 {
             None
         } else {
@@ -118,7 +160,12 @@ impl Harness {
     }
 
     pub async fn put(&self, id: &str, val: Value) -> reqwest::Response {
-        self.http.put(format!("{}/api/v1/state/{id}", self.api)).json(&serde_json::json!({ "val": val })).send().await.unwrap()
+        self.http
+            .put(format!("{}/api/v1/state/{id}", self.api))
+            .json(&serde_json::json!({ "val": val }))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Wait (up to 10 s) until the state satisfies `pred`; returns it.
@@ -131,7 +178,10 @@ impl Harness {
                 }
             }
             if tokio::time::Instant::now() > deadline {
-                panic!("state {id} never satisfied the condition; last: {:?}", self.state(id).await);
+                panic!(
+                    "state {id} never satisfied the condition; last: {:?}",
+                    self.state(id).await
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -147,7 +197,11 @@ impl Harness {
 
     /// The control calls the simulator recorded.
     pub async fn calls(&self) -> Vec<Value> {
-        self.sim_get("/sim/calls").await.as_array().cloned().unwrap_or_default()
+        self.sim_get("/sim/calls")
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Drain the writes seen so far.
@@ -167,7 +221,10 @@ where
 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !f().await {
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within 10 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
