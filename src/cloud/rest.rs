@@ -281,7 +281,8 @@ impl RestClient {
             }
         });
         if first {
-            tracing::error!(code, "the cloud revoked the access token; pair again");
+            // The consumer reports it to the user (once); here it is only a trace.
+            tracing::debug!(code, "the cloud revoked the access token");
         }
     }
 

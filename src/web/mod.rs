@@ -71,7 +71,7 @@ pub async fn serve(
             tracing::error!("HTTP server on {bound} stopped: {e}");
         }
     });
-    tracing::info!("HTTP API on http://{bound}");
+    tracing::debug!("HTTP API on http://{bound}");
     Ok((bound, handle))
 }
 

@@ -1,0 +1,85 @@
+//! Everything the adapter logs, captured at debug level: a revoked token gives one clear
+//! error, and no token, PIN or CLIENTAUTH ever appears.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{fixture, Harness};
+use iobroker_hmip::cloud::identity::client_auth;
+use iobroker_hmip::sim;
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_logs_one_clear_error_and_no_secret_is_logged() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let h = Harness::start(fixture("home.json")).await;
+    // Some traffic: a write, a push, a reconnect.
+    let (dev, ch) = common::find_channel(&h.sim_get("/sim/home").await, "SWITCH_CHANNEL", "on");
+    h.put(
+        &format!("hmip.0.devices.{dev}.channels.{ch}.on"),
+        json!(true),
+    )
+    .await;
+    h.wait_state(&format!("hmip.0.devices.{dev}.channels.{ch}.on"), |s| {
+        s["ack"] == json!(true) && s["val"] == json!(true)
+    })
+    .await;
+    h.sim_post("/sim/drop", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(true))
+        .await;
+
+    h.sim_post("/sim/revoke", json!({})).await;
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(false))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    h.stop().await.unwrap();
+
+    let text = logs.text();
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "one error for a revoked token, got:\n{}",
+        errors.join("\n")
+    );
+    assert!(errors[0].contains("pair again"), "{}", errors[0]);
+    assert!(
+        !text.contains(sim::DEFAULT_AUTH_TOKEN),
+        "the auth token was logged"
+    );
+    assert!(
+        !text.contains(&client_auth(sim::DEFAULT_SGTIN)),
+        "CLIENTAUTH was logged"
+    );
+    assert!(text.lines().count() > 10, "the capture works");
+}
