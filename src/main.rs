@@ -92,6 +92,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ButtonArg::Auto)]
         button: ButtonArg,
     },
+    /// Print the object tree (id -> object) a home maps to, for checks and docs.
+    #[command(hide = true)]
+    Tree {
+        /// A getCurrentState answer (default: the demo home).
+        #[arg(long)]
+        fixture: Option<PathBuf>,
+        /// Instance namespace.
+        #[arg(long, default_value = "hmip.0")]
+        namespace: String,
+    },
     /// Try it: the simulator with the demo home plus a standalone run, in one process.
     Demo {
         /// Address of the HTTP API and page.
@@ -155,6 +165,7 @@ fn main() -> anyhow::Result<()> {
                 button,
             } => serve_sim(fixture, listen, sgtin, pin, button).await,
             Command::Demo { http } => demo(http).await,
+            Command::Tree { fixture, namespace } => print_tree(fixture, &namespace),
         }
     })
 }
@@ -342,4 +353,16 @@ async fn demo(http: SocketAddr) -> anyhow::Result<()> {
     let res = run_standalone(cloud_config, store, http, "hmip.0".into()).await;
     handle.shutdown().await;
     res
+}
+
+fn print_tree(fixture: Option<PathBuf>, namespace: &str) -> anyhow::Result<()> {
+    let home = match fixture {
+        Some(path) => serde_json::from_str(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)?,
+        None => sim::demo_home(),
+    };
+    let state: iobroker_hmip::cloud::CurrentState = serde_json::from_value(home).context("not a getCurrentState answer")?;
+    let snap = iobroker_hmip::tree::snapshot(namespace, &state);
+    let map: serde_json::Map<String, serde_json::Value> = snap.objects.into_iter().map(|o| (o.id.clone(), serde_json::to_value(o).unwrap_or_default())).collect();
+    println!("{}", serde_json::to_string_pretty(&map)?);
+    Ok(())
 }
