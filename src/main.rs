@@ -357,12 +357,20 @@ async fn demo(http: SocketAddr) -> anyhow::Result<()> {
 
 fn print_tree(fixture: Option<PathBuf>, namespace: &str) -> anyhow::Result<()> {
     let home = match fixture {
-        Some(path) => serde_json::from_str(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)?,
+        Some(path) => serde_json::from_str(
+            &std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )?,
         None => sim::demo_home(),
     };
-    let state: iobroker_hmip::cloud::CurrentState = serde_json::from_value(home).context("not a getCurrentState answer")?;
+    let state: iobroker_hmip::cloud::CurrentState =
+        serde_json::from_value(home).context("not a getCurrentState answer")?;
     let snap = iobroker_hmip::tree::snapshot(namespace, &state);
-    let map: serde_json::Map<String, serde_json::Value> = snap.objects.into_iter().map(|o| (o.id.clone(), serde_json::to_value(o).unwrap_or_default())).collect();
+    let map: serde_json::Map<String, serde_json::Value> = snap
+        .objects
+        .into_iter()
+        .map(|o| (o.id.clone(), serde_json::to_value(o).unwrap_or_default()))
+        .collect();
     println!("{}", serde_json::to_string_pretty(&map)?);
     Ok(())
 }

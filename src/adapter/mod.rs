@@ -388,18 +388,30 @@ impl Runtime {
             return;
         }
         let id = change.id;
-        let call = match &self.model {
+        let action = match &self.model {
             None => Err("the home is not loaded yet (not connected to the cloud)".to_string()),
-            Some(model) => tree::write_to_call(&self.opts.namespace, model, &id, &st.val)
-                .map_err(|e| e.to_string()),
+            Some(model) => {
+                let states = &self.states;
+                let param = |pid: &str| states.get(pid).map(|m| m.val.clone());
+                tree::write_to_call(&self.opts.namespace, model, &id, &st.val, &param)
+                    .map_err(|e| e.to_string())
+            }
         };
-        match call {
-            Ok(call) => {
+        match action {
+            Ok(tree::WriteAction::Call(call)) => {
                 debug!(%id, path = %call.path, "user write queued");
                 if let Some(m) = self.states.get_mut(&id) {
                     m.commanded = true;
                 }
                 queue.submit(id, call);
+            }
+            Ok(tree::WriteAction::Local) => {
+                // A parameter: the adapter keeps it; acknowledge it as it is.
+                if let Some(m) = self.states.get_mut(&id) {
+                    m.commanded = true;
+                }
+                self.write_values(vec![tree::TreeValue { id, val: st.val }], 0)
+                    .await;
             }
             Err(reason) => {
                 warn!("write to {id} refused: {reason}");

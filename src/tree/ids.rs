@@ -76,6 +76,19 @@ pub enum Parsed<'a> {
         /// Field name.
         field: &'a str,
     },
+    /// `homes.<home>.<field>` (section `None`), `homes.<home>.<section>.<field>` or
+    /// `homes.<home>.functionalHomes.<solution>.<field>` (section `Some("functionalHomes.<solution>")`
+    /// is given as the camel-case segment in `functional`).
+    HomeField {
+        /// Home id segment.
+        home: &'a str,
+        /// A nested object of the home (`weather`), if any.
+        section: Option<&'a str>,
+        /// A functional home's camel-case segment (`securityAndAlarm`), if any.
+        functional: Option<&'a str>,
+        /// Field name.
+        field: &'a str,
+    },
     /// Any other id of the tree.
     Other,
 }
@@ -90,6 +103,24 @@ pub fn parse(rel: &str) -> Option<Parsed<'_>> {
             field,
         }),
         ["groups", group, field] => Some(Parsed::GroupField { group, field }),
+        ["homes", home, field] => Some(Parsed::HomeField {
+            home,
+            section: None,
+            functional: None,
+            field,
+        }),
+        ["homes", home, "functionalHomes", fh, field] => Some(Parsed::HomeField {
+            home,
+            section: None,
+            functional: Some(fh),
+            field,
+        }),
+        ["homes", home, section, field] => Some(Parsed::HomeField {
+            home,
+            section: Some(section),
+            functional: None,
+            field,
+        }),
         [] => None,
         _ => Some(Parsed::Other),
     }

@@ -24,7 +24,7 @@ use serde_json::{json, Map, Value};
 use crate::cloud::model::{Channel, Client, CurrentState, Device, Group, Home};
 use crate::cloud::ControlCall;
 use crate::iobroker::IobObject;
-use table::{FieldRow, CHANNEL_ROWS, GROUP_ROWS};
+use table::{FieldRow, Kind, CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
 
 /// One state value the tree wants in the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,10 +163,7 @@ fn channel(channels_id: &str, key: &str, ch: &Channel) -> TreeSnapshot {
         &Value::String(ch.channel_type.clone()),
         None,
     );
-    for (field, v) in &ch.fields {
-        let row = table::find(CHANNEL_ROWS, &ch.channel_type, field);
-        push_field(&mut out, &id, field, v, row);
-    }
+    push_fields(&mut out, &id, CHANNEL_ROWS, &ch.channel_type, &ch.fields);
     out
 }
 
@@ -191,10 +188,7 @@ pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
         None,
     );
     push_field(&mut out, &info, "label", &Value::String(label), None);
-    for (field, v) in &g.fields {
-        let row = table::find(GROUP_ROWS, &g.group_type, field);
-        push_field(&mut out, &base, field, v, row);
-    }
+    push_fields(&mut out, &base, GROUP_ROWS, &g.group_type, &g.fields);
     out
 }
 
@@ -236,9 +230,7 @@ pub fn home(ns: &str, h: &Home) -> TreeSnapshot {
                     out.objects
                         .push(object(&id, "channel", json!({"name": solution})));
                     if let Value::Object(fields) = fh {
-                        for (f, v) in fields {
-                            push_field(&mut out, &id, f, v, None);
-                        }
+                        push_fields(&mut out, &id, HOME_ROWS, solution, fields);
                     }
                 }
             }
@@ -246,14 +238,54 @@ pub fn home(ns: &str, h: &Home) -> TreeSnapshot {
                 let id = format!("{base}.{}", ids::segment(field));
                 out.objects
                     .push(object(&id, "channel", json!({"name": field})));
-                for (f, v) in fields {
-                    push_field(&mut out, &id, f, v, None);
-                }
+                push_fields(&mut out, &id, HOME_ROWS, field, fields);
             }
-            _ => push_field(&mut out, &base, field, v, None),
+            _ => push_field(
+                &mut out,
+                &base,
+                field,
+                v,
+                table::find(HOME_ROWS, HOME_SECTION, field),
+            ),
         }
     }
+    push_local_rows(&mut out, &base, HOME_ROWS, HOME_SECTION, &h.fields);
     out
+}
+
+/// The section name of the home's own (top-level) fields in [`HOME_ROWS`].
+pub const HOME_SECTION: &str = "home";
+
+/// The states of a channel, group or home section: every field the cloud sends, under
+/// its row where one names it, plus the actions and parameters of the type.
+fn push_fields(
+    out: &mut TreeSnapshot,
+    parent: &str,
+    rows: &'static [FieldRow],
+    type_name: &str,
+    fields: &Map<String, Value>,
+) {
+    for (field, v) in fields {
+        push_field(out, parent, field, v, table::find(rows, type_name, field));
+    }
+    push_local_rows(out, parent, rows, type_name, fields);
+}
+
+/// Action and parameter states have no cloud value: only their objects.
+fn push_local_rows(
+    out: &mut TreeSnapshot,
+    parent: &str,
+    rows: &'static [FieldRow],
+    type_name: &str,
+    fields: &Map<String, Value>,
+) {
+    for row in table::local_rows(rows, type_name) {
+        if !fields.contains_key(row.field) {
+            let id = format!("{parent}.{}", row.field);
+            out.objects
+                .push(state_object(&id, row_common(row.field, row)));
+        }
+    }
 }
 
 /// One field as a state object and its value. Nested objects and arrays become a JSON
@@ -275,7 +307,7 @@ fn push_field(
 }
 
 fn row_common(field: &str, r: &FieldRow) -> Value {
-    let mut c = json!({"name": field, "type": r.value_type, "role": r.role, "read": true, "write": r.control.is_some()});
+    let mut c = json!({"name": field, "type": r.value_type, "role": r.role, "read": r.readable(), "write": r.writable()});
     if let Some(u) = r.unit {
         c["unit"] = json!(u);
     }
@@ -284,6 +316,9 @@ fn row_common(field: &str, r: &FieldRow) -> Value {
     }
     if let Some(m) = r.max {
         c["max"] = json!(m);
+    }
+    if !r.states.is_empty() {
+        c["states"] = Value::Object(r.states.iter().map(|s| (s.to_string(), json!(s))).collect());
     }
     c
 }
@@ -341,21 +376,95 @@ fn state_object(id: &str, common: Value) -> IobObject {
     object(id, "state", common)
 }
 
-/// Turn a user's write of `val` to the state `id` into the control call that makes it
-/// happen, validated against the row's type and range. `state` is the current home,
-/// for values that must be sent along (a blind's current shutter level).
+/// What a user's write of a state amounts to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteAction {
+    /// Send this control call.
+    Call(ControlCall),
+    /// A local parameter: keep and acknowledge the value, send nothing.
+    Local,
+}
+
+/// Turn a user's write of `val` to the state `id` into what makes it happen, validated
+/// against the row's type, range and states. `state` is the current home, for values
+/// sent along (a blind's current shutter level); `param` reads a local parameter state
+/// by full id (a lock's PIN).
 pub fn write_to_call(
     ns: &str,
     state: &CurrentState,
     id: &str,
     val: &Value,
-) -> Result<ControlCall, WriteError> {
+    param: &dyn Fn(&str) -> Option<Value>,
+) -> Result<WriteAction, WriteError> {
     let unknown = || WriteError::UnknownId(id.to_string());
     let rel = id
         .strip_prefix(ns)
         .and_then(|r| r.strip_prefix('.'))
         .ok_or_else(unknown)?;
-    match ids::parse(rel).ok_or_else(unknown)? {
+    let target = resolve(state, ids::parse(rel).ok_or_else(unknown)?, id)?;
+    let row = table::find(target.rows, target.type_name, target.field)
+        .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
+    if row.kind == Kind::Param {
+        cloud_value(id, row, val)?;
+        return Ok(WriteAction::Local);
+    }
+    let control = row
+        .control
+        .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
+    let mut body = target.ids;
+    match control.key {
+        Some(key) => {
+            body.insert(key.into(), cloud_value(id, row, val)?);
+        }
+        None if *val == Value::Bool(true) => {}
+        None => {
+            return Err(WriteError::BadValue {
+                id: id.to_string(),
+                reason: format!("a button is pressed by writing true, got {val}"),
+            })
+        }
+    }
+    for along in control.along {
+        body.insert(
+            (*along).into(),
+            target
+                .fields
+                .and_then(|f| f.get(*along))
+                .cloned()
+                .unwrap_or(Value::Null),
+        );
+    }
+    let parent = &id[..id.rfind('.').unwrap_or(0)];
+    for (key, field) in control.params {
+        body.insert(
+            (*key).into(),
+            param(&format!("{parent}.{field}")).unwrap_or(Value::Null),
+        );
+    }
+    Ok(WriteAction::Call(ControlCall {
+        path: control.path.to_string(),
+        body: Value::Object(body),
+    }))
+}
+
+/// What a written id addresses in the home.
+struct Target<'a> {
+    rows: &'static [FieldRow],
+    type_name: &'a str,
+    field: &'a str,
+    /// The ids the control call's body starts with.
+    ids: Map<String, Value>,
+    /// The current cloud fields beside the written one.
+    fields: Option<&'a Map<String, Value>>,
+}
+
+fn resolve<'a>(
+    state: &'a CurrentState,
+    parsed: ids::Parsed<'a>,
+    id: &str,
+) -> Result<Target<'a>, WriteError> {
+    let gone = |what: String| WriteError::UnknownTarget(what);
+    Ok(match parsed {
         ids::Parsed::ChannelField {
             device,
             channel,
@@ -364,59 +473,75 @@ pub fn write_to_call(
             let d = state
                 .devices
                 .get(device)
-                .ok_or_else(|| WriteError::UnknownTarget(format!("device {device}")))?;
-            let ch = d.channels.get(channel).ok_or_else(|| {
-                WriteError::UnknownTarget(format!("channel {channel} of device {device}"))
-            })?;
-            let row = table::find(CHANNEL_ROWS, &ch.channel_type, field)
-                .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
-            let control = row
-                .control
-                .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
-            let mut body = Map::new();
-            body.insert("deviceId".into(), json!(d.id));
-            body.insert(
-                "channelIndex".into(),
-                json!(channel.parse::<u32>().map_err(|_| unknown())?),
-            );
-            body.insert(control.key.into(), cloud_value(id, row, val)?);
-            for along in control.along {
-                body.insert(
-                    (*along).into(),
-                    ch.fields.get(*along).cloned().unwrap_or(Value::Null),
-                );
+                .ok_or_else(|| gone(format!("device {device}")))?;
+            let ch = d
+                .channels
+                .get(channel)
+                .ok_or_else(|| gone(format!("channel {channel} of device {device}")))?;
+            let index: u32 = channel
+                .parse()
+                .map_err(|_| WriteError::UnknownId(id.to_string()))?;
+            let mut ids = Map::new();
+            ids.insert("deviceId".into(), json!(d.id));
+            ids.insert("channelIndex".into(), json!(index));
+            Target {
+                rows: CHANNEL_ROWS,
+                type_name: &ch.channel_type,
+                field,
+                ids,
+                fields: Some(&ch.fields),
             }
-            Ok(ControlCall {
-                path: control.path.to_string(),
-                body: Value::Object(body),
-            })
         }
         ids::Parsed::GroupField { group, field } => {
             let g = state
                 .groups
                 .get(group)
-                .ok_or_else(|| WriteError::UnknownTarget(format!("group {group}")))?;
-            let row = table::find(GROUP_ROWS, &g.group_type, field)
-                .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
-            let control = row
-                .control
-                .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
-            let mut body = Map::new();
-            body.insert("groupId".into(), json!(g.id));
-            body.insert(control.key.into(), cloud_value(id, row, val)?);
-            for along in control.along {
-                body.insert(
-                    (*along).into(),
-                    g.fields.get(*along).cloned().unwrap_or(Value::Null),
-                );
+                .ok_or_else(|| gone(format!("group {group}")))?;
+            let mut ids = Map::new();
+            ids.insert("groupId".into(), json!(g.id));
+            Target {
+                rows: GROUP_ROWS,
+                type_name: &g.group_type,
+                field,
+                ids,
+                fields: Some(&g.fields),
             }
-            Ok(ControlCall {
-                path: control.path.to_string(),
-                body: Value::Object(body),
-            })
         }
-        ids::Parsed::Other => Err(WriteError::NotWritable(id.to_string())),
-    }
+        ids::Parsed::HomeField {
+            home,
+            section,
+            functional,
+            field,
+        } => {
+            if ids::segment(&state.home.id) != home {
+                return Err(gone(format!("home {home}")));
+            }
+            let (type_name, fields): (&str, Option<&Map<String, Value>>) =
+                match (section, functional) {
+                    (None, None) => (HOME_SECTION, Some(&state.home.fields)),
+                    (Some(s), _) => (s, state.home.fields.get(s).and_then(Value::as_object)),
+                    (None, Some(camel)) => state
+                        .home
+                        .fields
+                        .get("functionalHomes")
+                        .and_then(Value::as_object)
+                        .and_then(|fhs| {
+                            fhs.iter()
+                                .find(|(sol, _)| ids::solution_segment(sol) == camel)
+                        })
+                        .map(|(sol, fh)| (sol.as_str(), fh.as_object()))
+                        .ok_or_else(|| gone(format!("functional home {camel}")))?,
+                };
+            Target {
+                rows: HOME_ROWS,
+                type_name,
+                field,
+                ids: Map::new(),
+                fields,
+            }
+        }
+        ids::Parsed::Other => return Err(WriteError::NotWritable(id.to_string())),
+    })
 }
 
 /// Validate a written state value against the row and convert it to the cloud's scale.
@@ -443,7 +568,13 @@ fn cloud_value(id: &str, row: &FieldRow, val: &Value) -> Result<Value, WriteErro
             Ok(json_number(row.scale.to_cloud(n)))
         }
         "string" => match val {
-            Value::String(_) => Ok(val.clone()),
+            Value::String(s) if row.states.is_empty() || row.states.contains(&s.as_str()) => {
+                Ok(val.clone())
+            }
+            Value::String(s) => Err(bad(format!(
+                "\"{s}\" is not one of {}",
+                row.states.join(", ")
+            ))),
             other => Err(bad(format!("expected a string, got {other}"))),
         },
         _ => Ok(val.clone()),

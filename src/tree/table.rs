@@ -48,23 +48,41 @@ fn round4(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
 }
 
-/// Where a control call goes and what its body carries besides the written field.
+/// What kind of state a row describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A field the cloud sends; its value comes from the cloud.
+    Value,
+    /// A command the cloud offers but does not report (`stop`, `resetEnergyCounter`,
+    /// `activateAbsencePermanent`): a write-only state created for every channel, group
+    /// or section of the row's types, whether or not the cloud sends such a field.
+    Action,
+    /// A local parameter that other commands send along (a lock's PIN, an on-time): the
+    /// user writes it, the adapter keeps and acknowledges it; it is never sent alone.
+    Param,
+}
+
+/// Where a control call goes and what its body carries besides the ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Control {
     /// Path below `/hmip/`.
     pub path: &'static str,
-    /// The body key that carries the written value (usually the field name).
-    pub key: &'static str,
-    /// Current values of the same channel or group sent along unchanged, in cloud scale
-    /// (e.g. `shutterLevel` with `setSlatsLevel`, or the shutter moves).
+    /// The body key that carries the written value; None when the call takes no value
+    /// (a button such as `stop`).
+    pub key: Option<&'static str>,
+    /// Current cloud values of the same channel, group or section sent along unchanged,
+    /// in cloud scale (e.g. `shutterLevel` with `setSlatsLevel`, or the shutter moves).
     pub along: &'static [&'static str],
+    /// Local parameters of the same channel, group or section sent along:
+    /// (body key, parameter field).
+    pub params: &'static [(&'static str, &'static str)],
 }
 
 /// One row of the table.
 #[derive(Debug, Clone, Copy)]
 pub struct FieldRow {
-    /// Channel types (device rows) or group types (group rows) the row applies to; empty =
-    /// every type.
+    /// Channel types (device rows), group types (group rows) or home sections (home rows)
+    /// the row applies to; empty = every type.
     pub types: &'static [&'static str],
     /// The cloud's field name, which is also the last segment of the state id.
     pub field: &'static str,
@@ -78,38 +96,159 @@ pub struct FieldRow {
     pub min: Option<f64>,
     /// Range of the state value.
     pub max: Option<f64>,
+    /// The values an enum may take (`common.states`); empty = not an enum.
+    pub states: &'static [&'static str],
     /// How the cloud value maps to the state.
     pub scale: Scale,
+    /// Cloud value, action or local parameter.
+    pub kind: Kind,
     /// The control call when writable.
     pub control: Option<Control>,
 }
 
-/// A read-only row with defaults, to be refined with struct update syntax.
-const fn ro(
-    types: &'static [&'static str],
-    field: &'static str,
-    role: &'static str,
-    value_type: &'static str,
-) -> FieldRow {
-    FieldRow {
-        types,
-        field,
-        role,
-        value_type,
-        unit: None,
-        min: None,
-        max: None,
-        scale: Scale::Identity,
-        control: None,
+impl FieldRow {
+    /// A read-only cloud value.
+    pub const fn new(
+        types: &'static [&'static str],
+        field: &'static str,
+        role: &'static str,
+        value_type: &'static str,
+    ) -> FieldRow {
+        FieldRow {
+            types,
+            field,
+            role,
+            value_type,
+            unit: None,
+            min: None,
+            max: None,
+            states: &[],
+            scale: Scale::Identity,
+            kind: Kind::Value,
+            control: None,
+        }
     }
-}
 
-const fn ctl(path: &'static str, key: &'static str) -> Option<Control> {
-    Some(Control {
-        path,
-        key,
-        along: &[],
-    })
+    /// With a unit.
+    pub const fn unit(mut self, unit: &'static str) -> FieldRow {
+        self.unit = Some(unit);
+        self
+    }
+
+    /// With a range (of the state value, after scaling).
+    pub const fn range(mut self, min: f64, max: f64) -> FieldRow {
+        self.min = Some(min);
+        self.max = Some(max);
+        self
+    }
+
+    /// Cloud 0..1 shown as 0..100 %.
+    pub const fn percent(mut self) -> FieldRow {
+        self.scale = Scale::Percent;
+        self.unit = Some("%");
+        self.min = Some(0.0);
+        self.max = Some(100.0);
+        self
+    }
+
+    /// Cloud 0..1 (0 = open, 1 = closed) shown as 0..100 % open.
+    pub const fn open_percent(self) -> FieldRow {
+        let mut r = self.percent();
+        r.scale = Scale::OpenPercent;
+        r
+    }
+
+    /// An enum: the values it may take.
+    pub const fn states(mut self, states: &'static [&'static str]) -> FieldRow {
+        self.states = states;
+        self
+    }
+
+    /// Writable through `path`, the value under the field's own name.
+    pub const fn write(self, path: &'static str) -> FieldRow {
+        let key = self.field;
+        self.write_as(path, key)
+    }
+
+    /// Writable through `path`, the value under `key`.
+    pub const fn write_as(mut self, path: &'static str, key: &'static str) -> FieldRow {
+        self.control = Some(Control {
+            path,
+            key: Some(key),
+            along: &[],
+            params: &[],
+        });
+        self
+    }
+
+    /// Send these current cloud fields along with the written value.
+    pub const fn along(mut self, along: &'static [&'static str]) -> FieldRow {
+        if let Some(c) = &mut self.control {
+            c.along = along;
+        }
+        self
+    }
+
+    /// Send these local parameters along: (body key, parameter field).
+    pub const fn params(mut self, params: &'static [(&'static str, &'static str)]) -> FieldRow {
+        if let Some(c) = &mut self.control {
+            c.params = params;
+        }
+        self
+    }
+
+    /// A write-only button that calls `path` with no value.
+    pub const fn button(
+        types: &'static [&'static str],
+        field: &'static str,
+        path: &'static str,
+    ) -> FieldRow {
+        let mut r = FieldRow::new(types, field, "button", "boolean");
+        r.kind = Kind::Action;
+        r.control = Some(Control {
+            path,
+            key: None,
+            along: &[],
+            params: &[],
+        });
+        r
+    }
+
+    /// A write-only command that sends the written value under `key`.
+    pub const fn command(
+        types: &'static [&'static str],
+        field: &'static str,
+        role: &'static str,
+        value_type: &'static str,
+        path: &'static str,
+        key: &'static str,
+    ) -> FieldRow {
+        let mut r = FieldRow::new(types, field, role, value_type).write_as(path, key);
+        r.kind = Kind::Action;
+        r
+    }
+
+    /// A local parameter, kept by the adapter and sent along by other commands.
+    pub const fn param(
+        types: &'static [&'static str],
+        field: &'static str,
+        role: &'static str,
+        value_type: &'static str,
+    ) -> FieldRow {
+        let mut r = FieldRow::new(types, field, role, value_type);
+        r.kind = Kind::Param;
+        r
+    }
+
+    /// Can a user write the state?
+    pub const fn writable(&self) -> bool {
+        self.control.is_some() || matches!(self.kind, Kind::Param)
+    }
+
+    /// Can a user read the state? Actions are write-only (the cloud reports no value).
+    pub const fn readable(&self) -> bool {
+        !matches!(self.kind, Kind::Action)
+    }
 }
 
 /// Channel types that switch something on and off through `setSwitchState`.
@@ -147,122 +286,81 @@ const THERMOSTATS: &[&str] = &[
     "ANALOG_ROOM_CONTROL_CHANNEL",
 ];
 
-const PCT: Option<&str> = Some("%");
-const CELSIUS: Option<&str> = Some("°C");
+const BOOL: &str = "boolean";
+const NUM: &str = "number";
 
 /// Rows for device channel fields. The first row whose types contain the channel type
 /// wins; a row with no types applies to every channel type.
 pub static CHANNEL_ROWS: &[FieldRow] = &[
     // Maintenance fields of channel 0, on every device type.
-    ro(&[], "lowBat", "indicator.maintenance.lowbat", "boolean"),
-    ro(&[], "unreach", "indicator.maintenance.unreach", "boolean"),
-    ro(&[], "rssiDeviceValue", "value.rssi", "number"),
-    ro(&[], "rssiPeerValue", "value.rssi", "number"),
-    ro(&[], "sabotage", "indicator.maintenance.alarm", "boolean"),
-    ro(&[], "dutyCycle", "indicator.maintenance", "boolean"),
-    ro(&[], "configPending", "indicator.maintenance", "boolean"),
+    FieldRow::new(&[], "lowBat", "indicator.maintenance.lowbat", BOOL),
+    FieldRow::new(&[], "unreach", "indicator.maintenance.unreach", BOOL),
+    FieldRow::new(&[], "rssiDeviceValue", "value.rssi", NUM).unit("dBm"),
+    FieldRow::new(&[], "rssiPeerValue", "value.rssi", NUM).unit("dBm"),
+    FieldRow::new(&[], "sabotage", "indicator.maintenance.alarm", BOOL),
+    FieldRow::new(&[], "dutyCycle", "indicator.maintenance", BOOL),
+    FieldRow::new(&[], "configPending", "indicator.maintenance", BOOL),
     // Switches and lights.
-    FieldRow {
-        control: ctl("device/control/setSwitchState", "on"),
-        ..ro(SWITCHES, "on", "switch", "boolean")
-    },
-    FieldRow {
-        unit: PCT,
-        min: Some(0.0),
-        max: Some(100.0),
-        scale: Scale::Percent,
-        control: ctl("device/control/setDimLevel", "dimLevel"),
-        ..ro(DIMMERS, "dimLevel", "level.dimmer", "number")
-    },
+    FieldRow::new(SWITCHES, "on", "switch", BOOL).write("device/control/setSwitchState"),
+    FieldRow::new(DIMMERS, "dimLevel", "level.dimmer", NUM)
+        .percent()
+        .write("device/control/setDimLevel"),
     // Shutters and blinds: 100 % = fully open, ioBroker's convention for level.blind.
-    FieldRow {
-        unit: PCT,
-        min: Some(0.0),
-        max: Some(100.0),
-        scale: Scale::OpenPercent,
-        control: ctl("device/control/setShutterLevel", "shutterLevel"),
-        ..ro(SHUTTERS, "shutterLevel", "level.blind", "number")
-    },
-    FieldRow {
-        unit: PCT,
-        min: Some(0.0),
-        max: Some(100.0),
-        scale: Scale::OpenPercent,
-        control: Some(Control {
-            path: "device/control/setSlatsLevel",
-            key: "slatsLevel",
-            along: &["shutterLevel"],
-        }),
-        ..ro(BLINDS, "slatsLevel", "level.tilt", "number")
-    },
+    FieldRow::new(SHUTTERS, "shutterLevel", "level.blind", NUM)
+        .open_percent()
+        .write("device/control/setShutterLevel"),
+    FieldRow::new(BLINDS, "slatsLevel", "level.tilt", NUM)
+        .open_percent()
+        .write("device/control/setSlatsLevel")
+        .along(&["shutterLevel"]),
+    FieldRow::button(SHUTTERS, "stop", "device/control/stop"),
     // Thermostats.
-    FieldRow {
-        unit: CELSIUS,
-        min: Some(5.0),
-        max: Some(30.0),
-        ..ro(
-            THERMOSTATS,
-            "setPointTemperature",
-            "value.temperature",
-            "number",
-        )
-    },
-    FieldRow {
-        unit: CELSIUS,
-        ..ro(&[], "actualTemperature", "value.temperature", "number")
-    },
-    FieldRow {
-        unit: CELSIUS,
-        ..ro(&[], "valveActualTemperature", "value.temperature", "number")
-    },
-    FieldRow {
-        unit: PCT,
-        min: Some(0.0),
-        max: Some(100.0),
-        ..ro(&[], "humidity", "value.humidity", "number")
-    },
-    FieldRow {
-        unit: PCT,
-        min: Some(0.0),
-        max: Some(100.0),
-        scale: Scale::Percent,
-        ..ro(&[], "valvePosition", "value.valve", "number")
-    },
+    FieldRow::new(THERMOSTATS, "setPointTemperature", "value.temperature", NUM).unit("°C"),
+    FieldRow::new(&[], "actualTemperature", "value.temperature", NUM).unit("°C"),
+    FieldRow::new(&[], "valveActualTemperature", "value.temperature", NUM).unit("°C"),
+    FieldRow::new(&[], "humidity", "value.humidity", NUM)
+        .unit("%")
+        .range(0.0, 100.0),
+    FieldRow::new(&[], "valvePosition", "value.valve", NUM).percent(),
 ];
 
 /// Rows for group fields.
 pub static GROUP_ROWS: &[FieldRow] = &[
-    FieldRow {
-        unit: CELSIUS,
-        min: Some(5.0),
-        max: Some(30.0),
-        control: ctl(
-            "group/heating/setSetPointTemperature",
-            "setPointTemperature",
-        ),
-        ..ro(
-            &["HEATING"],
-            "setPointTemperature",
-            "level.temperature",
-            "number",
-        )
-    },
-    FieldRow {
-        unit: CELSIUS,
-        ..ro(
-            &["HEATING"],
-            "actualTemperature",
-            "value.temperature",
-            "number",
-        )
-    },
-    FieldRow {
-        unit: PCT,
-        min: Some(0.0),
-        max: Some(100.0),
-        ..ro(&["HEATING"], "humidity", "value.humidity", "number")
-    },
+    FieldRow::new(
+        &["HEATING"],
+        "setPointTemperature",
+        "level.temperature",
+        NUM,
+    )
+    .unit("°C")
+    .range(5.0, 30.0)
+    .write("group/heating/setSetPointTemperature"),
+    FieldRow::new(&["HEATING"], "actualTemperature", "value.temperature", NUM).unit("°C"),
+    FieldRow::new(&["HEATING"], "humidity", "value.humidity", NUM)
+        .unit("%")
+        .range(0.0, 100.0),
 ];
+
+/// Rows for the home: `types` name the section — `home` for the home's own fields,
+/// `weather`, `location`, … for its nested objects, and the solution
+/// (`INDOOR_CLIMATE`, `SECURITY_AND_ALARM`, …) for a functional home.
+pub static HOME_ROWS: &[FieldRow] = &[
+    FieldRow::new(&["weather"], "temperature", "value.temperature", NUM).unit("°C"),
+    FieldRow::new(&["weather"], "humidity", "value.humidity", NUM)
+        .unit("%")
+        .range(0.0, 100.0),
+];
+
+/// The action and parameter rows of a type: states created whether or not the cloud
+/// sends such a field.
+pub fn local_rows<'a>(
+    rows: &'static [FieldRow],
+    type_name: &'a str,
+) -> impl Iterator<Item = &'static FieldRow> + 'a {
+    rows.iter().filter(move |r| {
+        r.kind != Kind::Value && (r.types.is_empty() || r.types.contains(&type_name))
+    })
+}
 
 /// Find the row for a field of a channel or group type.
 pub fn find(rows: &'static [FieldRow], type_name: &str, field: &str) -> Option<&'static FieldRow> {

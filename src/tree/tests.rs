@@ -134,6 +134,14 @@ fn levels_are_percent_and_shutters_open_at_100() {
     assert!(checked > 5);
 }
 
+/// The control call a write becomes (no parameters set).
+fn write(home: &CurrentState, id: &str, val: &Value) -> Result<ControlCall, WriteError> {
+    match write_to_call(NS, home, id, val, &|_| None)? {
+        WriteAction::Call(c) => Ok(c),
+        WriteAction::Local => panic!("{id} is a local parameter"),
+    }
+}
+
 fn first_channel<'a>(home: &'a CurrentState, ty: &str, field: &str) -> (&'a Device, &'a str) {
     for d in home.devices.values() {
         for (k, ch) in &d.channels {
@@ -150,7 +158,7 @@ fn writes_become_control_calls() {
     let home = fixture();
     let (d, k) = first_channel(&home, "SWITCH_CHANNEL", "on");
     let id = format!("{}.channels.{k}.on", ids::device(NS, &d.id));
-    let call = write_to_call(NS, &home, &id, &json!(true)).unwrap();
+    let call = write(&home, &id, &json!(true)).unwrap();
     assert_eq!(call.path, "device/control/setSwitchState");
     assert_eq!(
         call.body,
@@ -159,12 +167,12 @@ fn writes_become_control_calls() {
 
     let (d, k) = first_channel(&home, "DIMMER_CHANNEL", "dimLevel");
     let id = format!("{}.channels.{k}.dimLevel", ids::device(NS, &d.id));
-    let call = write_to_call(NS, &home, &id, &json!(40)).unwrap();
+    let call = write(&home, &id, &json!(40)).unwrap();
     assert_eq!(call.body["dimLevel"], json!(0.4));
 
     let (d, k) = first_channel(&home, "BLIND_CHANNEL", "slatsLevel");
     let id = format!("{}.channels.{k}.slatsLevel", ids::device(NS, &d.id));
-    let call = write_to_call(NS, &home, &id, &json!(25)).unwrap();
+    let call = write(&home, &id, &json!(25)).unwrap();
     assert_eq!(call.path, "device/control/setSlatsLevel");
     assert_eq!(call.body["slatsLevel"], json!(0.75));
     assert_eq!(
@@ -175,7 +183,7 @@ fn writes_become_control_calls() {
     let (d, k) = first_channel(&home, "SHUTTER_CHANNEL", "shutterLevel");
     let id = format!("{}.channels.{k}.shutterLevel", ids::device(NS, &d.id));
     assert_eq!(
-        write_to_call(NS, &home, &id, &json!(100)).unwrap().body["shutterLevel"],
+        write(&home, &id, &json!(100)).unwrap().body["shutterLevel"],
         json!(0),
         "100 % = open = cloud 0"
     );
@@ -186,7 +194,7 @@ fn writes_become_control_calls() {
         .find(|g| g.group_type == "HEATING")
         .unwrap();
     let id = format!("{}.setPointTemperature", ids::group(NS, &g.id));
-    let call = write_to_call(NS, &home, &id, &json!(21.5)).unwrap();
+    let call = write(&home, &id, &json!(21.5)).unwrap();
     assert_eq!(
         call,
         ControlCall {
@@ -202,30 +210,30 @@ fn bad_writes_are_refused() {
     let (d, k) = first_channel(&home, "DIMMER_CHANNEL", "dimLevel");
     let id = format!("{}.channels.{k}.dimLevel", ids::device(NS, &d.id));
     assert!(matches!(
-        write_to_call(NS, &home, &id, &json!(150)),
+        write(&home, &id, &json!(150)),
         Err(WriteError::BadValue { .. })
     ));
     assert!(matches!(
-        write_to_call(NS, &home, &id, &json!("x")),
+        write(&home, &id, &json!("x")),
         Err(WriteError::BadValue { .. })
     ));
     let (d, k) = first_channel(&home, "SWITCH_CHANNEL", "on");
     let id = format!("{}.channels.{k}.on", ids::device(NS, &d.id));
     assert!(matches!(
-        write_to_call(NS, &home, &id, &json!(1)),
+        write(&home, &id, &json!(1)),
         Err(WriteError::BadValue { .. })
     ));
     let id = format!("{}.channels.0.rssiDeviceValue", ids::device(NS, &d.id));
     assert!(matches!(
-        write_to_call(NS, &home, &id, &json!(1)),
+        write(&home, &id, &json!(1)),
         Err(WriteError::NotWritable(_))
     ));
     assert!(matches!(
-        write_to_call(NS, &home, "hmip.0.devices.NOPE.channels.1.on", &json!(true)),
+        write(&home, "hmip.0.devices.NOPE.channels.1.on", &json!(true)),
         Err(WriteError::UnknownTarget(_))
     ));
     assert!(matches!(
-        write_to_call(NS, &home, "other.0.x", &json!(true)),
+        write(&home, "other.0.x", &json!(true)),
         Err(WriteError::UnknownId(_))
     ));
 }
