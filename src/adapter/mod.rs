@@ -196,11 +196,17 @@ impl Runtime {
 
     /// Write the values that differ from what the store holds, acknowledged.
     async fn write_values(&mut self, values: Vec<tree::TreeValue>, q: u32) {
+        self.write_values_with(values, q, false).await
+    }
+
+    /// Write values, acknowledged; `force` writes even equal ones (events: every press
+    /// must fire "on update" triggers).
+    async fn write_values_with(&mut self, values: Vec<tree::TreeValue>, q: u32, force: bool) {
         let now = now_ms();
         let mut writes = Vec::new();
         for v in values {
             let lc = match self.states.get(&v.id) {
-                Some(m) if m.val == v.val && m.q == q && !m.commanded => continue,
+                Some(m) if m.val == v.val && m.q == q && !m.commanded && !force => continue,
                 Some(m) if m.val == v.val => m.lc,
                 _ => now,
             };
@@ -346,7 +352,9 @@ impl Runtime {
             PushEvent::GroupChanged(g) => {
                 let snap = tree::group(&ns, &g);
                 model.groups.insert(g.id.clone(), *g);
+                let alarm = tree::alarm::value(&ns, model);
                 self.apply(snap).await;
+                self.write_values(alarm.into_iter().collect(), 0).await;
             }
             PushEvent::ClientChanged(c) => {
                 let snap = tree::client(&ns, &c);
@@ -356,7 +364,9 @@ impl Runtime {
             PushEvent::HomeChanged(h) => {
                 let snap = tree::home(&ns, &h);
                 model.home = *h;
+                let alarm = tree::alarm::value(&ns, model);
                 self.apply(snap).await;
+                self.write_values(alarm.into_iter().collect(), 0).await;
             }
             PushEvent::DeviceRemoved(id) => {
                 model.devices.shift_remove(&id);
@@ -370,11 +380,37 @@ impl Runtime {
                 model.clients.shift_remove(&id);
                 self.remove_subtree(&tree::ids::client(&ns, &id)).await;
             }
-            PushEvent::SecurityJournalChanged
-            | PushEvent::ChannelEvent(_)
-            | PushEvent::CodeStateEvent { .. } => {
-                debug!("event not mapped yet: {ev:?}");
+            PushEvent::ChannelEvent(ev) => {
+                // Event states exist for key channels from the start; any other channel
+                // gets them on its first event (the object cache makes this a no-op after).
+                let objects = tree::event_objects(&tree::events::channel_id(&ns, &ev));
+                if let Err(e) = self.write_objects(objects).await {
+                    error!("writing objects failed: {e}");
+                }
+                let values = tree::events::channel_event_values(&ns, &ev, now_ms());
+                self.write_values_with(values, 0, true).await;
             }
+            PushEvent::CodeStateEvent {
+                device_id,
+                code_index,
+                code_state,
+            } => {
+                if let Err(e) = self
+                    .write_objects(tree::code_objects(&ns, &device_id))
+                    .await
+                {
+                    error!("writing objects failed: {e}");
+                }
+                let values = tree::events::code_event_values(
+                    &ns,
+                    &device_id,
+                    code_index,
+                    &code_state,
+                    now_ms(),
+                );
+                self.write_values_with(values, 0, true).await;
+            }
+            PushEvent::SecurityJournalChanged => debug!("security journal changed"),
             PushEvent::Unknown(raw) => {
                 let kind = raw.get("pushEventType").cloned().unwrap_or_default();
                 debug!(%kind, "unknown push event type ignored");

@@ -16,6 +16,8 @@
 //! Every level of an id exists as an object (folders where ioBroker.hmip had none), so
 //! the repository checker finds no missing parent.
 
+pub mod alarm;
+pub mod events;
 pub mod ids;
 pub mod table;
 
@@ -109,6 +111,7 @@ pub fn snapshot(ns: &str, state: &CurrentState) -> TreeSnapshot {
     for c in state.clients.values() {
         out.extend(client(ns, c));
     }
+    out.values.extend(alarm::value(ns, state));
     out
 }
 
@@ -164,7 +167,30 @@ fn channel(channels_id: &str, key: &str, ch: &Channel) -> TreeSnapshot {
         None,
     );
     push_fields(&mut out, &id, CHANNEL_ROWS, &ch.channel_type, &ch.fields);
+    if events::EVENT_CHANNEL_TYPES.contains(&ch.channel_type.as_str()) {
+        out.objects.extend(event_objects(&id));
+    }
     out
+}
+
+/// The event state objects of a channel (button presses, door bell, last event); they
+/// get values only when events arrive.
+pub fn event_objects(channel_id: &str) -> Vec<IobObject> {
+    objects_of_rows(channel_id, events::EVENT_ROWS)
+}
+
+/// The key-pad code state objects under a device's `info` channel.
+pub fn code_objects(ns: &str, device_id: &str) -> Vec<IobObject> {
+    objects_of_rows(
+        &format!("{}.info", ids::device(ns, device_id)),
+        events::CODE_ROWS,
+    )
+}
+
+fn objects_of_rows(parent: &str, rows: &[FieldRow]) -> Vec<IobObject> {
+    rows.iter()
+        .map(|r| state_object(&format!("{parent}.{}", r.field), row_common(r.field, r)))
+        .collect()
 }
 
 /// The objects and values of one group.
@@ -231,6 +257,10 @@ pub fn home(ns: &str, h: &Home) -> TreeSnapshot {
                         .push(object(&id, "channel", json!({"name": solution})));
                     if let Value::Object(fields) = fh {
                         push_fields(&mut out, &id, HOME_ROWS, solution, fields);
+                    }
+                    if solution == alarm::SOLUTION {
+                        out.objects
+                            .extend(objects_of_rows(&id, std::slice::from_ref(&alarm::ROW)));
                     }
                 }
             }
@@ -402,7 +432,22 @@ pub fn write_to_call(
         .and_then(|r| r.strip_prefix('.'))
         .ok_or_else(unknown)?;
     let target = resolve(state, ids::parse(rel).ok_or_else(unknown)?, id)?;
+    let in_rows = |rows: &'static [FieldRow]| std::ptr::eq(target.rows, rows);
+    // The alarm mode is derived from two groups, not a field: its own small module.
+    if in_rows(HOME_ROWS) && target.type_name == alarm::SOLUTION && target.field == alarm::FIELD {
+        return alarm::call(val)
+            .map(WriteAction::Call)
+            .ok_or_else(|| WriteError::BadValue {
+                id: id.to_string(),
+                reason: format!("{val} is not one of {}", alarm::MODES.join(", ")),
+            });
+    }
     let row = table::find(target.rows, target.type_name, target.field)
+        .or_else(|| {
+            in_rows(CHANNEL_ROWS)
+                .then(|| table::find(events::EVENT_ROWS, "", target.field))
+                .flatten()
+        })
         .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
     if row.kind == Kind::Param {
         cloud_value(id, row, val)?;

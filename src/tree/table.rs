@@ -245,10 +245,27 @@ impl FieldRow {
         self.control.is_some() || matches!(self.kind, Kind::Param)
     }
 
-    /// Can a user read the state? Actions are write-only (the cloud reports no value).
+    /// Can a user read the state? Actions are write-only (the cloud reports no value),
+    /// and so is every `button*` role (ioBroker's role rules).
     pub const fn readable(&self) -> bool {
-        !matches!(self.kind, Kind::Action)
+        !matches!(self.kind, Kind::Action) && !is_button_role(self.role)
     }
+}
+
+/// `button` or `button.*`: write-only roles in ioBroker's role rules.
+const fn is_button_role(role: &str) -> bool {
+    let (r, b) = (role.as_bytes(), b"button");
+    if r.len() < b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if r[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    r.len() == b.len() || r[b.len()] == b'.'
 }
 
 /// Channel types that switch something on and off through `setSwitchState`.
