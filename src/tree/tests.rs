@@ -254,3 +254,18 @@ fn unknown_types_still_appear() {
         assert!(ids.contains(ids::group(NS, &g.id).as_str()));
     }
 }
+
+#[test]
+fn states_doc_is_current() {
+    let doc = doc::states_doc(&fixture());
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/states.md");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/docs")).unwrap();
+        std::fs::write(path, &doc).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == doc,
+        "docs/states.md is stale: regenerate it with `UPDATE_DOCS=1 cargo test states_doc`"
+    );
+}
