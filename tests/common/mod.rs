@@ -62,6 +62,16 @@ impl Harness {
     }
 
     pub async fn start_with(home: Value, options: ClientOptions) -> Harness {
+        let opts = AdapterOptions {
+            namespace: "hmip.0".into(),
+            write_debounce: Duration::from_millis(50),
+            confirm_timeout: Duration::from_secs(3),
+        };
+        Self::start_full(home, options, opts).await
+    }
+
+    /// Start with client and adapter options of the test's choosing.
+    pub async fn start_full(home: Value, options: ClientOptions, opts: AdapterOptions) -> Harness {
         let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
         cfg.home = home;
         let sim = sim::start(cfg).await.expect("simulator starts");
@@ -83,11 +93,6 @@ impl Harness {
         .await
         .expect("lookup against the simulator");
         let (stop, stop_rx) = watch::channel(false);
-        let opts = AdapterOptions {
-            namespace: "hmip.0".into(),
-            write_debounce: Duration::from_millis(50),
-            confirm_timeout: Duration::from_secs(3),
-        };
         let task = tokio::spawn(adapter::run(Arc::new(cloud), dyn_store, opts, stop_rx));
         let h = Harness {
             sim,
