@@ -297,3 +297,28 @@ async fn a_revoked_token_goes_offline_without_a_retry_storm() {
     wait_until(|| async { true }).await;
     h.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_call_puts_the_real_value_back() {
+    let home = fixture("home.json");
+    let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
+    let was = home["devices"][&dev]["functionalChannels"][&ch]["on"]
+        .as_bool()
+        .unwrap();
+    let h = Harness::start(home).await;
+    let id = format!("hmip.0.devices.{dev}.channels.{ch}.on");
+    // The cloud refuses the next request.
+    h.sim_post("/sim/throttle", json!({"count": 1})).await;
+    assert_eq!(h.put(&id, json!(!was)).await.status(), 200);
+    let st = h.wait_state(&id, |s| s["ack"] == json!(true)).await;
+    assert_eq!(
+        st["val"],
+        json!(was),
+        "the state shows the real value again"
+    );
+    assert!(
+        h.calls().await.is_empty(),
+        "the refused call changed nothing"
+    );
+    h.stop().await.unwrap();
+}
