@@ -17,6 +17,7 @@
 //! the repository checker finds no missing parent.
 
 pub mod ids;
+pub mod rows;
 pub mod table;
 
 use serde_json::{json, Map, Value};
@@ -174,12 +175,11 @@ pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
     let mut out = TreeSnapshot::default();
     out.objects
         .push(object(&base, "device", json!({"name": label})));
+    // A folder, not a channel: the group's own states sit on the device object, and
+    // consumers run type-detector on devices without channels (a HEATING group is a
+    // thermostat, a SWITCHING group a socket).
     let info = format!("{base}.info");
-    out.objects.push(object(
-        &info,
-        "channel",
-        json!({"name": "Group information"}),
-    ));
+    out.objects.push(folder(&info, "Group information"));
     push_field(
         &mut out,
         &info,
@@ -268,6 +268,13 @@ fn push_fields(
     for (field, v) in fields {
         push_field(out, parent, field, v, table::find(rows, type_name, field));
     }
+    // Derived states (`windowOpen` from `windowState`), unless the cloud sends a field
+    // of that name itself.
+    for row in table::derived_rows(rows, type_name) {
+        if let (Some(v), false) = (fields.get(row.cloud_field()), fields.contains_key(row.field)) {
+            push_field(out, parent, row.field, v, Some(row));
+        }
+    }
     push_local_rows(out, parent, rows, type_name, fields);
 }
 
@@ -299,7 +306,7 @@ fn push_field(
 ) {
     let id = format!("{parent}.{}", ids::segment(field));
     let (common, val) = match row {
-        Some(r) => (row_common(field, r), state_value(r, v)),
+        Some(r) => (row_common(field, r), r.state_value(v)),
         None => inferred(field, v),
     };
     out.objects.push(state_object(&id, common));
@@ -317,18 +324,10 @@ fn row_common(field: &str, r: &FieldRow) -> Value {
     if let Some(m) = r.max {
         c["max"] = json!(m);
     }
-    if !r.states.is_empty() {
-        c["states"] = Value::Object(r.states.iter().map(|s| (s.to_string(), json!(s))).collect());
+    if let Some(states) = r.common_states() {
+        c["states"] = Value::Object(states);
     }
     c
-}
-
-/// The state value of a cloud value under a row.
-fn state_value(r: &FieldRow, v: &Value) -> Value {
-    match v.as_f64() {
-        Some(n) if r.scale != table::Scale::Identity => json_number(r.scale.to_state(n)),
-        _ => v.clone(),
-    }
 }
 
 /// Common and value of a field no row names: type from the value, a neutral role.
@@ -344,15 +343,6 @@ fn inferred(field: &str, v: &Value) -> (Value, Value) {
         json!({"name": field, "type": ty, "role": role, "read": true, "write": false}),
         val,
     )
-}
-
-/// A whole number as an integer JSON value, so 50.0 is stored as 50.
-fn json_number(n: f64) -> Value {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        json!(n as i64)
-    } else {
-        json!(n)
-    }
 }
 
 fn object(id: &str, obj_type: &str, common: Value) -> IobObject {
@@ -411,7 +401,10 @@ pub fn write_to_call(
     let control = row
         .control
         .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
-    let mut body = target.ids;
+    let mut body = match control.via_group {
+        Some(group_type) => group_of_channel(state, &target, group_type, id)?,
+        None => target.ids.clone(),
+    };
     match control.key {
         Some(key) => {
             body.insert(key.into(), cloud_value(id, row, val)?);
@@ -436,15 +429,48 @@ pub fn write_to_call(
     }
     let parent = &id[..id.rfind('.').unwrap_or(0)];
     for (key, field) in control.params {
-        body.insert(
-            (*key).into(),
-            param(&format!("{parent}.{field}")).unwrap_or(Value::Null),
-        );
+        // An unset parameter sends its row's default; without one the write is refused,
+        // since the cloud rejects a null (an on-time, a vacation temperature).
+        let default = table::find(target.rows, target.type_name, field)
+            .and_then(|r| r.default)
+            .map(Value::from);
+        let v = param(&format!("{parent}.{field}"))
+            .filter(|v| !v.is_null())
+            .or(default)
+            .ok_or_else(|| WriteError::BadValue {
+                id: id.to_string(),
+                reason: format!("write {parent}.{field} first"),
+            })?;
+        body.insert((*key).into(), v);
+    }
+    for (key, v) in control.fixed {
+        body.insert((*key).into(), Value::Bool(*v));
     }
     Ok(WriteAction::Call(ControlCall {
         path: control.path.to_string(),
         body: Value::Object(body),
     }))
+}
+
+/// `{groupId}` of the group of `group_type` that the written channel belongs to.
+fn group_of_channel(
+    state: &CurrentState,
+    target: &Target<'_>,
+    group_type: &str,
+    id: &str,
+) -> Result<Map<String, Value>, WriteError> {
+    let group = target
+        .fields
+        .and_then(|f| f.get("groups"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|g| state.groups.get(*g).is_some_and(|g| g.group_type == group_type))
+        .ok_or_else(|| WriteError::UnknownTarget(format!("the {group_type} group of {id}")))?;
+    let mut ids = Map::new();
+    ids.insert("groupId".into(), json!(group));
+    Ok(ids)
 }
 
 /// What a written id addresses in the home.
@@ -546,39 +572,10 @@ fn resolve<'a>(
 
 /// Validate a written state value against the row and convert it to the cloud's scale.
 fn cloud_value(id: &str, row: &FieldRow, val: &Value) -> Result<Value, WriteError> {
-    let bad = |reason: String| WriteError::BadValue {
+    row.cloud_value(val).map_err(|reason| WriteError::BadValue {
         id: id.to_string(),
         reason,
-    };
-    match row.value_type {
-        "boolean" => match val {
-            Value::Bool(_) => Ok(val.clone()),
-            other => Err(bad(format!("expected true or false, got {other}"))),
-        },
-        "number" => {
-            let n = val
-                .as_f64()
-                .ok_or_else(|| bad(format!("expected a number, got {val}")))?;
-            if let Some(min) = row.min.filter(|m| n < *m) {
-                return Err(bad(format!("value {n} is below min {min}")));
-            }
-            if let Some(max) = row.max.filter(|m| n > *m) {
-                return Err(bad(format!("value {n} is above max {max}")));
-            }
-            Ok(json_number(row.scale.to_cloud(n)))
-        }
-        "string" => match val {
-            Value::String(s) if row.states.is_empty() || row.states.contains(&s.as_str()) => {
-                Ok(val.clone())
-            }
-            Value::String(s) => Err(bad(format!(
-                "\"{s}\" is not one of {}",
-                row.states.join(", ")
-            ))),
-            other => Err(bad(format!("expected a string, got {other}"))),
-        },
-        _ => Ok(val.clone()),
-    }
+    })
 }
 
 #[cfg(test)]
