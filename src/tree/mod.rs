@@ -271,7 +271,10 @@ fn push_fields(
     // Derived states (`windowOpen` from `windowState`), unless the cloud sends a field
     // of that name itself.
     for row in table::derived_rows(rows, type_name) {
-        if let (Some(v), false) = (fields.get(row.cloud_field()), fields.contains_key(row.field)) {
+        if let (Some(v), false) = (
+            fields.get(row.cloud_field()),
+            fields.contains_key(row.field),
+        ) {
             push_field(out, parent, row.field, v, Some(row));
         }
     }
@@ -466,7 +469,12 @@ fn group_of_channel(
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .find(|g| state.groups.get(*g).is_some_and(|g| g.group_type == group_type))
+        .find(|g| {
+            state
+                .groups
+                .get(*g)
+                .is_some_and(|g| g.group_type == group_type)
+        })
         .ok_or_else(|| WriteError::UnknownTarget(format!("the {group_type} group of {id}")))?;
     let mut ids = Map::new();
     ids.insert("groupId".into(), json!(group));
@@ -496,9 +504,16 @@ fn resolve<'a>(
             channel,
             field,
         } => {
+            // By key, or by id where a map key differs from the id it holds.
             let d = state
                 .devices
                 .get(device)
+                .or_else(|| {
+                    state
+                        .devices
+                        .values()
+                        .find(|d| ids::segment(&d.id) == device)
+                })
                 .ok_or_else(|| gone(format!("device {device}")))?;
             let ch = d
                 .channels
@@ -522,6 +537,7 @@ fn resolve<'a>(
             let g = state
                 .groups
                 .get(group)
+                .or_else(|| state.groups.values().find(|g| ids::segment(&g.id) == group))
                 .ok_or_else(|| gone(format!("group {group}")))?;
             let mut ids = Map::new();
             ids.insert("groupId".into(), json!(g.id));

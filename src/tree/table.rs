@@ -367,7 +367,11 @@ impl FieldRow {
                 .enumerate()
                 .map(|(i, n)| (i.to_string(), json!(n)))
                 .collect(),
-            _ => self.states.iter().map(|s| (s.to_string(), json!(s))).collect(),
+            _ => self
+                .states
+                .iter()
+                .map(|s| (s.to_string(), json!(s)))
+                .collect(),
         })
     }
 
@@ -428,7 +432,9 @@ impl FieldRow {
                 Value::String(s) if self.states.is_empty() || self.states.contains(&s.as_str()) => {
                     Ok(val.clone())
                 }
-                Value::String(s) => Err(format!("\"{s}\" is not one of {}", self.states.join(", "))),
+                Value::String(s) => {
+                    Err(format!("\"{s}\" is not one of {}", self.states.join(", ")))
+                }
                 other => Err(format!("expected a string, got {other}")),
             },
             _ => Ok(val.clone()),
@@ -464,9 +470,8 @@ pub fn derived_rows<'a>(
     rows: &'static [FieldRow],
     type_name: &'a str,
 ) -> impl Iterator<Item = &'static FieldRow> + 'a {
-    rows.iter().filter(move |r| {
-        r.source.is_some() && (r.types.is_empty() || r.types.contains(&type_name))
-    })
+    rows.iter()
+        .filter(move |r| r.source.is_some() && (r.types.is_empty() || r.types.contains(&type_name)))
 }
 
 /// Find the row for a field of a channel or group type.

@@ -2,8 +2,8 @@
 //! wins; a row with no types applies to every channel type.
 
 use super::{
-    ACOUSTIC_SIGNALS, ACTION, BOOL, NUM, PROFILE_MODES, SMOKE_ALARM_TYPES, STR, WINDOW_OPEN,
-    WINDOW_STATES,
+    ACOUSTIC_SIGNALS, ACTION, ACTION_BOOL, BOOL, NUM, PROFILE_MODES, SMOKE_ALARM_TYPES, STR,
+    WINDOW_OPEN, WINDOW_STATES,
 };
 use crate::tree::table::{FieldRow, Flag};
 
@@ -142,11 +142,13 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         .percent()
         .write("device/control/setDimLevel"),
     // ioBroker.hmip's on-time and ramp-time, sent with a dim level through
-    // `setDimLevelWithTime` (the cloud takes 0.1..16383 s for both).
-    FieldRow::param(LIGHTS, "controlOnTime", "level.timer", NUM)
+    // `setDimLevelWithTime` (the cloud takes 0.1..16383 s for both). Roles of the
+    // dimmer's ON_TIME and TRANSITION_TIME; a `level.timer` with a range would be taken
+    // for a slider of its own.
+    FieldRow::param(LIGHTS, "controlOnTime", "level.timer.off", NUM)
         .unit("s")
         .range(0.1, 16383.0),
-    FieldRow::param(LIGHTS, "controlRampTime", "level.timer", NUM)
+    FieldRow::param(LIGHTS, "controlRampTime", "time.span", NUM)
         .unit("s")
         .range(0.1, 16383.0),
     FieldRow::command(
@@ -159,19 +161,29 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
     )
     .percent()
     .params(&[("onTime", "controlOnTime"), ("rampTime", "controlRampTime")]),
-    FieldRow::new(WHITE_LIGHTS, "colorTemperature", "level.color.temperature", NUM)
-        .unit("K")
-        .write("device/control/setColorTemperatureDimLevel")
-        .along(&["dimLevel"]),
+    FieldRow::new(
+        WHITE_LIGHTS,
+        "colorTemperature",
+        "level.color.temperature",
+        NUM,
+    )
+    .unit("K")
+    .write("device/control/setColorTemperatureDimLevel")
+    .along(&["dimLevel"]),
     FieldRow::new(WHITE_LIGHTS, "hue", "level.color.hue", NUM)
         .unit("°")
         .range(0.0, 360.0)
         .write("device/control/setHueSaturationDimLevel")
         .along(&["saturationLevel", "dimLevel"]),
-    FieldRow::new(WHITE_LIGHTS, "saturationLevel", "level.color.saturation", NUM)
-        .percent()
-        .write("device/control/setHueSaturationDimLevel")
-        .along(&["hue", "dimLevel"]),
+    FieldRow::new(
+        WHITE_LIGHTS,
+        "saturationLevel",
+        "level.color.saturation",
+        NUM,
+    )
+    .percent()
+    .write("device/control/setHueSaturationDimLevel")
+    .along(&["hue", "dimLevel"]),
     FieldRow::new(SIGNAL_LIGHTS, "simpleRGBColorState", "text", STR)
         .states(&[
             "BLACK",
@@ -187,7 +199,13 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         .along(&["dimLevel"]),
     // The blinking pattern is the light's effect (type-detector's dimmer EFFECT).
     FieldRow::new(SIGNAL_LIGHTS, "opticalSignalBehaviour", "level.effect", STR)
-        .states(&["ON", "OFF", "BLINKING_MIDDLE", "FLASH_MIDDLE", "BILLOW_MIDDLE"])
+        .states(&[
+            "ON",
+            "OFF",
+            "BLINKING_MIDDLE",
+            "FLASH_MIDDLE",
+            "BILLOW_MIDDLE",
+        ])
         .write("device/control/setOpticalSignal")
         .along(&["simpleRGBColorState", "dimLevel"]),
     FieldRow::new(&[], "powerUpDimLevel", "value", NUM).percent(),
@@ -248,8 +266,20 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
     // `windowOpen`), not a window and a windowTilt at once.
     FieldRow::new(HANDLES, "windowState", "value.window", NUM).indexed(WINDOW_STATES),
     FieldRow::new(&[], "windowState", "value", NUM).indexed(WINDOW_STATES),
-    FieldRow::flag(CONTACTS, "windowOpen", "windowState", "sensor.window", &WINDOW_OPEN),
-    FieldRow::flag(HANDLES, "windowOpen", "windowState", "indicator", &WINDOW_OPEN),
+    FieldRow::flag(
+        CONTACTS,
+        "windowOpen",
+        "windowState",
+        "sensor.window",
+        &WINDOW_OPEN,
+    ),
+    FieldRow::flag(
+        HANDLES,
+        "windowOpen",
+        "windowState",
+        "indicator",
+        &WINDOW_OPEN,
+    ),
     FieldRow::new(&[], "eventDelay", "value.interval", NUM).unit("s"),
     FieldRow::new(&[], "binaryBehaviorType", "text", STR)
         .states(&["NORMALLY_CLOSE", "NORMALLY_OPEN"]),
@@ -289,21 +319,51 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
     // (`indicator.*` roles are never a detector's main state).
     FieldRow::new(&[], "waterlevelDetected", "sensor.alarm.flood", BOOL),
     FieldRow::new(&[], "moistureDetected", "indicator.alarm.flood", BOOL),
-    FieldRow::new(&["WATER_SENSOR_CHANNEL"], "acousticAlarmSignal", "text", STR)
-        .states(ACOUSTIC_SIGNALS)
-        .write("device/configuration/setAcousticAlarmSignal"),
-    FieldRow::new(&["WATER_SENSOR_CHANNEL"], "acousticAlarmTiming", "text", STR)
-        .states(&["PERMANENT", "THREE_MINUTES", "SIX_MINUTES", "ONCE_PER_MINUTE"])
-        .write("device/configuration/setAcousticAlarmTiming"),
-    FieldRow::new(&["WATER_SENSOR_CHANNEL"], "acousticWaterAlarmTrigger", "text", STR)
-        .states(WATER_ALARM_TRIGGERS)
-        .write("device/configuration/setAcousticWaterAlarmTrigger"),
-    FieldRow::new(&["WATER_SENSOR_CHANNEL"], "inAppWaterAlarmTrigger", "text", STR)
-        .states(WATER_ALARM_TRIGGERS)
-        .write("device/configuration/setInAppWaterAlarmTrigger"),
-    FieldRow::new(&["WATER_SENSOR_CHANNEL"], "sirenWaterAlarmTrigger", "text", STR)
-        .states(WATER_ALARM_TRIGGERS)
-        .write("device/configuration/setSirenWaterAlarmTrigger"),
+    FieldRow::new(
+        &["WATER_SENSOR_CHANNEL"],
+        "acousticAlarmSignal",
+        "text",
+        STR,
+    )
+    .states(ACOUSTIC_SIGNALS)
+    .write("device/configuration/setAcousticAlarmSignal"),
+    FieldRow::new(
+        &["WATER_SENSOR_CHANNEL"],
+        "acousticAlarmTiming",
+        "text",
+        STR,
+    )
+    .states(&[
+        "PERMANENT",
+        "THREE_MINUTES",
+        "SIX_MINUTES",
+        "ONCE_PER_MINUTE",
+    ])
+    .write("device/configuration/setAcousticAlarmTiming"),
+    FieldRow::new(
+        &["WATER_SENSOR_CHANNEL"],
+        "acousticWaterAlarmTrigger",
+        "text",
+        STR,
+    )
+    .states(WATER_ALARM_TRIGGERS)
+    .write("device/configuration/setAcousticWaterAlarmTrigger"),
+    FieldRow::new(
+        &["WATER_SENSOR_CHANNEL"],
+        "inAppWaterAlarmTrigger",
+        "text",
+        STR,
+    )
+    .states(WATER_ALARM_TRIGGERS)
+    .write("device/configuration/setInAppWaterAlarmTrigger"),
+    FieldRow::new(
+        &["WATER_SENSOR_CHANNEL"],
+        "sirenWaterAlarmTrigger",
+        "text",
+        STR,
+    )
+    .states(WATER_ALARM_TRIGGERS)
+    .write("device/configuration/setSirenWaterAlarmTrigger"),
     // Door locks: type-detector's lock needs a writable boolean `switch.lock`
     // (true = unlocked), derived from `lockState`; `setLockState` keeps every target.
     FieldRow::new(&[], "lockState", "text", STR).states(LOCK_STATES),
@@ -348,7 +408,11 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         "doorCommand",
     )
     .indexed(&["OPEN", "STOP", "CLOSE", "PARTIAL_OPEN"]),
-    FieldRow::button(IMPULSE_OUTPUTS, "startImpulse", "device/control/startImpulse"),
+    FieldRow::button(
+        IMPULSE_OUTPUTS,
+        "startImpulse",
+        "device/control/startImpulse",
+    ),
     FieldRow::new(&[], "impulseDuration", "value.interval", NUM).unit("s"),
     // Energy.
     FieldRow::new(&[], "currentPowerConsumption", "value.power", NUM).unit("W"),
@@ -371,12 +435,17 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         "device/control/resetPassageCounter",
     ),
     // Watering: the valve switches like a socket.
-    FieldRow::new(&["WATERING_ACTUATOR_CHANNEL"], "wateringActive", "switch", BOOL)
-        .write("device/control/setWateringSwitchState"),
+    FieldRow::new(
+        &["WATERING_ACTUATOR_CHANNEL"],
+        "wateringActive",
+        "switch",
+        BOOL,
+    )
+    .write("device/control/setWateringSwitchState"),
     FieldRow::command(
         &["WATERING_ACTUATOR_CHANNEL"],
         "setWateringSwitchState",
-        ACTION,
+        ACTION_BOOL,
         BOOL,
         "device/control/setWateringSwitchState",
         "wateringActive",
@@ -399,9 +468,14 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
     FieldRow::new(ACCELERATION, "accelerationSensorMode", "text", STR)
         .states(&["ANY_MOTION", "FLAT_DECT", "TILT"])
         .write("device/configuration/setAccelerationSensorMode"),
-    FieldRow::new(ACCELERATION, "accelerationSensorNeutralPosition", "text", STR)
-        .states(&["HORIZONTAL", "VERTICAL"])
-        .write("device/configuration/setAccelerationSensorNeutralPosition"),
+    FieldRow::new(
+        ACCELERATION,
+        "accelerationSensorNeutralPosition",
+        "text",
+        STR,
+    )
+    .states(&["HORIZONTAL", "VERTICAL"])
+    .write("device/configuration/setAccelerationSensorNeutralPosition"),
     FieldRow::new(ACCELERATION, "accelerationSensorSensitivity", "text", STR)
         .states(&[
             "SENSOR_RANGE_16G",
@@ -412,10 +486,15 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
             "SENSOR_RANGE_2G_2PLUS_SENSE",
         ])
         .write("device/configuration/setAccelerationSensorSensitivity"),
-    FieldRow::new(ACCELERATION, "accelerationSensorTriggerAngle", "level.setting.tilt", NUM)
-        .unit("°")
-        .range(0.0, 90.0)
-        .write("device/configuration/setAccelerationSensorTriggerAngle"),
+    FieldRow::new(
+        ACCELERATION,
+        "accelerationSensorTriggerAngle",
+        "level.setting.tilt",
+        NUM,
+    )
+    .unit("°")
+    .range(0.0, 90.0)
+    .write("device/configuration/setAccelerationSensorTriggerAngle"),
     FieldRow::new(
         ACCELERATION,
         "accelerationSensorEventFilterPeriod",
@@ -426,11 +505,17 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
     .write("device/configuration/setAccelerationSensorEventFilterPeriod"),
     FieldRow::new(ACCELERATION, "notificationSoundTypeHighToLow", "text", STR)
         .states(SOUND_TYPES)
-        .write_as("device/configuration/setNotificationSoundType", "notificationSoundType")
+        .write_as(
+            "device/configuration/setNotificationSoundType",
+            "notificationSoundType",
+        )
         .fixed(&[("isHighToLow", true)]),
     FieldRow::new(ACCELERATION, "notificationSoundTypeLowToHigh", "text", STR)
         .states(SOUND_TYPES)
-        .write_as("device/configuration/setNotificationSoundType", "notificationSoundType")
+        .write_as(
+            "device/configuration/setNotificationSoundType",
+            "notificationSoundType",
+        )
         .fixed(&[("isHighToLow", false)]),
     // Weather sensors: temperature and humidity above make type-detector's temperature.
     FieldRow::new(&[], "raining", "sensor.rain", BOOL),

@@ -65,7 +65,13 @@ pub static GROUP_ROWS: &[FieldRow] = &[
     // A group's window state is the room's: plain `value` (no windowTilt of its own);
     // a heating group's `windowOpen` is its thermostat's WINDOW.
     FieldRow::new(&[], "windowState", "value", NUM).indexed(WINDOW_STATES),
-    FieldRow::flag(HEATING, "windowOpen", "windowState", "sensor.window", &WINDOW_OPEN),
+    FieldRow::flag(
+        HEATING,
+        "windowOpen",
+        "windowState",
+        "sensor.window",
+        &WINDOW_OPEN,
+    ),
     // Switching groups: type-detector's socket.
     FieldRow::new(SWITCHING, "on", "switch", BOOL).write("group/switching/setState"),
     FieldRow::new(&[], "on", "sensor.switch", BOOL),

@@ -3,7 +3,7 @@
 //! (`INDOOR_CLIMATE`, `SECURITY_AND_ALARM`, …) for a functional home. Home calls carry
 //! no ids.
 
-use super::{ACTION, BOOL, NUM, STR};
+use super::{ACTION, ACTION_BOOL, BOOL, NUM, STR};
 use crate::tree::table::FieldRow;
 
 const HOME: &[&str] = &["home"];
@@ -65,12 +65,21 @@ pub static HOME_ROWS: &[FieldRow] = &[
         "home/heating/activateAbsenceWithPeriod",
         "endTime",
     ),
-    FieldRow::button(CLIMATE, "deactivateAbsence", "home/heating/deactivateAbsence"),
+    FieldRow::button(
+        CLIMATE,
+        "deactivateAbsence",
+        "home/heating/deactivateAbsence",
+    ),
     // The vacation temperature is a setting (`level.setting.*`), so the indoor-climate
     // channel is not taken for a thermostat.
-    FieldRow::param(CLIMATE, "vacationTemperature", "level.setting.temperature", NUM)
-        .unit("°C")
-        .range(5.0, 30.0),
+    FieldRow::param(
+        CLIMATE,
+        "vacationTemperature",
+        "level.setting.temperature",
+        NUM,
+    )
+    .unit("°C")
+    .range(5.0, 30.0),
     FieldRow::command(
         CLIMATE,
         "activateVacationWithEndTime",
@@ -80,11 +89,15 @@ pub static HOME_ROWS: &[FieldRow] = &[
         "endTime",
     )
     .params(&[("temperature", "vacationTemperature")]),
-    FieldRow::button(CLIMATE, "deactivateVacation", "home/heating/deactivateVacation"),
+    FieldRow::button(
+        CLIMATE,
+        "deactivateVacation",
+        "home/heating/deactivateVacation",
+    ),
     FieldRow::command(
         CLIMATE,
         "setCooling",
-        ACTION,
+        ACTION_BOOL,
         BOOL,
         "home/heating/setCooling",
         "cooling",
@@ -93,7 +106,7 @@ pub static HOME_ROWS: &[FieldRow] = &[
     FieldRow::command(
         SECURITY,
         "setIntrusionAlertThroughSmokeDetectors",
-        ACTION,
+        ACTION_BOOL,
         BOOL,
         "home/security/setIntrusionAlertThroughSmokeDetectors",
         "intrusionAlertThroughSmokeDetectors",

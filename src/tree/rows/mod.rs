@@ -19,10 +19,13 @@ const BOOL: &str = "boolean";
 const NUM: &str = "number";
 const STR: &str = "string";
 
-/// Writable non-button actions are write-only (the cloud reports no value), and the
-/// only roles that allow `read: false` besides buttons are the neutral `state` and
-/// `text`.
+/// Writable non-button actions are write-only (the cloud reports no value); besides
+/// buttons only neutral roles allow `read: false`: `state` for numbers, `text` for
+/// strings.
 const ACTION: &str = "state";
+/// A boolean `state` would be taken for a socket by type-detector; `switch.setting`
+/// has no read rule and no detector.
+const ACTION_BOOL: &str = "switch.setting";
 
 /// A window's state as ioBroker's `value.window` numbers it.
 const WINDOW_STATES: &[&str] = &["CLOSED", "TILTED", "OPEN"];
