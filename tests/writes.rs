@@ -103,7 +103,14 @@ fn plan(model: &CurrentState) -> Vec<(IobObject, Value)> {
             )
         })
         .collect();
-    out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    // Parameters first (a vacation's temperature before the vacation), as a user would.
+    let is_param = |o: &IobObject, v: &Value| {
+        matches!(
+            tree::write_to_call("hmip.0", model, &o.id, v, &|_| None),
+            Ok(WriteAction::Local)
+        )
+    };
+    out.sort_by_cached_key(|(o, v)| (!is_param(o, v), o.id.clone()));
     out
 }
 

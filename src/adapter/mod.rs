@@ -345,7 +345,7 @@ impl Runtime {
         };
         match ev {
             PushEvent::DeviceChanged(d) => {
-                let snap = tree::device(&ns, &d);
+                let snap = tree::device(&ns, &d, &model.groups);
                 model.devices.insert(d.id.clone(), *d);
                 self.apply(snap).await;
             }

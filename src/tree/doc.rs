@@ -29,14 +29,19 @@ fn write_column(row: Option<&FieldRow>, ids: &str) -> String {
         return String::new();
     };
     let mut keys: Vec<String> = Vec::new();
-    if !ids.is_empty() {
-        keys.push(ids.to_string());
+    match c.via_group {
+        Some(group_type) => keys.push(format!(
+            "groupId of its {group_type} group (read-only without one)"
+        )),
+        None if !ids.is_empty() => keys.push(ids.to_string()),
+        None => {}
     }
     if let Some(k) = c.key {
         keys.push(k.to_string());
     }
     keys.extend(c.along.iter().map(|a| format!("{a} (current)")));
     keys.extend(c.params.iter().map(|(k, p)| format!("{k} (from {p})")));
+    keys.extend(c.fixed.iter().map(|(k, v)| format!("{k}: {v}")));
     format!("`{}` {{{}}}", c.path, keys.join(", "))
 }
 
@@ -71,7 +76,14 @@ fn lines_of(
         let Some(field) = o.id.strip_prefix(parent).and_then(|r| r.strip_prefix('.')) else {
             continue;
         };
-        if field.contains('.') || into.contains_key(field) {
+        // The first channel of a type stands for all, but a writable variant wins (a
+        // thermostat's set point is writable only in a heating group).
+        let writable = o.common.get("write") == Some(&Value::Bool(true));
+        if field.contains('.')
+            || into
+                .get(field)
+                .is_some_and(|l| !(writable && l.common.get("write") != Some(&Value::Bool(true))))
+        {
             continue;
         }
         let row = table::find(rows, type_name, field)
@@ -133,7 +145,7 @@ pub fn states_doc(state: &CurrentState) -> String {
     // Device channels, by channel type.
     let mut by_type: BTreeMap<String, (BTreeMap<String, Line>, Vec<String>)> = BTreeMap::new();
     for d in state.devices.values() {
-        let snap = super::device(NS, d);
+        let snap = super::device(NS, d, &state.groups);
         for (k, ch) in &d.channels {
             let parent = format!("{}.channels.{k}", super::ids::device(NS, &d.id));
             let entry = by_type.entry(ch.channel_type.clone()).or_default();

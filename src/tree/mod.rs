@@ -20,8 +20,10 @@ pub mod alarm;
 pub mod doc;
 pub mod events;
 pub mod ids;
+pub mod rows;
 pub mod table;
 
+use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
 use crate::cloud::model::{Channel, Client, CurrentState, Device, Group, Home};
@@ -104,7 +106,7 @@ pub fn snapshot(ns: &str, state: &CurrentState) -> TreeSnapshot {
     };
     out.extend(home(ns, &state.home));
     for d in state.devices.values() {
-        out.extend(device(ns, d));
+        out.extend(device(ns, d, &state.groups));
     }
     for g in state.groups.values() {
         out.extend(group(ns, g));
@@ -117,7 +119,9 @@ pub fn snapshot(ns: &str, state: &CurrentState) -> TreeSnapshot {
 }
 
 /// The objects and values of one device.
-pub fn device(ns: &str, d: &Device) -> TreeSnapshot {
+/// `groups` are the home's groups: a row that writes through a group of the channel (a
+/// thermostat's set point) is writable only when the channel belongs to such a group.
+pub fn device(ns: &str, d: &Device, groups: &IndexMap<String, Group>) -> TreeSnapshot {
     let base = ids::device(ns, &d.id);
     let label = d.label.clone().unwrap_or_else(|| d.id.clone());
     let mut out = TreeSnapshot::default();
@@ -143,12 +147,17 @@ pub fn device(ns: &str, d: &Device) -> TreeSnapshot {
     let channels = format!("{base}.channels");
     out.objects.push(folder(&channels, "Channels"));
     for (key, ch) in &d.channels {
-        out.extend(channel(&channels, key, ch));
+        out.extend(channel(&channels, key, ch, groups));
     }
     out
 }
 
-fn channel(channels_id: &str, key: &str, ch: &Channel) -> TreeSnapshot {
+fn channel(
+    channels_id: &str,
+    key: &str,
+    ch: &Channel,
+    groups: &IndexMap<String, Group>,
+) -> TreeSnapshot {
     let id = format!("{channels_id}.{}", ids::segment(key));
     let name = ch
         .fields
@@ -167,7 +176,25 @@ fn channel(channels_id: &str, key: &str, ch: &Channel) -> TreeSnapshot {
         &Value::String(ch.channel_type.clone()),
         None,
     );
-    push_fields(&mut out, &id, CHANNEL_ROWS, &ch.channel_type, &ch.fields);
+    // The group types this channel belongs to, for rows that write through a group.
+    let member_of = |group_type: &str| {
+        ch.fields
+            .get("groups")
+            .and_then(Value::as_array)
+            .is_some_and(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .any(|gid| groups.get(gid).is_some_and(|g| g.group_type == group_type))
+            })
+    };
+    push_fields_with(
+        &mut out,
+        &id,
+        CHANNEL_ROWS,
+        &ch.channel_type,
+        &ch.fields,
+        &member_of,
+    );
     if events::EVENT_CHANNEL_TYPES.contains(&ch.channel_type.as_str()) {
         out.objects.extend(event_objects(&id));
     }
@@ -201,12 +228,11 @@ pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
     let mut out = TreeSnapshot::default();
     out.objects
         .push(object(&base, "device", json!({"name": label})));
+    // A folder, not a channel: the group's own states sit on the device object, and
+    // consumers run type-detector on devices without channels (a HEATING group is a
+    // thermostat, a SWITCHING group a socket).
     let info = format!("{base}.info");
-    out.objects.push(object(
-        &info,
-        "channel",
-        json!({"name": "Group information"}),
-    ));
+    out.objects.push(folder(&info, "Group information"));
     push_field(
         &mut out,
         &info,
@@ -296,8 +322,39 @@ fn push_fields(
     type_name: &str,
     fields: &Map<String, Value>,
 ) {
+    push_fields_with(out, parent, rows, type_name, fields, &|_| true)
+}
+
+/// [`push_fields`], where `member_of(group type)` tells whether a row that writes
+/// through a group of that type can: if not, its state is read-only.
+fn push_fields_with(
+    out: &mut TreeSnapshot,
+    parent: &str,
+    rows: &'static [FieldRow],
+    type_name: &str,
+    fields: &Map<String, Value>,
+    member_of: &dyn Fn(&str) -> bool,
+) {
     for (field, v) in fields {
-        push_field(out, parent, field, v, table::find(rows, type_name, field));
+        let row = table::find(rows, type_name, field);
+        let writable_through_group = row
+            .and_then(|r| r.control)
+            .and_then(|c| c.via_group)
+            .is_none_or(member_of);
+        push_field(out, parent, field, v, row);
+        if !writable_through_group {
+            read_only(out.objects.last_mut().expect("just pushed"));
+        }
+    }
+    // Derived states (`windowOpen` from `windowState`), unless the cloud sends a field
+    // of that name itself.
+    for row in table::derived_rows(rows, type_name) {
+        if let (Some(v), false) = (
+            fields.get(row.cloud_field()),
+            fields.contains_key(row.field),
+        ) {
+            push_field(out, parent, row.field, v, Some(row));
+        }
     }
     push_local_rows(out, parent, rows, type_name, fields);
 }
@@ -330,11 +387,26 @@ fn push_field(
 ) {
     let id = format!("{parent}.{}", ids::segment(field));
     let (common, val) = match row {
-        Some(r) => (row_common(field, r), state_value(r, v)),
+        Some(r) => (row_common(field, r), r.state_value(v)),
         None => inferred(field, v),
     };
     out.objects.push(state_object(&id, common));
     out.values.push(TreeValue { id, val });
+}
+
+/// Make a state read-only: no write, and a `level.*` role (a set point) becomes the
+/// matching `value.*` role (a reading), as ioBroker's role rules require.
+fn read_only(o: &mut IobObject) {
+    o.common.insert("write".into(), Value::Bool(false));
+    if let Some(rest) = o
+        .common
+        .get("role")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("level."))
+    {
+        let role = format!("value.{rest}");
+        o.common.insert("role".into(), Value::String(role));
+    }
 }
 
 fn row_common(field: &str, r: &FieldRow) -> Value {
@@ -348,18 +420,10 @@ fn row_common(field: &str, r: &FieldRow) -> Value {
     if let Some(m) = r.max {
         c["max"] = json!(m);
     }
-    if !r.states.is_empty() {
-        c["states"] = Value::Object(r.states.iter().map(|s| (s.to_string(), json!(s))).collect());
+    if let Some(states) = r.common_states() {
+        c["states"] = Value::Object(states);
     }
     c
-}
-
-/// The state value of a cloud value under a row.
-fn state_value(r: &FieldRow, v: &Value) -> Value {
-    match v.as_f64() {
-        Some(n) if r.scale != table::Scale::Identity => json_number(r.scale.to_state(n)),
-        _ => v.clone(),
-    }
 }
 
 /// Common and value of a field no row names: type from the value, a neutral role.
@@ -375,15 +439,6 @@ fn inferred(field: &str, v: &Value) -> (Value, Value) {
         json!({"name": field, "type": ty, "role": role, "read": true, "write": false}),
         val,
     )
-}
-
-/// A whole number as an integer JSON value, so 50.0 is stored as 50.
-fn json_number(n: f64) -> Value {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        json!(n as i64)
-    } else {
-        json!(n)
-    }
 }
 
 fn object(id: &str, obj_type: &str, common: Value) -> IobObject {
@@ -457,7 +512,10 @@ pub fn write_to_call(
     let control = row
         .control
         .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
-    let mut body = target.ids;
+    let mut body = match control.via_group {
+        Some(group_type) => group_of_channel(state, &target, group_type, id)?,
+        None => target.ids.clone(),
+    };
     match control.key {
         Some(key) => {
             body.insert(key.into(), cloud_value(id, row, val)?);
@@ -482,15 +540,53 @@ pub fn write_to_call(
     }
     let parent = &id[..id.rfind('.').unwrap_or(0)];
     for (key, field) in control.params {
-        body.insert(
-            (*key).into(),
-            param(&format!("{parent}.{field}")).unwrap_or(Value::Null),
-        );
+        // An unset parameter sends its row's default; without one the write is refused,
+        // since the cloud rejects a null (an on-time, a vacation temperature).
+        let default = table::find(target.rows, target.type_name, field)
+            .and_then(|r| r.default)
+            .map(Value::from);
+        let v = param(&format!("{parent}.{field}"))
+            .filter(|v| !v.is_null())
+            .or(default)
+            .ok_or_else(|| WriteError::BadValue {
+                id: id.to_string(),
+                reason: format!("write {parent}.{field} first"),
+            })?;
+        body.insert((*key).into(), v);
+    }
+    for (key, v) in control.fixed {
+        body.insert((*key).into(), Value::Bool(*v));
     }
     Ok(WriteAction::Call(ControlCall {
         path: control.path.to_string(),
         body: Value::Object(body),
     }))
+}
+
+/// `{groupId}` of the group of `group_type` that the written channel belongs to.
+fn group_of_channel(
+    state: &CurrentState,
+    target: &Target<'_>,
+    group_type: &str,
+    id: &str,
+) -> Result<Map<String, Value>, WriteError> {
+    let group = target
+        .fields
+        .and_then(|f| f.get("groups"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|g| {
+            state
+                .groups
+                .get(*g)
+                .is_some_and(|g| g.group_type == group_type)
+        })
+        .ok_or_else(|| WriteError::UnknownTarget(format!("the {group_type} group of {id}")))?;
+    let mut ids = Map::new();
+    ids.insert("groupId".into(), json!(group));
+    Ok(ids)
 }
 
 /// What a written id addresses in the home.
@@ -516,9 +612,16 @@ fn resolve<'a>(
             channel,
             field,
         } => {
+            // By key, or by id where a map key differs from the id it holds.
             let d = state
                 .devices
                 .get(device)
+                .or_else(|| {
+                    state
+                        .devices
+                        .values()
+                        .find(|d| ids::segment(&d.id) == device)
+                })
                 .ok_or_else(|| gone(format!("device {device}")))?;
             let ch = d
                 .channels
@@ -542,6 +645,7 @@ fn resolve<'a>(
             let g = state
                 .groups
                 .get(group)
+                .or_else(|| state.groups.values().find(|g| ids::segment(&g.id) == group))
                 .ok_or_else(|| gone(format!("group {group}")))?;
             let mut ids = Map::new();
             ids.insert("groupId".into(), json!(g.id));
@@ -592,39 +696,10 @@ fn resolve<'a>(
 
 /// Validate a written state value against the row and convert it to the cloud's scale.
 fn cloud_value(id: &str, row: &FieldRow, val: &Value) -> Result<Value, WriteError> {
-    let bad = |reason: String| WriteError::BadValue {
+    row.cloud_value(val).map_err(|reason| WriteError::BadValue {
         id: id.to_string(),
         reason,
-    };
-    match row.value_type {
-        "boolean" => match val {
-            Value::Bool(_) => Ok(val.clone()),
-            other => Err(bad(format!("expected true or false, got {other}"))),
-        },
-        "number" => {
-            let n = val
-                .as_f64()
-                .ok_or_else(|| bad(format!("expected a number, got {val}")))?;
-            if let Some(min) = row.min.filter(|m| n < *m) {
-                return Err(bad(format!("value {n} is below min {min}")));
-            }
-            if let Some(max) = row.max.filter(|m| n > *m) {
-                return Err(bad(format!("value {n} is above max {max}")));
-            }
-            Ok(json_number(row.scale.to_cloud(n)))
-        }
-        "string" => match val {
-            Value::String(s) if row.states.is_empty() || row.states.contains(&s.as_str()) => {
-                Ok(val.clone())
-            }
-            Value::String(s) => Err(bad(format!(
-                "\"{s}\" is not one of {}",
-                row.states.join(", ")
-            ))),
-            other => Err(bad(format!("expected a string, got {other}"))),
-        },
-        _ => Ok(val.clone()),
-    }
+    })
 }
 
 #[cfg(test)]

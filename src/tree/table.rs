@@ -2,9 +2,12 @@
 //! the generic treatment — a role ioBroker's type-detector understands, a unit, a range,
 //! a scale, and for writable fields the control call.
 //!
-//! A row is read in both directions: cloud value -> state (`Scale::to_state`) and state
-//! write -> control call (`Scale::to_cloud` and [`Control`]). Fields that no row names
-//! still become states, with a type inferred from their value and a neutral role.
+//! A row is read in both directions: cloud value -> state ([`FieldRow::state_value`]) and
+//! state write -> control call ([`FieldRow::cloud_value`] and [`Control`]). Fields that no
+//! row names still become states, with a type inferred from their value and a neutral
+//! role. The rows themselves live in [`super::rows`], one module per kind of owner.
+
+use serde_json::{json, Map, Value};
 
 /// How a cloud value maps to the state value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,24 +19,43 @@ pub enum Scale {
     /// Cloud 0..1 with 0 = open, 1 = closed -> 0..100 % with 100 = fully open, which is
     /// ioBroker's convention for `level.blind` / `level.tilt` (VIS, iot/Alexa, material).
     OpenPercent,
+    /// A cloud enum string shown as its position in the list, with `common.states`
+    /// `{0: name, 1: name, …}`: type-detector wants numbers for `value.window`
+    /// (0 CLOSED, 1 TILTED, 2 OPEN) and `level.mode.thermostat`. Writes take the number
+    /// or the name.
+    Index(&'static [&'static str]),
+    /// A cloud enum string shown as a boolean (a derived flag such as `windowOpen`),
+    /// and a written boolean sent as one of two enum values.
+    Flag(&'static Flag),
+}
+
+/// The enum values a [`Scale::Flag`] reads as true or false, and what a write sends.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Flag {
+    /// Cloud values read as true.
+    pub on: &'static [&'static str],
+    /// Cloud values read as false; any other value reads as null (unknown).
+    pub off: &'static [&'static str],
+    /// The cloud values a write of false and of true sends.
+    pub send: [&'static str; 2],
 }
 
 impl Scale {
-    /// Cloud value -> state value.
+    /// Cloud number -> state number (numeric scales; others pass the value through).
     pub fn to_state(self, cloud: f64) -> f64 {
         match self {
-            Scale::Identity => cloud,
             Scale::Percent => round(cloud * 100.0),
             Scale::OpenPercent => round((1.0 - cloud) * 100.0),
+            _ => cloud,
         }
     }
 
-    /// State value -> cloud value.
+    /// State number -> cloud number (numeric scales; others pass the value through).
     pub fn to_cloud(self, state: f64) -> f64 {
         match self {
-            Scale::Identity => state,
             Scale::Percent => round4(state / 100.0),
             Scale::OpenPercent => round4(1.0 - state / 100.0),
+            _ => state,
         }
     }
 }
@@ -46,6 +68,15 @@ fn round(v: f64) -> f64 {
 /// Cloud levels carry at most 4 decimals.
 fn round4(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
+}
+
+/// A whole number as an integer JSON value, so 50.0 is stored as 50.
+pub fn json_number(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        json!(n as i64)
+    } else {
+        json!(n)
+    }
 }
 
 /// What kind of state a row describes.
@@ -76,6 +107,13 @@ pub struct Control {
     /// Local parameters of the same channel, group or section sent along:
     /// (body key, parameter field).
     pub params: &'static [(&'static str, &'static str)],
+    /// Constant body fields (`isHighToLow` of `setNotificationSoundType`).
+    pub fixed: &'static [(&'static str, bool)],
+    /// A device row whose call goes to a group of the channel instead: the group type.
+    /// The body is then `{groupId}` of the group in the channel's `groups` list that has
+    /// this type, plus the value (a thermostat's set point goes through its `HEATING`
+    /// group; the cloud has no device call for it).
+    pub via_group: Option<&'static str>,
 }
 
 /// One row of the table.
@@ -84,8 +122,12 @@ pub struct FieldRow {
     /// Channel types (device rows), group types (group rows) or home sections (home rows)
     /// the row applies to; empty = every type.
     pub types: &'static [&'static str],
-    /// The cloud's field name, which is also the last segment of the state id.
+    /// The last segment of the state id: the cloud's field name, or for a derived row
+    /// the name of the derived state.
     pub field: &'static str,
+    /// A derived row reads this cloud field instead of `field` (`windowOpen` from
+    /// `windowState`), for states ioBroker.hmip had or type-detector needs as booleans.
+    pub source: Option<&'static str>,
     /// ioBroker role.
     pub role: &'static str,
     /// ioBroker `common.type`.
@@ -104,6 +146,8 @@ pub struct FieldRow {
     pub kind: Kind,
     /// The control call when writable.
     pub control: Option<Control>,
+    /// What a parameter that the user never wrote sends (a lock without a PIN takes "").
+    pub default: Option<&'static str>,
 }
 
 impl FieldRow {
@@ -117,6 +161,7 @@ impl FieldRow {
         FieldRow {
             types,
             field,
+            source: None,
             role,
             value_type,
             unit: None,
@@ -126,7 +171,22 @@ impl FieldRow {
             scale: Scale::Identity,
             kind: Kind::Value,
             control: None,
+            default: None,
         }
+    }
+
+    /// A read-only boolean derived from the cloud enum field `source` (see [`Scale::Flag`]).
+    pub const fn flag(
+        types: &'static [&'static str],
+        field: &'static str,
+        source: &'static str,
+        role: &'static str,
+        flag: &'static Flag,
+    ) -> FieldRow {
+        let mut r = FieldRow::new(types, field, role, "boolean");
+        r.source = Some(source);
+        r.scale = Scale::Flag(flag);
+        r
     }
 
     /// With a unit.
@@ -164,6 +224,19 @@ impl FieldRow {
         self
     }
 
+    /// An enum shown as the position of its value in `names` (see [`Scale::Index`]).
+    pub const fn indexed(mut self, names: &'static [&'static str]) -> FieldRow {
+        self.states = names;
+        self.scale = Scale::Index(names);
+        self
+    }
+
+    /// What an unset parameter sends.
+    pub const fn default(mut self, value: &'static str) -> FieldRow {
+        self.default = Some(value);
+        self
+    }
+
     /// Writable through `path`, the value under the field's own name.
     pub const fn write(self, path: &'static str) -> FieldRow {
         let key = self.field;
@@ -177,6 +250,8 @@ impl FieldRow {
             key: Some(key),
             along: &[],
             params: &[],
+            fixed: &[],
+            via_group: None,
         });
         self
     }
@@ -197,7 +272,24 @@ impl FieldRow {
         self
     }
 
-    /// A write-only button that calls `path` with no value.
+    /// Send these constant fields along.
+    pub const fn fixed(mut self, fixed: &'static [(&'static str, bool)]) -> FieldRow {
+        if let Some(c) = &mut self.control {
+            c.fixed = fixed;
+        }
+        self
+    }
+
+    /// Address the channel's group of `group_type` instead of the device.
+    pub const fn via_group(mut self, group_type: &'static str) -> FieldRow {
+        if let Some(c) = &mut self.control {
+            c.via_group = Some(group_type);
+        }
+        self
+    }
+
+    /// A write-only button that calls `path` with no value. Role `button` unless
+    /// [`FieldRow::role`] says more (`button.stop.blind`).
     pub const fn button(
         types: &'static [&'static str],
         field: &'static str,
@@ -210,8 +302,16 @@ impl FieldRow {
             key: None,
             along: &[],
             params: &[],
+            fixed: &[],
+            via_group: None,
         });
         r
+    }
+
+    /// With another role.
+    pub const fn role(mut self, role: &'static str) -> FieldRow {
+        self.role = role;
+        self
     }
 
     /// A write-only command that sends the written value under `key`.
@@ -250,6 +350,106 @@ impl FieldRow {
     pub const fn readable(&self) -> bool {
         !matches!(self.kind, Kind::Action) && !is_button_role(self.role)
     }
+
+    /// The cloud field the state's value comes from.
+    pub fn cloud_field(&self) -> &'static str {
+        self.source.unwrap_or(self.field)
+    }
+
+    /// `common.states`: `{name: name}` for a string enum, `{index: name}` for an indexed
+    /// one, `{false: …, true: …}` is left out (booleans need none).
+    pub fn common_states(&self) -> Option<Map<String, Value>> {
+        if self.states.is_empty() {
+            return None;
+        }
+        Some(match self.scale {
+            Scale::Index(names) => names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i.to_string(), json!(n)))
+                .collect(),
+            _ => self
+                .states
+                .iter()
+                .map(|s| (s.to_string(), json!(s)))
+                .collect(),
+        })
+    }
+
+    /// The state value of a cloud value under this row. A value that does not fit the
+    /// row's type (an enum string the table does not know yet) reads as null rather than
+    /// as a value of the wrong type.
+    pub fn state_value(&self, cloud: &Value) -> Value {
+        match (self.scale, cloud) {
+            (_, Value::Null) => Value::Null,
+            (Scale::Index(names), Value::String(s)) => names
+                .iter()
+                .position(|n| n == s)
+                .map_or(Value::Null, |i| json!(i)),
+            (Scale::Flag(f), Value::String(s)) if f.on.contains(&s.as_str()) => json!(true),
+            (Scale::Flag(f), Value::String(s)) if f.off.contains(&s.as_str()) => json!(false),
+            (Scale::Index(_) | Scale::Flag(_), _) => Value::Null,
+            (scale, Value::Number(n)) if scale != Scale::Identity => {
+                json_number(scale.to_state(n.as_f64().unwrap_or_default()))
+            }
+            _ => cloud.clone(),
+        }
+    }
+
+    /// Validate a written state value against the row's type, range and states, and
+    /// convert it to the cloud's scale. The error says what is wrong, for the user.
+    pub fn cloud_value(&self, val: &Value) -> Result<Value, String> {
+        match (self.value_type, self.scale) {
+            ("boolean", scale) => {
+                let b = val
+                    .as_bool()
+                    .ok_or_else(|| format!("expected true or false, got {val}"))?;
+                Ok(match scale {
+                    Scale::Flag(f) => json!(f.send[usize::from(b)]),
+                    _ => json!(b),
+                })
+            }
+            ("number", Scale::Index(names)) => match val {
+                Value::String(s) if names.contains(&s.as_str()) => Ok(val.clone()),
+                _ => val
+                    .as_u64()
+                    .and_then(|i| names.get(i as usize))
+                    .map(|n| json!(n))
+                    .ok_or_else(|| format!("{val} is not one of {}", self.states_list())),
+            },
+            ("number", scale) => {
+                let n = val
+                    .as_f64()
+                    .ok_or_else(|| format!("expected a number, got {val}"))?;
+                if let Some(min) = self.min.filter(|m| n < *m) {
+                    return Err(format!("value {n} is below min {min}"));
+                }
+                if let Some(max) = self.max.filter(|m| n > *m) {
+                    return Err(format!("value {n} is above max {max}"));
+                }
+                Ok(json_number(scale.to_cloud(n)))
+            }
+            ("string", _) => match val {
+                Value::String(s) if self.states.is_empty() || self.states.contains(&s.as_str()) => {
+                    Ok(val.clone())
+                }
+                Value::String(s) => {
+                    Err(format!("\"{s}\" is not one of {}", self.states.join(", ")))
+                }
+                other => Err(format!("expected a string, got {other}")),
+            },
+            _ => Ok(val.clone()),
+        }
+    }
+
+    fn states_list(&self) -> String {
+        self.states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{i} ({s})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// `button` or `button.*`: write-only roles in ioBroker's role rules.
@@ -268,105 +468,7 @@ const fn is_button_role(role: &str) -> bool {
     r.len() == b.len() || r[b.len()] == b'.'
 }
 
-/// Channel types that switch something on and off through `setSwitchState`.
-const SWITCHES: &[&str] = &[
-    "SWITCH_CHANNEL",
-    "SWITCH_MEASURING_CHANNEL",
-    "MULTI_MODE_INPUT_SWITCH_CHANNEL",
-    "DIMMER_CHANNEL",
-    "MULTI_MODE_INPUT_DIMMER_CHANNEL",
-    "UNIVERSAL_LIGHT_CHANNEL",
-    "UNIVERSAL_LIGHT_GROUP_CHANNEL",
-    "EXTERNAL_UNIVERSAL_LIGHT_CHANNEL",
-    "NOTIFICATION_LIGHT_CHANNEL",
-    "BACKLIGHT_CHANNEL",
-];
-const DIMMERS: &[&str] = &[
-    "DIMMER_CHANNEL",
-    "MULTI_MODE_INPUT_DIMMER_CHANNEL",
-    "UNIVERSAL_LIGHT_CHANNEL",
-    "UNIVERSAL_LIGHT_GROUP_CHANNEL",
-    "EXTERNAL_UNIVERSAL_LIGHT_CHANNEL",
-    "NOTIFICATION_LIGHT_CHANNEL",
-    "BACKLIGHT_CHANNEL",
-];
-const SHUTTERS: &[&str] = &[
-    "SHUTTER_CHANNEL",
-    "BLIND_CHANNEL",
-    "MULTI_MODE_INPUT_BLIND_CHANNEL",
-];
-const BLINDS: &[&str] = &["BLIND_CHANNEL", "MULTI_MODE_INPUT_BLIND_CHANNEL"];
-const THERMOSTATS: &[&str] = &[
-    "HEATING_THERMOSTAT_CHANNEL",
-    "WALL_MOUNTED_THERMOSTAT_PRO_CHANNEL",
-    "WALL_MOUNTED_THERMOSTAT_WITH_CARBON_CHANNEL",
-    "ANALOG_ROOM_CONTROL_CHANNEL",
-];
-
-const BOOL: &str = "boolean";
-const NUM: &str = "number";
-
-/// Rows for device channel fields. The first row whose types contain the channel type
-/// wins; a row with no types applies to every channel type.
-pub static CHANNEL_ROWS: &[FieldRow] = &[
-    // Maintenance fields of channel 0, on every device type.
-    FieldRow::new(&[], "lowBat", "indicator.maintenance.lowbat", BOOL),
-    FieldRow::new(&[], "unreach", "indicator.maintenance.unreach", BOOL),
-    FieldRow::new(&[], "rssiDeviceValue", "value.rssi", NUM).unit("dBm"),
-    FieldRow::new(&[], "rssiPeerValue", "value.rssi", NUM).unit("dBm"),
-    FieldRow::new(&[], "sabotage", "indicator.maintenance.alarm", BOOL),
-    FieldRow::new(&[], "dutyCycle", "indicator.maintenance", BOOL),
-    FieldRow::new(&[], "configPending", "indicator.maintenance", BOOL),
-    // Switches and lights.
-    FieldRow::new(SWITCHES, "on", "switch", BOOL).write("device/control/setSwitchState"),
-    FieldRow::new(DIMMERS, "dimLevel", "level.dimmer", NUM)
-        .percent()
-        .write("device/control/setDimLevel"),
-    // Shutters and blinds: 100 % = fully open, ioBroker's convention for level.blind.
-    FieldRow::new(SHUTTERS, "shutterLevel", "level.blind", NUM)
-        .open_percent()
-        .write("device/control/setShutterLevel"),
-    FieldRow::new(BLINDS, "slatsLevel", "level.tilt", NUM)
-        .open_percent()
-        .write("device/control/setSlatsLevel")
-        .along(&["shutterLevel"]),
-    FieldRow::button(SHUTTERS, "stop", "device/control/stop"),
-    // Thermostats.
-    FieldRow::new(THERMOSTATS, "setPointTemperature", "value.temperature", NUM).unit("°C"),
-    FieldRow::new(&[], "actualTemperature", "value.temperature", NUM).unit("°C"),
-    FieldRow::new(&[], "valveActualTemperature", "value.temperature", NUM).unit("°C"),
-    FieldRow::new(&[], "humidity", "value.humidity", NUM)
-        .unit("%")
-        .range(0.0, 100.0),
-    FieldRow::new(&[], "valvePosition", "value.valve", NUM).percent(),
-];
-
-/// Rows for group fields.
-pub static GROUP_ROWS: &[FieldRow] = &[
-    FieldRow::new(
-        &["HEATING"],
-        "setPointTemperature",
-        "level.temperature",
-        NUM,
-    )
-    .unit("°C")
-    .range(5.0, 30.0)
-    .write("group/heating/setSetPointTemperature"),
-    FieldRow::new(&["HEATING"], "actualTemperature", "value.temperature", NUM).unit("°C"),
-    FieldRow::new(&["HEATING"], "humidity", "value.humidity", NUM)
-        .unit("%")
-        .range(0.0, 100.0),
-];
-
-/// Rows for the home: `types` name the section — `home` for the home's own fields,
-/// `weather`, `location`, … for its nested objects, and the solution
-/// (`INDOOR_CLIMATE`, `SECURITY_AND_ALARM`, …) for a functional home.
-pub static HOME_ROWS: &[FieldRow] = &[
-    FieldRow::new(&["weather"], "temperature", "value.temperature", NUM).unit("°C"),
-    FieldRow::new(&["weather"], "humidity", "value.humidity", NUM)
-        .unit("%")
-        .range(0.0, 100.0),
-];
+pub use super::rows::{CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
 
 /// The action and parameter rows of a type: states created whether or not the cloud
 /// sends such a field.
@@ -377,6 +479,16 @@ pub fn local_rows<'a>(
     rows.iter().filter(move |r| {
         r.kind != Kind::Value && (r.types.is_empty() || r.types.contains(&type_name))
     })
+}
+
+/// The derived rows of a type: states read from another cloud field of the same
+/// channel, group or section.
+pub fn derived_rows<'a>(
+    rows: &'static [FieldRow],
+    type_name: &'a str,
+) -> impl Iterator<Item = &'static FieldRow> + 'a {
+    rows.iter()
+        .filter(move |r| r.source.is_some() && (r.types.is_empty() || r.types.contains(&type_name)))
 }
 
 /// Find the row for a field of a channel or group type.

@@ -1,0 +1,117 @@
+//! Rows for the home: `types` name the section — `home` for the home's own fields,
+//! `weather`, `location`, … for its nested objects, and the solution
+//! (`INDOOR_CLIMATE`, `SECURITY_AND_ALARM`, …) for a functional home. Home calls carry
+//! no ids.
+
+use super::{ACTION, ACTION_BOOL, BOOL, NUM, STR};
+use crate::tree::table::FieldRow;
+
+const HOME: &[&str] = &["home"];
+const WEATHER: &[&str] = &["weather"];
+const CLIMATE: &[&str] = &["INDOOR_CLIMATE"];
+const SECURITY: &[&str] = &["SECURITY_AND_ALARM"];
+
+/// Rows for the home and its sections.
+pub static HOME_ROWS: &[FieldRow] = &[
+    FieldRow::new(HOME, "connected", "indicator.reachable", BOOL),
+    FieldRow::new(HOME, "dutyCycle", "value", NUM).unit("%"),
+    FieldRow::new(HOME, "powerMeterUnitPrice", "level", NUM)
+        .range(0.0, 1000.0)
+        .write("home/setPowerMeterUnitPrice"),
+    FieldRow::new(HOME, "lastReadyForUpdateTimestamp", "value.time", NUM),
+    // Weather: type-detector's temperature (with humidity).
+    FieldRow::new(WEATHER, "temperature", "value.temperature", NUM).unit("°C"),
+    FieldRow::new(WEATHER, "minTemperature", "value.temperature.min", NUM).unit("°C"),
+    FieldRow::new(WEATHER, "maxTemperature", "value.temperature.max", NUM).unit("°C"),
+    FieldRow::new(WEATHER, "humidity", "value.humidity", NUM)
+        .unit("%")
+        .range(0.0, 100.0),
+    FieldRow::new(WEATHER, "vaporAmount", "value.humidity.absolute", NUM).unit("g/m³"),
+    FieldRow::new(WEATHER, "windSpeed", "value.speed.wind", NUM).unit("km/h"),
+    FieldRow::new(WEATHER, "windDirection", "value.direction.wind", NUM).unit("°"),
+    FieldRow::new(WEATHER, "weatherCondition", "text", STR),
+    FieldRow::new(WEATHER, "weatherDayTime", "text", STR).states(&["DAY", "TWILIGHT", "NIGHT"]),
+    // Indoor climate: absence and vacation (ioBroker.hmip's action states).
+    FieldRow::new(CLIMATE, "absenceType", "text", STR).states(&[
+        "NOT_ABSENT",
+        "PERIOD",
+        "PERMANENT",
+        "VACATION",
+        "PARTY",
+    ]),
+    FieldRow::new(CLIMATE, "ecoTemperature", "value", NUM).unit("°C"),
+    FieldRow::button(
+        CLIMATE,
+        "activateAbsencePermanent",
+        "home/heating/activateAbsencePermanent",
+    ),
+    // Minutes, as the cloud takes them (ioBroker.hmip had a string here).
+    FieldRow::command(
+        CLIMATE,
+        "setAbsenceDuration",
+        ACTION,
+        NUM,
+        "home/heating/activateAbsenceWithDuration",
+        "duration",
+    )
+    .unit("min")
+    .range(1.0, 525_600.0),
+    // "YYYY_MM_DD HH:MM", as the cloud takes it.
+    FieldRow::command(
+        CLIMATE,
+        "setAbsenceEndTime",
+        "text",
+        STR,
+        "home/heating/activateAbsenceWithPeriod",
+        "endTime",
+    ),
+    FieldRow::button(
+        CLIMATE,
+        "deactivateAbsence",
+        "home/heating/deactivateAbsence",
+    ),
+    // The vacation temperature is a setting (`level.setting.*`), so the indoor-climate
+    // channel is not taken for a thermostat.
+    FieldRow::param(
+        CLIMATE,
+        "vacationTemperature",
+        "level.setting.temperature",
+        NUM,
+    )
+    .unit("°C")
+    .range(5.0, 30.0),
+    FieldRow::command(
+        CLIMATE,
+        "activateVacationWithEndTime",
+        "text",
+        STR,
+        "home/heating/activateVacation",
+        "endTime",
+    )
+    .params(&[("temperature", "vacationTemperature")]),
+    FieldRow::button(
+        CLIMATE,
+        "deactivateVacation",
+        "home/heating/deactivateVacation",
+    ),
+    FieldRow::command(
+        CLIMATE,
+        "setCooling",
+        ACTION_BOOL,
+        BOOL,
+        "home/heating/setCooling",
+        "cooling",
+    ),
+    // Security and alarm (arming the zones is in `tree::alarm`).
+    FieldRow::command(
+        SECURITY,
+        "setIntrusionAlertThroughSmokeDetectors",
+        ACTION_BOOL,
+        BOOL,
+        "home/security/setIntrusionAlertThroughSmokeDetectors",
+        "intrusionAlertThroughSmokeDetectors",
+    ),
+    FieldRow::new(SECURITY, "alarmEventTimestamp", "value.time", NUM),
+    FieldRow::new(SECURITY, "zoneActivationDelay", "value.interval", NUM).unit("s"),
+    FieldRow::new(SECURITY, "alarmActive", "indicator.alarm", BOOL),
+];
