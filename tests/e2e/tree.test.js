@@ -15,7 +15,11 @@
 // before it. `detects` lists the type-detector types that count as right for the kind.
 const EXPECTED = [
     { kind: 'blind', channels: ['SHUTTER_CHANNEL', 'BLIND_CHANNEL', 'MULTI_MODE_INPUT_BLIND_CHANNEL'], detects: ['blind'] },
-    { kind: 'thermostat', channels: ['HEATING_THERMOSTAT_CHANNEL', 'WALL_MOUNTED_THERMOSTAT_*'], detects: ['thermostat'] },
+    // A thermostat's set point is written through its room's HEATING group (the cloud has
+    // no device call for it); one in no heating group cannot be controlled, so the adapter
+    // shows it read-only and type-detector rightly sees a temperature sensor.
+    { kind: 'thermostat', channels: ['HEATING_THERMOSTAT_CHANNEL', 'WALL_MOUNTED_THERMOSTAT_*'], inHeatingGroup: true, detects: ['thermostat'] },
+    { kind: 'thermostat outside a heating group', channels: ['HEATING_THERMOSTAT_CHANNEL', 'WALL_MOUNTED_THERMOSTAT_*'], inHeatingGroup: false, detects: ['temperature'] },
     { kind: 'heating group', groups: ['HEATING'], detects: ['thermostat'] },
     { kind: 'window contact', channels: ['SHUTTER_CONTACT_CHANNEL', 'CONTACT_INTERFACE_CHANNEL'], detects: ['window', 'windowTilt'] },
     { kind: 'rotary handle', channels: ['ROTARY_HANDLE_CHANNEL'], detects: ['windowTilt'] },
@@ -51,8 +55,15 @@ function typeMatches(pattern, type) {
     return pattern.endsWith('*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type;
 }
 
-function rowFor(list, type) {
-    return EXPECTED.find(row => (row[list] || []).some(p => typeMatches(p, type)));
+function rowFor(list, type, inHeatingGroup) {
+    return EXPECTED.find(row =>
+        (row[list] || []).some(p => typeMatches(p, type)) &&
+        (row.inHeatingGroup === undefined || row.inHeatingGroup === inHeatingGroup));
+}
+
+/** Does a channel belong to a HEATING group of the home? */
+function inHeatingGroup(home, channel) {
+    return (channel.groups || []).some(id => (home.groups || {})[id] && home.groups[id].type === 'HEATING');
 }
 
 /** The channels and groups of a getCurrentState answer that the table covers, with the ids the tree gives them. */
@@ -60,7 +71,7 @@ function expectedTargets(home) {
     const targets = [];
     for (const device of Object.values(home.devices || {})) {
         for (const [index, channel] of Object.entries(device.functionalChannels || {})) {
-            const row = rowFor('channels', channel.functionalChannelType);
+            const row = rowFor('channels', channel.functionalChannelType, inHeatingGroup(home, channel));
             if (row) {
                 targets.push({
                     row,
