@@ -31,15 +31,52 @@ impl Captured {
     }
 }
 
+/// One global subscriber for the tests of this binary, capturing at debug level.
+fn capture() -> Captured {
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let logs = Captured::default();
+            let writer = logs.clone();
+            tracing_subscriber::fmt()
+                .with_env_filter("debug")
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .init();
+            logs
+        })
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_type_is_logged_once_not_per_event() {
+    let logs = capture();
+    let home = fixture("unknown_types.json");
+    let device = home["devices"]["3014F7110000000000000050"].clone();
+    let h = Harness::start(home).await;
+    let push = json!({"events": {"0": {"pushEventType": "DEVICE_CHANGED", "device": device}}});
+    for _ in 0..3 {
+        h.sim_post("/sim/push", push.clone()).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    h.stop().await.unwrap();
+    let text = logs.text();
+    for needle in [
+        "unknown device type DUMMY_DEVICE",
+        "unknown channel type DEVICE_UNKNOWN",
+        "unknown group type DUMMY_GROUP",
+    ] {
+        assert_eq!(
+            text.lines().filter(|l| l.contains(needle)).count(),
+            1,
+            "{needle}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_token_logs_one_clear_error_and_no_secret_is_logged() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let logs = capture();
 
     let h = Harness::start(fixture("home.json")).await;
     // Some traffic: a write, a push, a reconnect.

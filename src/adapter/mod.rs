@@ -67,6 +67,8 @@ struct Runtime {
     objects: BTreeMap<String, u64>,
     /// state id -> when to give up waiting for the cloud to confirm a sent command.
     awaiting: HashMap<String, Instant>,
+    /// Unknown device, channel and group types already reported (each is logged once).
+    reported: std::collections::HashSet<String>,
 }
 
 /// Run the adapter until `shutdown` turns true. Returns after flushing the store.
@@ -152,6 +154,7 @@ impl Runtime {
             states,
             objects,
             awaiting: HashMap::new(),
+            reported: Default::default(),
         })
     }
 
@@ -305,7 +308,37 @@ impl Runtime {
         }
     }
 
+    /// Log each device, channel or group type the mapping does not know, once.
+    fn report_unknown(&mut self, kind: &str, type_name: &str, example: &str) {
+        use tree::known::{is_known, CHANNEL_TYPES, DEVICE_TYPES, GROUP_TYPES};
+        let list = match kind {
+            "device" => DEVICE_TYPES,
+            "channel" => CHANNEL_TYPES,
+            _ => GROUP_TYPES,
+        };
+        if !is_known(list, type_name) && self.reported.insert(format!("{kind}:{type_name}")) {
+            warn!("unknown {kind} type {type_name} (e.g. {example}): its fields appear as states with inferred types; please report it so it gets a proper mapping");
+        }
+    }
+
+    fn report_unknown_device(&mut self, d: &crate::cloud::Device) {
+        self.report_unknown("device", &d.device_type, &d.id);
+        for (k, ch) in &d.channels {
+            self.report_unknown(
+                "channel",
+                &ch.channel_type,
+                &format!("{} channel {k}", d.id),
+            );
+        }
+    }
+
     async fn on_snapshot(&mut self, state: CurrentState) {
+        for d in state.devices.values() {
+            self.report_unknown_device(d);
+        }
+        for g in state.groups.values() {
+            self.report_unknown("group", &g.group_type, &g.id);
+        }
         let snap = tree::snapshot(self.ns(), &state);
         info!(
             devices = state.devices.len(),
@@ -339,6 +372,11 @@ impl Runtime {
 
     async fn on_push(&mut self, ev: PushEvent) {
         let ns = self.opts.namespace.clone();
+        match &ev {
+            PushEvent::DeviceChanged(d) => self.report_unknown_device(d),
+            PushEvent::GroupChanged(g) => self.report_unknown("group", &g.group_type, &g.id),
+            _ => {}
+        }
         let Some(model) = self.model.as_mut() else {
             debug!("event before the first snapshot ignored (the snapshot will carry it)");
             return;

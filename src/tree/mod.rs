@@ -20,6 +20,7 @@ pub mod alarm;
 pub mod doc;
 pub mod events;
 pub mod ids;
+pub mod known;
 pub mod rows;
 pub mod table;
 
