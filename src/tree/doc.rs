@@ -22,6 +22,9 @@ struct Line {
 /// The write column: the call, or "local" for a parameter.
 fn write_column(row: Option<&FieldRow>, ids: &str) -> String {
     let Some(row) = row else { return String::new() };
+    if row.kind == Kind::Param && row.role.starts_with("button") {
+        return "written on every event; a write re-fires it locally".into();
+    }
     if row.kind == Kind::Param {
         return "kept by the adapter (parameter)".into();
     }
@@ -55,7 +58,15 @@ fn cell(common: &serde_json::Map<String, Value>, key: &str) -> String {
 
 fn range_or_states(common: &serde_json::Map<String, Value>) -> String {
     if let Some(Value::Object(states)) = common.get("states") {
-        return states.keys().cloned().collect::<Vec<_>>().join(", ");
+        let label = |k: &String, v: &Value| match v.as_str() {
+            Some(l) if l != k => format!("{k} {l}"),
+            _ => k.clone(),
+        };
+        return states
+            .iter()
+            .map(|(k, v)| label(k, v))
+            .collect::<Vec<_>>()
+            .join(", ");
     }
     match (common.get("min"), common.get("max")) {
         (Some(a), Some(b)) => format!("{a}..{b}"),
