@@ -319,3 +319,28 @@ async fn a_failed_call_puts_the_real_value_back() {
     );
     h.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slider_dragged_through_40_values_sends_one_call() {
+    let home = fixture("home.json");
+    let (dev, ch) = find_channel(&home, "DIMMER_CHANNEL", "dimLevel");
+    // The product's debounce (250 ms), not the harness's short one.
+    let opts = iobroker_hmip::adapter::AdapterOptions::default();
+    let h = Harness::start_full(home, common::fast_options(), opts).await;
+    let id = format!("hmip.0.devices.{dev}.channels.{ch}.dimLevel");
+    let _ = h.http.delete(h.sim_url("/sim/calls")).send().await.unwrap();
+    for v in 1..=40 {
+        assert_eq!(h.put(&id, json!(v * 2)).await.status(), 200);
+    }
+    h.wait_state(&id, |s| s["val"] == json!(80) && s["ack"] == json!(true))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let calls = h.calls().await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        calls[0]["body"]["dimLevel"],
+        json!(0.8),
+        "the last value wins"
+    );
+    h.stop().await.unwrap();
+}
