@@ -5,6 +5,8 @@
 //! lock is taken on the event path. Control calls leave through [`writes`], coalesced.
 
 pub mod config;
+pub mod instance;
+pub mod secret;
 pub mod writes;
 
 use std::collections::{BTreeMap, HashMap};
@@ -21,6 +23,9 @@ use crate::cloud::{CloudError, CloudEvent, CurrentState, PushEvent, Transport};
 use crate::iobroker::{now_ms, IobObject, IobState};
 use crate::store::{StateChange, Store, StoreError, Subscription};
 use crate::tree::{self, TreeSnapshot};
+
+/// The adapter's name in ioBroker: instances are `hmip.N`.
+pub const ADAPTER_NAME: &str = "hmip";
 
 /// How the runtime behaves.
 #[derive(Debug, Clone)]

@@ -31,6 +31,23 @@ pub struct Subscription {
     pub only_unacked: bool,
 }
 
+/// What an adapter instance needs of ioBroker's databases beyond objects and states:
+/// states that expire (`alive`), and raw pub/sub for the messagebox and log lines.
+#[async_trait]
+pub trait InstanceBus: Store {
+    /// Write a state that disappears after `ttl_secs` unless written again.
+    async fn set_state_expiring(
+        &self,
+        id: &str,
+        state: IobState,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError>;
+    /// Publish a raw message (`messagebox.<id>`, `log.<id>`).
+    async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError>;
+    /// Hear raw messages on channels matching the glob: (channel, message).
+    fn subscribe_raw(&self, pattern: &str) -> mpsc::UnboundedReceiver<(String, String)>;
+}
+
 /// Errors of a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -36,6 +36,7 @@ pub const STATES_FILE: &str = "states.json";
 ///
 /// Dropping it asks the background writer to save what is unsaved and stop; call
 /// [`Store::flush`] first when you need to know that it is on disk.
+#[derive(Clone)]
 pub struct EmbeddedStore {
     inner: Arc<Inner>,
 }
@@ -45,6 +46,8 @@ struct Inner {
     objects: RwLock<BTreeMap<String, IobObject>>,
     states: RwLock<BTreeMap<String, IobState>>,
     subscribers: Mutex<Vec<Subscriber>>,
+    /// Raw pub/sub (messagebox, logs): (pattern, sender).
+    raw_subscribers: Mutex<Vec<(String, mpsc::UnboundedSender<(String, String)>)>>,
     write_count: AtomicU64,
     /// None for an in-memory store.
     disk: Option<Disk>,
@@ -131,9 +134,10 @@ impl EmbeddedStore {
     }
 }
 
-impl Drop for EmbeddedStore {
+// On Inner, so that the last handle (clones included) asks for the final save.
+impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some(disk) = &self.inner.disk {
+        if let Some(disk) = &self.disk {
             let _ = lock(&disk.wake).send(Wake::Shutdown);
         }
     }
@@ -149,6 +153,7 @@ impl Inner {
             objects: RwLock::new(objects),
             states: RwLock::new(states),
             subscribers: Mutex::new(Vec::new()),
+            raw_subscribers: Mutex::new(Vec::new()),
             write_count: AtomicU64::new(0),
             disk,
         }
@@ -391,3 +396,60 @@ impl Store for EmbeddedStore {
 
 #[cfg(test)]
 mod tests;
+
+/// In-process pub/sub and expiring states, so an instance's lifecycle (messagebox pairing,
+/// health states) runs, and is tested, without js-controller.
+#[async_trait]
+impl crate::store::InstanceBus for EmbeddedStore {
+    async fn set_state_expiring(
+        &self,
+        id: &str,
+        state: IobState,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let ts = state.ts;
+        self.set_states(vec![(id.to_string(), state)]).await?;
+        // Expire unless written again meanwhile (a newer ts), announcing the deletion. A weak
+        // handle: a pending expiry must not keep a dropped store alive.
+        let weak = Arc::downgrade(&self.inner);
+        let id = id.to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(ttl_secs)).await;
+            let Some(inner) = weak.upgrade() else { return };
+            let store = EmbeddedStore { inner };
+            if store
+                .get_state(&id)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|s| s.ts == ts)
+            {
+                let _ = store.del_states(&[id]).await;
+            }
+        });
+        Ok(())
+    }
+
+    async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError> {
+        let mut subs = self
+            .inner
+            .raw_subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        subs.retain(|(pattern, tx)| {
+            !pattern_matches(pattern, channel)
+                || tx.send((channel.to_string(), message.to_string())).is_ok()
+        });
+        Ok(())
+    }
+
+    fn subscribe_raw(&self, pattern: &str) -> mpsc::UnboundedReceiver<(String, String)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.inner
+            .raw_subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((pattern.to_string(), tx));
+        rx
+    }
+}

@@ -1,0 +1,526 @@
+//! Running as the ioBroker instance `hmip.N` under js-controller.
+//!
+//! The controller forks `main.js`, which starts this binary with `--instance N`. From
+//! there the instance: reads its config from `system.adapter.hmip.N` (decrypting
+//! `encryptedNative` with the system secret), reports health every 15 s (`alive` and
+//! `connected` expire after 25 s, as admin expects), obeys `sigKill`, answers the admin
+//! page's "Create token" button through the messagebox (pairing, with a live progress text
+//! in `info.pairing`, tokens written back encrypted), and runs the adapter on the
+//! instance's databases. Everything goes through [`InstanceBus`], so the same code runs,
+//! and is tested, on the embedded store.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{json, Map, Value};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use super::config::InstanceConfig;
+use super::secret;
+use super::{AdapterOptions, ADAPTER_NAME};
+use crate::cloud::pairing::{self, PairingProgress, PairingRequest};
+use crate::cloud::stream::{CloudConfig, HmipCloud};
+use crate::cloud::{ClientOptions, DEFAULT_LOOKUP_URL};
+use crate::iobroker::{now_ms, IobObject, IobState};
+use crate::store::{InstanceBus, Store, Subscription};
+
+/// How often health states are written, and how long they live.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(15);
+const HEALTH_TTL_SECS: u64 = 25;
+
+/// Options of an instance run; tests shorten the timings.
+#[derive(Debug, Clone)]
+pub struct InstanceOptions {
+    /// The instance number N of `hmip.N`.
+    pub instance: u32,
+    /// Cloud client timings.
+    pub client: ClientOptions,
+    /// Give up waiting for the blue button after this long.
+    pub pairing_timeout: Duration,
+    /// Poll interval while waiting for the button.
+    pub pairing_poll: Duration,
+    /// Health states interval.
+    pub health_interval: Duration,
+}
+
+impl InstanceOptions {
+    /// The defaults for instance `n`.
+    pub fn new(instance: u32) -> Self {
+        InstanceOptions {
+            instance,
+            client: ClientOptions::default(),
+            pairing_timeout: Duration::from_secs(300),
+            pairing_poll: Duration::from_secs(2),
+            health_interval: HEALTH_INTERVAL,
+        }
+    }
+}
+
+/// One instance: its ids and its databases.
+struct Instance {
+    ns: String,
+    /// `system.adapter.hmip.N`
+    id: String,
+    bus: Arc<dyn InstanceBus>,
+    opts: InstanceOptions,
+    /// Counters for the health states.
+    input: Arc<AtomicU64>,
+    output: Arc<AtomicU64>,
+}
+
+/// Run the instance until the controller stops it (`sigKill`) or `shutdown` turns true.
+pub async fn run(
+    bus: Arc<dyn InstanceBus>,
+    opts: InstanceOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let ns = format!("{ADAPTER_NAME}.{}", opts.instance);
+    let inst = Arc::new(Instance {
+        id: format!("system.adapter.{ns}"),
+        ns,
+        bus,
+        opts,
+        input: Arc::default(),
+        output: Arc::default(),
+    });
+    inst.write_instance_objects().await?;
+
+    // sigKill from the controller, or a signal from main, ends the run.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    {
+        let inst = inst.clone();
+        let stop_tx = stop_tx.clone();
+        let mut sigkill = inst.bus.subscribe(Subscription {
+            pattern: format!("{}.sigKill", inst.id),
+            only_unacked: false,
+        });
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    Some(change) = sigkill.recv() => {
+                        if change.state.is_some_and(|s| !s.ack) {
+                            info!("stop requested by js-controller (sigKill)");
+                            let _ = stop_tx.send(true);
+                            return;
+                        }
+                    }
+                    r = shutdown.changed() => {
+                        if r.is_err() || *shutdown.borrow() {
+                            let _ = stop_tx.send(true);
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    let health = tokio::spawn(inst.clone().health_loop(stop_rx.clone()));
+    let messagebox = tokio::spawn(inst.clone().messagebox_loop());
+
+    let config = match inst.load_config().await {
+        Ok(c) => c,
+        Err(e) => {
+            error!("cannot read the instance configuration: {e:#}");
+            InstanceConfig::default()
+        }
+    };
+    let result = if config.is_paired() {
+        inst.run_adapter(config, stop_rx.clone()).await
+    } else {
+        warn!("not paired yet: open the instance settings in admin, enter the SGTIN (and PIN) and press \"Create token\"");
+        wait_for(stop_rx.clone()).await;
+        Ok(())
+    };
+    messagebox.abort();
+    health.abort();
+    inst.set_alive(false).await;
+    let _ = inst.bus.flush().await;
+    result
+}
+
+async fn wait_for(mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+impl Instance {
+    fn state(&self, val: Value) -> IobState {
+        let now = now_ms();
+        IobState {
+            val,
+            ack: true,
+            ts: now,
+            lc: now,
+            from: self.id.clone(),
+            q: 0,
+            user: None,
+            c: None,
+        }
+    }
+
+    /// `info.pairing` beside `info.connection` (io-package's instanceObjects create them
+    /// too; writing them here makes the standalone and test runs alike).
+    async fn write_instance_objects(&self) -> anyhow::Result<()> {
+        let pairing = IobObject {
+            id: format!("{}.info.pairing", self.ns),
+            obj_type: "state".into(),
+            common: json!({"name": "Pairing progress", "type": "string", "role": "text", "read": true, "write": false, "def": ""})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            native: Map::new(),
+            extra: Map::new(),
+        };
+        let mut objs = crate::tree::instance_objects(&self.ns);
+        objs.push(pairing);
+        self.bus.set_objects(objs).await?;
+        Ok(())
+    }
+
+    /// The system secret of `system.config`, for encryptedNative.
+    async fn system_secret(&self) -> Option<String> {
+        let cfg = self.bus.get_object("system.config").await.ok().flatten()?;
+        cfg.native
+            .get("secret")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    /// The instance object's `encryptedNative` list.
+    fn encrypted_keys(obj: &IobObject) -> Vec<String> {
+        obj.extra
+            .get("encryptedNative")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The native config, decrypted.
+    async fn load_config(&self) -> anyhow::Result<InstanceConfig> {
+        let obj = self
+            .bus
+            .get_object(&self.id)
+            .await?
+            .with_context(|| format!("{} does not exist", self.id))?;
+        let mut native = obj.native.clone();
+        let encrypted = Self::encrypted_keys(&obj);
+        if !encrypted.is_empty() {
+            let secret = self
+                .system_secret()
+                .await
+                .context("system.config has no secret to decrypt the settings")?;
+            for key in &encrypted {
+                if let Some(Value::String(v)) = native.get(key) {
+                    if !v.is_empty() {
+                        let plain = secret::decrypt(&secret, v)
+                            .with_context(|| format!("setting {key}"))?;
+                        native.insert(key.clone(), Value::String(plain));
+                    }
+                }
+            }
+        }
+        // Empty strings mean "unset" in admin's forms.
+        native.retain(|_, v| !matches!(v, Value::String(s) if s.is_empty()));
+        serde_json::from_value(Value::Object(native)).context("the instance settings are not valid")
+    }
+
+    /// Write tokens into the instance object, encrypted where the object says so.
+    /// js-controller restarts the instance when its native part changes: the new tokens
+    /// then take effect.
+    async fn save_tokens(&self, creds: &pairing::Credentials) -> anyhow::Result<()> {
+        let mut obj = self
+            .bus
+            .get_object(&self.id)
+            .await?
+            .with_context(|| format!("{} does not exist", self.id))?;
+        let encrypted = Self::encrypted_keys(&obj);
+        let secret = self.system_secret().await;
+        let values = [
+            ("accessPointSgtin", creds.sgtin.as_str()),
+            ("authToken", creds.auth_token.as_str()),
+            ("clientAuthToken", creds.client_auth_token.as_str()),
+            ("clientId", creds.client_id.as_str()),
+            ("deviceId", creds.device_id.as_str()),
+        ];
+        for (key, value) in values {
+            let stored = match (&secret, encrypted.iter().any(|k| k == key)) {
+                (Some(secret), true) => secret::encrypt(secret, value)?,
+                (None, true) => anyhow::bail!("system.config has no secret to encrypt {key}"),
+                _ => value.to_string(),
+            };
+            obj.native.insert(key.into(), Value::String(stored));
+        }
+        self.bus.set_objects(vec![obj]).await?;
+        Ok(())
+    }
+
+    async fn set_alive(&self, alive: bool) {
+        let id = format!("{}.alive", self.id);
+        let r = if alive {
+            self.bus
+                .set_state_expiring(&id, self.state(json!(true)), HEALTH_TTL_SECS)
+                .await
+        } else {
+            self.bus
+                .set_states(vec![(id, self.state(json!(false)))])
+                .await
+        };
+        if let Err(e) = r {
+            warn!("writing the health state failed: {e}");
+        }
+    }
+
+    /// alive, connected (25 s TTL), memRss, cpu, uptime, inputCount, outputCount.
+    async fn health_loop(self: Arc<Self>, stop: watch::Receiver<bool>) {
+        let started = Instant::now();
+        let mut last_cpu = cpu_seconds();
+        let mut tick = tokio::time::interval(self.opts.health_interval);
+        loop {
+            tick.tick().await;
+            if *stop.borrow() {
+                return;
+            }
+            self.set_alive(true).await;
+            let connected = format!("{}.connected", self.id);
+            let _ = self
+                .bus
+                .set_state_expiring(&connected, self.state(json!(true)), HEALTH_TTL_SECS)
+                .await;
+            let cpu = cpu_seconds();
+            let interval = self.opts.health_interval.as_secs_f64().max(0.001);
+            let cpu_pct = ((cpu - last_cpu) / interval * 100.0 * 100.0).round() / 100.0;
+            last_cpu = cpu;
+            let states = vec![
+                (
+                    format!("{}.memRss", self.id),
+                    self.state(json!(mem_rss_mb())),
+                ),
+                (format!("{}.cpu", self.id), self.state(json!(cpu_pct))),
+                (
+                    format!("{}.uptime", self.id),
+                    self.state(json!(started.elapsed().as_secs())),
+                ),
+                (
+                    format!("{}.inputCount", self.id),
+                    self.state(json!(self.input.swap(0, Ordering::Relaxed))),
+                ),
+                (
+                    format!("{}.outputCount", self.id),
+                    self.state(json!(self.output.swap(0, Ordering::Relaxed))),
+                ),
+            ];
+            let _ = self.bus.set_states(states).await;
+        }
+    }
+
+    async fn set_pairing_text(&self, text: &str) {
+        let id = format!("{}.info.pairing", self.ns);
+        let _ = self
+            .bus
+            .set_states(vec![(id, self.state(json!(text)))])
+            .await;
+    }
+
+    /// Admin's sendTo: `requestToken` pairs with the access point.
+    async fn messagebox_loop(self: Arc<Self>) {
+        let mut rx = self.bus.subscribe_raw(&format!("messagebox.{}", self.id));
+        while let Some((_channel, raw)) = rx.recv().await {
+            self.input.fetch_add(1, Ordering::Relaxed);
+            let Ok(msg) = serde_json::from_str::<Value>(&raw) else {
+                warn!("messagebox: a message that is not JSON was ignored");
+                continue;
+            };
+            let command = msg
+                .get("command")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let result = match command.as_str() {
+                "requestToken" => {
+                    self.request_token(msg.get("message").cloned().unwrap_or(Value::Null))
+                        .await
+                }
+                other => json!({"error": format!("unknown command {other:?}")}),
+            };
+            self.reply(&msg, &command, result).await;
+        }
+    }
+
+    async fn reply(&self, msg: &Value, command: &str, result: Value) {
+        let (Some(from), Some(callback)) =
+            (msg.get("from").and_then(Value::as_str), msg.get("callback"))
+        else {
+            return; // no callback: nobody waits for an answer
+        };
+        let mut callback = callback.clone();
+        callback["ack"] = json!(true);
+        let reply = json!({
+            "command": command,
+            "message": result,
+            "from": self.id,
+            "callback": callback,
+            "_id": rand::random::<u32>() % 10_000_000,
+        });
+        self.output.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self
+            .bus
+            .publish(&format!("messagebox.{from}"), &reply.to_string())
+            .await
+        {
+            warn!("messagebox reply failed: {e}");
+        }
+    }
+
+    /// Pair with the access point named in the message (the form's fields), with the
+    /// progress in `info.pairing`; on success the tokens go into the form and, encrypted,
+    /// into the instance object.
+    async fn request_token(&self, message: Value) -> Value {
+        // admin sends the jsonData template parsed; older admins send it as a string.
+        let message = match message {
+            Value::String(s) => serde_json::from_str(&s).unwrap_or(Value::Null),
+            other => other,
+        };
+        let field = |k: &str| {
+            message
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let Some(sgtin) = field("accessPointSgtin") else {
+            return json!({"error": "Enter the SGTIN of the access point (3014-F711-A000-…) first."});
+        };
+        let config = self.load_config().await.unwrap_or_default();
+        let lookup = field("lookupUrl")
+            .or(config.lookup_url.clone())
+            .unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string());
+        let device_name = field("deviceName").unwrap_or_else(|| "ioBroker".into());
+        let mut req = PairingRequest::new(sgtin, field("pin"), device_name, lookup);
+        req.timeout = self.opts.pairing_timeout;
+        req.poll_interval = self.opts.pairing_poll;
+
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PairingProgress>();
+        let outcome = {
+            let pairing = pairing::pair(&req, tx);
+            tokio::pin!(pairing);
+            loop {
+                tokio::select! {
+                    Some(p) = rx.recv() => self.set_pairing_text(&p.to_string()).await,
+                    r = &mut pairing => break r,
+                }
+            }
+        };
+        while let Ok(p) = rx.try_recv() {
+            self.set_pairing_text(&p.to_string()).await;
+        }
+        match outcome {
+            Ok(creds) => {
+                info!("paired with the access point");
+                if let Err(e) = self.save_tokens(&creds).await {
+                    error!("pairing worked, but saving the tokens failed: {e:#}");
+                }
+                json!({
+                    "native": {
+                        "accessPointSgtin": creds.sgtin,
+                        "authToken": creds.auth_token,
+                        "clientAuthToken": creds.client_auth_token,
+                        "clientId": creds.client_id,
+                        "deviceId": creds.device_id,
+                    },
+                    "saveConfig": true
+                })
+            }
+            Err(e) => {
+                warn!("pairing failed: {e}");
+                json!({"error": e.to_string()})
+            }
+        }
+    }
+
+    /// The adapter on the instance's databases until stopped.
+    async fn run_adapter(
+        &self,
+        config: InstanceConfig,
+        stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let cloud_config = CloudConfig {
+            sgtin: config.access_point_sgtin.clone(),
+            auth_token: config.auth_token.clone(),
+            lookup_url: config
+                .lookup_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string()),
+            options: self.opts.client.clone(),
+        };
+        let mut delay = Duration::from_secs(2);
+        let cloud = loop {
+            match HmipCloud::connect(cloud_config.clone()).await {
+                Ok(c) => break c,
+                Err(e) if e.is_transient() => {
+                    warn!("cloud lookup failed: {e}; retrying in {delay:?}");
+                    let mut s = stop.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = s.changed() => return Ok(()),
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(300));
+                }
+                Err(e) => {
+                    error!("cannot connect to the Homematic IP cloud: {e}");
+                    wait_for(stop).await;
+                    return Ok(());
+                }
+            }
+        };
+        let store: Arc<dyn Store> = self.bus.clone();
+        let opts = AdapterOptions {
+            namespace: self.ns.clone(),
+            ..AdapterOptions::default()
+        };
+        super::run(Arc::new(cloud), store, opts, stop).await
+    }
+}
+
+/// Resident set size in MB (Linux), 0 elsewhere.
+fn mem_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    (kb / 1024.0 * 100.0).round() / 100.0
+}
+
+/// CPU seconds used by this process so far (Linux), 0 elsewhere.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after ')'.
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    if hz > 0.0 {
+        ticks / hz
+    } else {
+        0.0
+    }
+}

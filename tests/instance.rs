@@ -1,0 +1,254 @@
+//! The ioBroker instance lifecycle on the embedded store (the same code runs on
+//! js-controller's databases; tests/e2e checks that): config decrypted from the instance
+//! object, health states, pairing through the messagebox exactly as admin sends it, tokens
+//! written back encrypted, and sigKill.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{fast_options, fixture, wait_until};
+use iobroker_hmip::adapter::instance::{self, InstanceOptions};
+use iobroker_hmip::adapter::secret;
+use iobroker_hmip::iobroker::{now_ms, IobObject, IobState};
+use iobroker_hmip::sim::{self, Button, SimConfig};
+use iobroker_hmip::store::embedded::EmbeddedStore;
+use iobroker_hmip::store::{InstanceBus, Store};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+const SECRET: &str = "00112233445566778899aabbccddeeff0011223344556677";
+
+fn object(id: &str, obj_type: &str, body: Value) -> IobObject {
+    let mut v = body;
+    v["_id"] = json!(id);
+    v["type"] = json!(obj_type);
+    serde_json::from_value(v).unwrap()
+}
+
+/// A store as js-controller leaves it for a new instance: system.config with its secret
+/// and the instance object with the given native settings.
+async fn iobroker_like_store(native: Value) -> Arc<EmbeddedStore> {
+    let store = Arc::new(EmbeddedStore::in_memory());
+    store
+        .set_objects(vec![
+            object(
+                "system.config",
+                "config",
+                json!({"common": {}, "native": {"secret": SECRET}}),
+            ),
+            object(
+                "system.adapter.hmip.0",
+                "instance",
+                json!({"common": {"name": "hmip", "enabled": true}, "native": native,
+                       "encryptedNative": ["authToken", "clientAuthToken", "clientId", "pin"],
+                       "protectedNative": ["authToken", "clientAuthToken", "clientId", "pin"]}),
+            ),
+        ])
+        .await
+        .unwrap();
+    store
+}
+
+fn options() -> InstanceOptions {
+    let mut o = InstanceOptions::new(0);
+    o.client = fast_options();
+    o.pairing_timeout = Duration::from_secs(5);
+    o.pairing_poll = Duration::from_millis(100);
+    o.health_interval = Duration::from_millis(200);
+    o
+}
+
+async fn state(store: &EmbeddedStore, id: &str) -> Option<IobState> {
+    store.get_state(id).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paired_instance_connects_with_its_encrypted_token_and_stops_on_sigkill() {
+    let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
+    cfg.home = fixture("home.json");
+    let sim = sim::start(cfg).await.unwrap();
+    let store = iobroker_like_store(json!({
+        "accessPointSgtin": "3014-F711-A000-0000-0000-0001",
+        "authToken": secret::encrypt(SECRET, sim::DEFAULT_AUTH_TOKEN).unwrap(),
+        "clientAuthToken": "", "clientId": "", "pin": "", "deviceId": "",
+        "lookupUrl": sim.lookup_url(),
+    }))
+    .await;
+    let (_tx, rx) = watch::channel(false);
+    let bus: Arc<dyn InstanceBus> = store.clone();
+    let task = tokio::spawn(instance::run(bus, options(), rx));
+
+    wait_until(|| async {
+        state(&store, "hmip.0.info.connection")
+            .await
+            .is_some_and(|s| s.val == json!(true))
+    })
+    .await;
+    assert!(store.objects("hmip.0.devices.*").await.unwrap().len() > 1000);
+    wait_until(|| async {
+        state(&store, "system.adapter.hmip.0.alive")
+            .await
+            .is_some_and(|s| s.val == json!(true))
+    })
+    .await;
+    let rss = state(&store, "system.adapter.hmip.0.memRss").await.unwrap();
+    assert!(rss.val.as_f64().unwrap() > 0.0);
+    assert_eq!(
+        state(&store, "system.adapter.hmip.0.connected")
+            .await
+            .unwrap()
+            .from,
+        "system.adapter.hmip.0"
+    );
+
+    // js-controller stops an instance by writing sigKill = -1 (ack false).
+    let started = std::time::Instant::now();
+    store
+        .set_states(vec![(
+            "system.adapter.hmip.0.sigKill".into(),
+            IobState {
+                val: json!(-1),
+                ack: false,
+                ts: now_ms(),
+                lc: now_ms(),
+                from: "system.host.x".into(),
+                q: 0,
+                user: None,
+                c: None,
+            },
+        )])
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("stops within 2 s")
+        .unwrap()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        state(&store, "system.adapter.hmip.0.alive")
+            .await
+            .unwrap()
+            .val,
+        json!(false)
+    );
+    assert_eq!(
+        state(&store, "hmip.0.info.connection").await.unwrap().val,
+        json!(false)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_through_the_messagebox_as_admin_sends_it() {
+    let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
+    cfg.pin = Some("2468".into());
+    cfg.button = Button::Manual;
+    let sim = sim::start(cfg).await.unwrap();
+    let store = iobroker_like_store(
+        json!({"accessPointSgtin": "", "pin": "", "deviceName": "ioBroker", "authToken": "",
+        "clientAuthToken": "", "clientId": "", "deviceId": "", "lookupUrl": sim.lookup_url()}),
+    )
+    .await;
+    let (_tx, rx) = watch::channel(false);
+    let bus: Arc<dyn InstanceBus> = store.clone();
+    let task = tokio::spawn(instance::run(bus, options(), rx));
+    // Not paired: the instance waits for the admin page.
+    wait_until(|| async { state(&store, "system.adapter.hmip.0.alive").await.is_some() }).await;
+    let mut replies = store.subscribe_raw("messagebox.system.adapter.admin.0");
+
+    let send = |pin: &str, n: u64| {
+        json!({"command": "requestToken",
+               "message": {"accessPointSgtin": "3014-F711-A000-0000-0000-0001", "pin": pin, "deviceName": "ioBroker"},
+               "from": "system.adapter.admin.0",
+               "callback": {"message": {"accessPointSgtin": "3014-F711-A000-0000-0000-0001"}, "id": n, "ack": false, "time": now_ms()},
+               "_id": n})
+        .to_string()
+    };
+    // A wrong PIN: an error for admin's dialog.
+    store
+        .publish("messagebox.system.adapter.hmip.0", &send("1111", 1))
+        .await
+        .unwrap();
+    let (_, reply) = tokio::time::timeout(Duration::from_secs(5), replies.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let reply: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(reply["callback"]["id"], json!(1));
+    assert_eq!(reply["callback"]["ack"], json!(true));
+    assert_eq!(reply["from"], "system.adapter.hmip.0");
+    assert!(
+        reply["message"]["error"].as_str().unwrap().contains("PIN"),
+        "{reply}"
+    );
+
+    // The right PIN; the page shows the hint until the button is pressed.
+    store
+        .publish("messagebox.system.adapter.hmip.0", &send("2468", 2))
+        .await
+        .unwrap();
+    wait_until(|| async {
+        state(&store, "hmip.0.info.pairing")
+            .await
+            .is_some_and(|s| s.val.as_str().unwrap_or("").contains("blue button"))
+    })
+    .await;
+    reqwest::Client::new()
+        .post(format!("{}/sim/button", sim.url()))
+        .send()
+        .await
+        .unwrap();
+    let (_, reply) = tokio::time::timeout(Duration::from_secs(5), replies.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let reply: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(reply["callback"]["id"], json!(2));
+    let native = &reply["message"]["native"];
+    let token = native["authToken"].as_str().unwrap().to_string();
+    assert!(
+        !token.is_empty() && native["clientId"].is_string() && native["deviceId"].is_string(),
+        "{reply}"
+    );
+    assert_eq!(reply["message"]["saveConfig"], json!(true));
+
+    // The tokens are in the instance object, encrypted with the system secret.
+    let obj = store
+        .get_object("system.adapter.hmip.0")
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = obj.native["authToken"].as_str().unwrap();
+    assert!(stored.starts_with("$/aes-192-cbc:"), "{stored}");
+    assert_eq!(secret::decrypt(SECRET, stored).unwrap(), token);
+    assert!(!obj.native["clientAuthToken"]
+        .as_str()
+        .unwrap()
+        .contains(&native["clientAuthToken"].as_str().unwrap()[..16]));
+
+    store
+        .set_states(vec![(
+            "system.adapter.hmip.0.sigKill".into(),
+            IobState {
+                val: json!(-1),
+                ack: false,
+                ts: now_ms(),
+                lc: now_ms(),
+                from: "x".into(),
+                q: 0,
+                user: None,
+                c: None,
+            },
+        )])
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    sim.shutdown().await;
+}
