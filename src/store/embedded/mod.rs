@@ -41,13 +41,16 @@ pub struct EmbeddedStore {
     inner: Arc<Inner>,
 }
 
+/// A raw pub/sub subscriber: its pattern and where (channel, message) pairs go.
+type RawSubscriber = (String, mpsc::UnboundedSender<(String, String)>);
+
 struct Inner {
     // BTreeMaps so that a pattern's literal prefix becomes a range scan.
     objects: RwLock<BTreeMap<String, IobObject>>,
     states: RwLock<BTreeMap<String, IobState>>,
     subscribers: Mutex<Vec<Subscriber>>,
     /// Raw pub/sub (messagebox, logs): (pattern, sender).
-    raw_subscribers: Mutex<Vec<(String, mpsc::UnboundedSender<(String, String)>)>>,
+    raw_subscribers: Mutex<Vec<RawSubscriber>>,
     write_count: AtomicU64,
     /// None for an in-memory store.
     disk: Option<Disk>,
