@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod instance;
+pub mod iobroker_json;
 pub mod secret;
 pub mod writes;
 
