@@ -8,12 +8,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use iobroker_hmip::adapter::config::InstanceConfig;
 use iobroker_hmip::adapter::{self, AdapterOptions};
 use iobroker_hmip::cloud::pairing::{self, PairingRequest};
-use iobroker_hmip::cloud::stream::{CloudConfig, HmipCloud};
+use iobroker_hmip::cloud::stream::CloudConfig;
 use iobroker_hmip::cloud::{ClientOptions, DEFAULT_LOOKUP_URL};
 use iobroker_hmip::sim::{self, Button, SimConfig};
 use iobroker_hmip::store::embedded::EmbeddedStore;
@@ -242,21 +242,11 @@ async fn run_standalone(
     info!(
         "HTTP API on http://{bound}/ (states: http://{bound}/api/v1/states?pattern={namespace}.*)"
     );
-    let mut delay = Duration::from_secs(2);
-    let cloud = loop {
-        match HmipCloud::connect(cloud_config.clone()).await {
-            Ok(c) => break c,
-            Err(e) if e.is_transient() => {
-                warn!("cloud lookup failed: {e}; retrying in {delay:?}");
-                let mut sd = shutdown.clone();
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = sd.changed() => return Ok(()),
-                }
-                delay = (delay * 2).min(Duration::from_secs(300));
-            }
-            Err(e) => return Err(e).context("connecting to the Homematic IP cloud"),
-        }
+    let Some(cloud) = adapter::connect_cloud(cloud_config, shutdown.clone())
+        .await
+        .context("connecting to the Homematic IP cloud")?
+    else {
+        return Ok(());
     };
     let opts = AdapterOptions {
         namespace,

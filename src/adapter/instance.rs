@@ -22,7 +22,7 @@ use super::config::InstanceConfig;
 use super::secret;
 use super::{AdapterOptions, ADAPTER_NAME};
 use crate::cloud::pairing::{self, PairingProgress, PairingRequest};
-use crate::cloud::stream::{CloudConfig, HmipCloud};
+use crate::cloud::stream::CloudConfig;
 use crate::cloud::{ClientOptions, DEFAULT_LOOKUP_URL};
 use crate::iobroker::{now_ms, IobObject, IobState};
 use crate::store::{InstanceBus, Store, Subscription};
@@ -464,24 +464,13 @@ impl Instance {
                 .unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string()),
             options: self.opts.client.clone(),
         };
-        let mut delay = Duration::from_secs(2);
-        let cloud = loop {
-            match HmipCloud::connect(cloud_config.clone()).await {
-                Ok(c) => break c,
-                Err(e) if e.is_transient() => {
-                    warn!("cloud lookup failed: {e}; retrying in {delay:?}");
-                    let mut s = stop.clone();
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = s.changed() => return Ok(()),
-                    }
-                    delay = (delay * 2).min(Duration::from_secs(300));
-                }
-                Err(e) => {
-                    error!("cannot connect to the Homematic IP cloud: {e}");
-                    wait_for(stop).await;
-                    return Ok(());
-                }
+        let cloud = match super::connect_cloud(cloud_config, stop.clone()).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                error!("cannot connect to the Homematic IP cloud: {e}");
+                wait_for(stop).await;
+                return Ok(());
             }
         };
         let store: Arc<dyn Store> = self.bus.clone();

@@ -77,6 +77,31 @@ struct Runtime {
     reported: std::collections::HashSet<String>,
 }
 
+/// Connect to the cloud (the lookup), retrying with backoff while the network or the
+/// cloud is down, so that the adapter never gives up on a passing outage. None when
+/// `stop` turned true first; an error that waiting cannot fix (an unknown SGTIN) is
+/// returned at once.
+pub async fn connect_cloud(
+    cfg: crate::cloud::stream::CloudConfig,
+    mut stop: watch::Receiver<bool>,
+) -> Result<Option<crate::cloud::stream::HmipCloud>, CloudError> {
+    let mut delay = Duration::from_secs(2);
+    loop {
+        match crate::cloud::stream::HmipCloud::connect(cfg.clone()).await {
+            Ok(c) => return Ok(Some(c)),
+            Err(e) if e.is_transient() => {
+                warn!("cloud lookup failed: {e}; retrying in {delay:?}");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    r = stop.changed() => if r.is_err() || *stop.borrow() { return Ok(None) },
+                }
+                delay = (delay * 2).min(Duration::from_secs(300));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Run the adapter until `shutdown` turns true. Returns after flushing the store.
 pub async fn run(
     transport: Arc<dyn Transport>,

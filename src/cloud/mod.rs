@@ -5,6 +5,7 @@
 //! (snapshot, event stream, control call), so that a second transport (local control
 //! through the HCU's Connect API) can take its place later.
 
+pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod identity;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+pub use endpoints::CONTROL_PATHS;
 pub use error::CloudError;
 pub use events::{ChannelEvent, PushEvent};
 pub use model::{Channel, Client, CurrentState, Device, Group, Home};
