@@ -812,8 +812,57 @@ async fn an_unreachable_database_is_an_error() {
     assert!(e.to_string().contains("objects database"), "{e}");
 }
 
+/// Log lines written while the returned guard lives (on this thread: the tests run on a
+/// current-thread runtime).
+fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            lock(&self.0).extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (buf.0, tracing::subscriber::set_default(subscriber))
+}
+
+fn lines_with(logs: &Mutex<Vec<u8>>, text: &str) -> usize {
+    String::from_utf8_lossy(&lock(logs))
+        .lines()
+        .filter(|l| l.contains(text))
+        .count()
+}
+
+#[tokio::test]
+async fn a_password_never_shows() {
+    let (logs, _guard) = capture_logs();
+    let states = Fake::start(Port::States).await;
+    let mut cfg = states.config();
+    cfg.password = Some("s3cret-pw".into());
+    assert!(!format!("{cfg:?}").contains("s3cret-pw"));
+    // The simulator knows no `auth`: refused, and the error says so without the password.
+    let e = RedisStore::connect(cfg.clone(), cfg, options())
+        .await
+        .map(|_| ())
+        .expect_err("refused");
+    assert!(e.to_string().contains("`auth` was refused"), "{e}");
+    assert!(!e.to_string().contains("s3cret-pw"), "{e}");
+    assert!(!String::from_utf8_lossy(&lock(&logs)).contains("s3cret-pw"));
+}
+
 #[tokio::test]
 async fn writes_during_an_outage_arrive_after_the_restart_and_subscriptions_come_back() {
+    let (logs, _guard) = capture_logs();
     let (states, objects, store) = fakes().await;
     let mut rx = store.subscribe(Subscription {
         pattern: "hmip.0.*".into(),
@@ -889,6 +938,16 @@ async fn writes_during_an_outage_arrive_after_the_restart_and_subscriptions_come
         .unwrap();
     assert_eq!(recv(&mut raw).await.1, "{\"x\":1}");
     assert_eq!(store.get_state("hmip.0.y").await.unwrap().unwrap().val, 42);
+    // One warning for the outage and one line for the recovery, however many connections
+    // and attempts it took.
+    assert_eq!(
+        lines_with(&logs, "WARN"),
+        1,
+        "{}",
+        String::from_utf8_lossy(&lock(&logs))
+    );
+    assert_eq!(lines_with(&logs, "unreachable"), 1);
+    assert_eq!(lines_with(&logs, "reachable again"), 1);
 }
 
 #[tokio::test]
