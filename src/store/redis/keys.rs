@@ -73,9 +73,9 @@ pub fn default_acl() -> Value {
 
 /// The object to store when `new` replaces `old` (if any): what users and other adapters
 /// put on the existing object survives unless the writer set it itself — `common.custom`
-/// (history, influxdb, … settings), `common.smartName` (iot), `enums` — the existing `acl`
-/// wins over the writer's (users change it in admin, the adapter never means to), and
-/// `from`, `user`, `ts` and a default `acl` are filled in as js-controller does.
+/// (history, influxdb, … settings), `common.smartName` (iot), `enums` and the `acl` (users
+/// change it in admin) — and `from`, `user`, `ts` and a default `acl` are filled in as
+/// js-controller does.
 pub fn merge_object(mut new: IobObject, old: Option<&IobObject>, d: &ObjectDefaults) -> IobObject {
     if let Some(old) = old {
         for key in ["custom", "smartName"] {
@@ -90,8 +90,10 @@ pub fn merge_object(mut new: IobObject, old: Option<&IobObject>, d: &ObjectDefau
                 new.extra.insert("enums".into(), v.clone());
             }
         }
-        if let Some(acl) = old.extra.get("acl") {
-            new.extra.insert("acl".into(), acl.clone());
+        if !new.extra.contains_key("acl") {
+            if let Some(acl) = old.extra.get("acl") {
+                new.extra.insert("acl".into(), acl.clone());
+            }
         }
     }
     fill(&mut new.extra, "from", || Value::from(d.from));
@@ -157,11 +159,13 @@ mod tests {
         assert_eq!(m.extra["enums"], old.extra["enums"]);
         assert_eq!(m.extra["acl"], old.extra["acl"]);
         assert_eq!(m.extra["from"], "me");
-        // The writer's own custom settings win.
-        let new = obj(json!({"_id": "a", "type": "state", "common": {"custom": {}}}));
-        assert_eq!(
-            merge_object(new, Some(&old), &d).common["custom"],
-            json!({})
+        // What the writer sets itself wins.
+        let new = obj(
+            json!({"_id": "a", "type": "state", "common": {"custom": {}},
+            "acl": {"owner": "system.user.admin"}}),
         );
+        let m = merge_object(new, Some(&old), &d);
+        assert_eq!(m.common["custom"], json!({}));
+        assert_eq!(m.extra["acl"], json!({"owner": "system.user.admin"}));
     }
 }

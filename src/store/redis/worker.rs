@@ -99,7 +99,13 @@ impl Db {
             reads: reads_tx,
             use_sets: AtomicBool::new(false),
         });
-        let conn = db.open_checked().await.map_err(StoreError::Io)?;
+        let conn = db.open_checked().await.map_err(|e| {
+            StoreError::Io(format!(
+                "ioBroker {} database at {}: {e}",
+                kind.name(),
+                db.addr()
+            ))
+        })?;
         db.up.send_replace(true);
         let task = tokio::spawn(Arc::clone(&db).run(conn, reads_rx));
         Ok((db, task))
@@ -197,37 +203,32 @@ impl Db {
     /// Connect and check that this is an ioBroker database of protocol version 4; for the
     /// objects database also read whether it keeps type index sets.
     async fn open_checked(&self) -> Result<Connection, String> {
-        let name = self.kind.name();
-        let addr = self.addr();
         let mut conn = Connection::open(&self.cfg)
             .await
-            .map_err(|e| format!("ioBroker {name} database at {addr}: {e}"))?;
-        let version_key = format!("meta.{name}.protocolVersion");
+            .map_err(|e| e.to_string())?;
+        let version_key = format!("meta.{}.protocolVersion", self.kind.name());
         let mut frames = vec![cmd("get", [version_key.clone()])];
         if self.kind == DbKind::Objects {
             frames.push(cmd("get", ["meta.objects.features.useSets".to_string()]));
         }
-        let replies = conn
-            .pipeline(frames)
-            .await
-            .map_err(|e| format!("ioBroker {name} database at {addr}: {e}"))?;
+        let replies = conn.pipeline(frames).await.map_err(|e| e.to_string())?;
         match replies.first() {
             Some(r) if text(r).as_deref() == Some(PROTOCOL_VERSION) => {}
             Some(Frame::Null) => {
                 return Err(format!(
-                    "the {name} database at {addr} has no {version_key}: it is not an \
-                     ioBroker database, or js-controller has not set it up yet"
+                    "no {version_key}: not an ioBroker database, or js-controller has not \
+                     set it up yet"
                 ))
             }
             Some(r) => {
                 let got = text(r).unwrap_or_else(|| describe(r));
                 return Err(format!(
-                    "the {name} database at {addr} speaks ioBroker protocol version {got} \
-                     ({version_key}), this adapter needs version {PROTOCOL_VERSION}: \
-                     use a js-controller that matches"
+                    "it speaks ioBroker protocol version {got} ({version_key}), this \
+                     adapter needs version {PROTOCOL_VERSION}: use a js-controller that \
+                     matches"
                 ));
             }
-            None => return Err(format!("the {name} database at {addr} did not answer")),
+            None => return Err("no answer".into()),
         }
         if let Some(r) = replies.get(1) {
             let on = text(r).is_some_and(|v| v == "1" || v == "true");
