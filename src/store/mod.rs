@@ -5,6 +5,7 @@
 //! - `redis` (a later step): RESP2 to js-controller's databases or a real Redis.
 
 pub mod embedded;
+pub mod redis;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,115 @@
+//! One TCP connection to a database: RESP2 frames in and out, pipelined.
+//!
+//! A [`Connection`] is owned by exactly one task (the command worker of a database or the
+//! pub/sub task), so it needs no locking. Everything is pipelined: [`Connection::pipeline`]
+//! writes all frames and flushes once, then reads exactly as many replies. That is also how
+//! `multi … exec` must be sent to js-controller's simulator, which answers `multi` only when
+//! `exec` arrives. Every wait has a deadline: a server that stops answering counts as gone.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use redis_protocol::codec::Resp2;
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+
+use super::frame::{cmd, error_text, Frame};
+use super::DbConfig;
+
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the server may take to answer a pipeline before the connection counts as dead.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why talking to the server failed. `Gone` means the connection is unusable (reconnect);
+/// `Refused` is a clean error reply to a setup command.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    /// The connection failed, closed or timed out.
+    #[error("{0}")]
+    Gone(String),
+    /// The server answered a setup command (`auth`, `select`) with an error.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// A connection to one database.
+pub struct Connection {
+    framed: Framed<TcpStream, Resp2>,
+}
+
+impl Connection {
+    /// Connect, then `auth` (when a password is configured) and `select` (when a database
+    /// other than 0 is configured). The simulator knows neither command, so neither is sent
+    /// unless asked for. The password never appears in an error.
+    pub async fn open(cfg: &DbConfig) -> Result<Connection, ConnError> {
+        let addr = (cfg.host.as_str(), cfg.port);
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| ConnError::Gone("connecting timed out".into()))?
+            .map_err(|e| ConnError::Gone(format!("cannot connect: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        let mut conn = Connection {
+            framed: Framed::new(stream, Resp2::default()),
+        };
+        let mut setup = Vec::new();
+        if let Some(pw) = &cfg.password {
+            setup.push(("auth", cmd("auth", [pw.clone()])));
+        }
+        if let Some(db) = cfg.db.filter(|&db| db != 0) {
+            setup.push(("select", cmd("select", [db.to_string()])));
+        }
+        if !setup.is_empty() {
+            let (names, frames): (Vec<_>, Vec<_>) = setup.into_iter().unzip();
+            let replies = conn.pipeline(frames).await?;
+            for (name, reply) in names.iter().zip(&replies) {
+                if let Some(e) = error_text(reply) {
+                    // The server's text, not our command: it never contains the password.
+                    return Err(ConnError::Refused(format!("`{name}` was refused: {e}")));
+                }
+            }
+        }
+        Ok(conn)
+    }
+
+    /// Send all frames in one write, then read one reply per frame, in order.
+    pub async fn pipeline(&mut self, frames: Vec<Frame>) -> Result<Vec<Frame>, ConnError> {
+        let n = frames.len();
+        self.send(frames).await?;
+        let mut replies = Vec::with_capacity(n);
+        let read_all = async {
+            while replies.len() < n {
+                replies.push(self.next_frame().await?);
+            }
+            Ok::<_, ConnError>(())
+        };
+        tokio::time::timeout(REPLY_TIMEOUT, read_all)
+            .await
+            .map_err(|_| ConnError::Gone("the server stopped answering".into()))??;
+        Ok(replies)
+    }
+
+    /// Send frames without waiting for replies (pub/sub commands, whose confirmations arrive
+    /// among the messages).
+    pub async fn send(&mut self, frames: Vec<Frame>) -> Result<(), ConnError> {
+        let write = async {
+            for f in frames {
+                self.framed.feed(f).await?;
+            }
+            SinkExt::<Frame>::flush(&mut self.framed).await
+        };
+        tokio::time::timeout(REPLY_TIMEOUT, write)
+            .await
+            .map_err(|_| ConnError::Gone("writing to the server timed out".into()))?
+            .map_err(|e| ConnError::Gone(format!("write failed: {e}")))
+    }
+
+    /// The next frame from the server; an error when the connection closed or broke.
+    pub async fn next_frame(&mut self) -> Result<Frame, ConnError> {
+        match self.framed.next().await {
+            Some(Ok(f)) => Ok(f),
+            Some(Err(e)) => Err(ConnError::Gone(format!("read failed: {e}"))),
+            None => Err(ConnError::Gone("the server closed the connection".into())),
+        }
+    }
+}
