@@ -8,15 +8,18 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use iobroker_hmip::adapter::config::InstanceConfig;
-use iobroker_hmip::adapter::{self, AdapterOptions};
+use iobroker_hmip::adapter::instance::{self, InstanceOptions};
+use iobroker_hmip::adapter::iobroker_json;
+use iobroker_hmip::adapter::{self, AdapterOptions, ADAPTER_NAME};
 use iobroker_hmip::cloud::pairing::{self, PairingRequest};
 use iobroker_hmip::cloud::stream::CloudConfig;
 use iobroker_hmip::cloud::{ClientOptions, DEFAULT_LOOKUP_URL};
 use iobroker_hmip::sim::{self, Button, SimConfig};
 use iobroker_hmip::store::embedded::EmbeddedStore;
+use iobroker_hmip::store::redis::{DbConfig, RedisOptions, RedisStore};
 use iobroker_hmip::store::Store;
 use iobroker_hmip::web;
 
@@ -33,11 +36,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run standalone on the embedded store with the HTTP API.
+    /// Run standalone on the embedded store with the HTTP API (`--config`), or as the
+    /// ioBroker instance hmip.N on js-controller's databases (`--instance`).
     Run {
         /// The config file written by `pair` (JSON with ioBroker.hmip's native keys).
-        #[arg(long)]
-        config: PathBuf,
+        #[arg(
+            long,
+            required_unless_present = "instance",
+            conflicts_with = "instance"
+        )]
+        config: Option<PathBuf>,
         /// Lookup URL (the real cloud's by default, or the config file's `lookupUrl`).
         #[arg(long)]
         lookup_url: Option<String>,
@@ -47,9 +55,20 @@ enum Command {
         /// Where the embedded store keeps the tree (default: beside the config file).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Instance namespace.
+        /// Instance namespace (standalone mode).
         #[arg(long, default_value = "hmip.0")]
         namespace: String,
+        /// Run as the ioBroker instance hmip.N (js-controller starts it so, through main.js).
+        #[arg(long)]
+        instance: Option<u32>,
+        /// js-controller's iobroker.json or its folder (default: $IOBROKER_DATA_DIR, or
+        /// iobroker-data two levels above the adapter folder).
+        #[arg(long, requires = "instance")]
+        iobroker: Option<PathBuf>,
+        /// js-controller's log level for this instance (silly, debug, info, warn, error);
+        /// RUST_LOG, when set, wins.
+        #[arg(long)]
+        loglevel: Option<String>,
     },
     /// Pair with an access point (press its blue button when asked) and write the config.
     Pair {
@@ -119,11 +138,24 @@ enum ButtonArg {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     use std::io::IsTerminal;
+    // js-controller's level names; "silly" is its trace.
+    let level = match &cli.command {
+        Command::Run {
+            loglevel: Some(l), ..
+        } => match l.as_str() {
+            "silly" => "trace",
+            "debug" => "debug",
+            "warn" => "warn",
+            "error" => "error",
+            _ => "info",
+        },
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
         )
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -133,12 +165,22 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         match cli.command {
             Command::Run {
+                instance: Some(n),
+                iobroker,
+                ..
+            } => run_instance(n, iobroker).await,
+            Command::Run {
                 config,
                 lookup_url,
                 http,
                 data_dir,
                 namespace,
-            } => run(config, lookup_url, http, data_dir, namespace).await,
+                ..
+            } => {
+                // clap requires --config without --instance.
+                let config = config.context("--config or --instance is required")?;
+                run(config, lookup_url, http, data_dir, namespace).await
+            }
             Command::Pair {
                 sgtin,
                 pin,
@@ -190,6 +232,54 @@ fn shutdown_signal() -> watch::Receiver<bool> {
         let _ = tx.send(true);
     });
     rx
+}
+
+/// The ioBroker instance hmip.N on js-controller's databases.
+async fn run_instance(instance: u32, iobroker: Option<PathBuf>) -> anyhow::Result<()> {
+    // The launcher (main.js) may be killed outright by js-controller: die with it.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_PDEATHSIG only sets a flag of this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+    }
+    let path = iobroker_json::find(iobroker.as_deref())?;
+    let dbs = iobroker_json::load(&path)?;
+    info!(states = %format!("{}:{}", dbs.states.host, dbs.states.port), objects = %format!("{}:{}", dbs.objects.host, dbs.objects.port), "ioBroker databases from {}", path.display());
+    let db = |e: iobroker_json::DbEndpoint| DbConfig {
+        host: e.host,
+        port: e.port,
+        password: e.password,
+        db: e.db,
+    };
+    let opts = RedisOptions {
+        from: format!("system.adapter.{ADAPTER_NAME}.{instance}"),
+        reconnect_min: Duration::from_millis(500),
+        reconnect_max: Duration::from_secs(30),
+    };
+    let shutdown = shutdown_signal();
+    // The databases may not be up yet (the controller starting): wait for them.
+    let mut delay = Duration::from_secs(1);
+    let store = loop {
+        match RedisStore::connect(
+            db(dbs.states.clone()),
+            db(dbs.objects.clone()),
+            opts.clone(),
+        )
+        .await
+        {
+            Ok(s) => break s,
+            Err(e) => {
+                warn!("ioBroker's databases are not reachable yet: {e}; retrying in {delay:?}");
+                let mut sd = shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = sd.changed() => return Ok(()),
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    };
+    instance::run(Arc::new(store), InstanceOptions::new(instance), shutdown).await
 }
 
 fn default_data_dir(config: &Path) -> PathBuf {

@@ -2,7 +2,7 @@
 //! shapes, pattern queries and change notifications.
 //!
 //! - [`embedded`]: in-process, persisted in a data directory (standalone mode).
-//! - `redis` (a later step): RESP2 to js-controller's databases or a real Redis.
+//! - [`redis`]: RESP2 to js-controller's databases (its jsonl simulator) or a real Redis.
 
 pub mod embedded;
 pub mod redis;

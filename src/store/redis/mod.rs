@@ -342,3 +342,27 @@ impl Store for RedisStore {
         self.inner.objects.flush().await
     }
 }
+
+/// The instance lifecycle's view of js-controller's databases.
+#[async_trait::async_trait]
+impl crate::store::InstanceBus for RedisStore {
+    async fn set_state_expiring(
+        &self,
+        id: &str,
+        state: IobState,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        RedisStore::set_state_expiring(self, id, state, ttl_secs).await
+    }
+
+    async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError> {
+        RedisStore::publish(self, channel, message).await
+    }
+
+    fn subscribe_raw(
+        &self,
+        pattern: &str,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<(String, String)> {
+        RedisStore::subscribe_raw(self, pattern)
+    }
+}
