@@ -216,11 +216,20 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    wait_until_within(Duration::from_secs(10), f).await
+}
+
+/// [`wait_until`] with a bound of the caller's choosing (for work that scales with the home).
+pub async fn wait_until_within<F, Fut>(limit: Duration, f: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
     while !f().await {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "condition not met within 10 s"
+            "condition not met within {limit:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
