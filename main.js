@@ -5,8 +5,11 @@
 // `node main.js --instance N --loglevel L`, with an IPC channel to the controller. The
 // adapter itself is the native binary `bin/iobroker-hmip` beside this file (the env
 // variable IOBROKER_HMIP_BIN points elsewhere, for development). This launcher:
-// - runs `iobroker-hmip run <its own arguments>` with stdio inherited: the controller logs
-//   the binary's stderr lines;
+// - runs `iobroker-hmip run <its own arguments>` with stdout and stderr inherited (the
+//   controller logs the binary's stderr); stdin is a pipe the launcher never writes to, so
+//   it reaches EOF when the launcher is gone, even SIGKILLed (js-controller kills it
+//   `stopTimeout` ms after asking the instance to stop): the binary can watch it, besides
+//   PR_SET_PDEATHSIG, to never outlive the launcher;
 // - adds `--iobroker <root>/iobroker-data/iobroker.json` when the adapter sits in an
 //   ioBroker root's node_modules, unless the arguments or IOBROKER_DATA_DIR say otherwise;
 // - forwards SIGTERM and SIGINT to the binary;
@@ -33,7 +36,7 @@ if (!args.includes('--iobroker') && !process.env.IOBROKER_DATA_DIR) {
     }
 }
 
-const child = spawn(bin, args, { stdio: 'inherit' });
+const child = spawn(bin, args, { stdio: ['pipe', 'inherit', 'inherit'] });
 
 let killTimer = null;
 

@@ -188,6 +188,7 @@ describe('package.json', () => {
 
 // The fake records its arguments, then sleeps. On TERM it notes it and exits 0, unless
 // FAKE_STUBBORN is set (then it ignores TERM). FAKE_EXIT=N makes it exit N at once.
+// FAKE_STDIN makes it read stdin to its end, note EOF and exit.
 const FAKE = `#!/bin/sh
 dir=$(dirname "$0")
 printf '%s\\n' "$*" > "$dir/args.tmp" && mv "$dir/args.tmp" "$dir/args"
@@ -198,6 +199,11 @@ else
     trap 'echo TERM >> "$dir/signals"; exit 0' TERM
 fi
 echo $$ > "$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
+if [ -n "$FAKE_STDIN" ]; then
+    cat >/dev/null
+    echo EOF >> "$dir/signals"
+    exit 0
+fi
 while :; do sleep 0.05; done
 `;
 
@@ -352,6 +358,18 @@ describe('main.js, the launcher', () => {
         assert.equal(alive(pid), false);
         assert.equal(signal, 'SIGKILL', 'the launcher dies of the signal that ended the binary');
         assert.ok(took >= 1500 && took < 4000, `killed after ${took} ms`);
+    });
+
+    test("the launcher is SIGKILLed (js-controller's stop timeout): the binary's stdin reaches EOF", async () => {
+        const { main, env, text } = setup('stdin');
+        const { child, exited } = launch(main, { ...env, FAKE_STDIN: '1' });
+        const pid = await fakePid(text);
+        await sleep(300);
+        assert.equal(text('signals'), '', 'stdin stays open while the launcher runs');
+        child.kill('SIGKILL');
+        assert.equal((await exited).signal, 'SIGKILL');
+        await waitFor('the binary to see EOF on stdin', () => text('signals') === 'EOF\n', 3000);
+        await waitFor('the binary to be gone', () => !alive(pid), 3000);
     });
 
     test("the binary's exit code is the launcher's; more arguments are passed through", async () => {
