@@ -1,0 +1,76 @@
+'use strict';
+// The ioBroker launcher of iobroker-hmip.
+//
+// js-controller only starts adapters by fork()ing a Node main file, as
+// `node main.js --instance N --loglevel L`, with an IPC channel to the controller. The
+// adapter itself is the native binary `bin/iobroker-hmip` beside this file (the env
+// variable IOBROKER_HMIP_BIN points elsewhere, for development). This launcher:
+// - runs `iobroker-hmip run <its own arguments>` with stdout and stderr inherited (the
+//   controller logs the binary's stderr); stdin is a pipe the launcher never writes to, so
+//   it reaches EOF when the launcher is gone, even SIGKILLed (js-controller kills it
+//   `stopTimeout` ms after asking the instance to stop): the binary can watch it, besides
+//   PR_SET_PDEATHSIG, to never outlive the launcher;
+// - adds `--iobroker <root>/iobroker-data/iobroker.json` when the adapter sits in an
+//   ioBroker root's node_modules, unless the arguments or IOBROKER_DATA_DIR say otherwise;
+// - forwards SIGTERM and SIGINT to the binary;
+// - stops the binary (SIGTERM, then SIGKILL after 2 s) when the IPC channel to the
+//   controller closes, i.e. the controller went away;
+// - exits with the binary's exit code, or dies of the signal that ended it.
+// No dependencies: plain Node >= 20.
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const KILL_AFTER_MS = 2000;
+
+const bin = process.env.IOBROKER_HMIP_BIN || path.join(__dirname, 'bin', 'iobroker-hmip');
+const args = ['run', ...process.argv.slice(2)];
+
+// The databases' settings: js-controller's own rule for a production install is
+// <root>/iobroker-data/iobroker.json, the root being two levels above node_modules/iobroker.hmip.
+if (!args.includes('--iobroker') && !process.env.IOBROKER_DATA_DIR) {
+    const config = path.join(__dirname, '..', '..', 'iobroker-data', 'iobroker.json');
+    if (fs.existsSync(config)) {
+        args.push('--iobroker', config);
+    }
+}
+
+const child = spawn(bin, args, { stdio: ['pipe', 'inherit', 'inherit'] });
+
+let killTimer = null;
+
+// Ask the binary to stop; if it is still there after KILL_AFTER_MS, kill it.
+function stopChild(signal) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+        return;
+    }
+    child.kill(signal);
+    if (!killTimer) {
+        killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+    }
+}
+
+process.on('SIGTERM', () => stopChild('SIGTERM'));
+process.on('SIGINT', () => stopChild('SIGINT'));
+// The controller closed the IPC channel (it stopped or crashed): no one will stop us.
+process.on('disconnect', () => stopChild('SIGTERM'));
+
+child.on('error', err => {
+    // The binary could not be started at all (missing, not executable, ...).
+    process.stderr.write(`iobroker-hmip launcher: cannot start ${bin}: ${err.message}\n`);
+    process.exit(1);
+});
+
+child.on('exit', (code, signal) => {
+    clearTimeout(killTimer);
+    if (signal) {
+        // Die of the same signal, so the controller sees how the adapter ended.
+        process.removeAllListeners(signal);
+        process.kill(process.pid, signal);
+        // Signals that do not end a Node process by default land here.
+        setTimeout(() => process.exit(1), 100).unref();
+        return;
+    }
+    process.exit(code ?? 1);
+});

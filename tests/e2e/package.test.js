@@ -1,0 +1,400 @@
+'use strict';
+// The ioBroker packaging: what js-controller and admin read, checked offline.
+// - io-package.json and admin/jsonConfig.json against copies of ioBroker's schemas
+//   (tests/e2e/schemas/), with ajv 8 and the repository checker's options;
+// - every text of the admin page translated in English and German;
+// - the secrets encrypted and protected, the instance objects the admin page shows;
+// - package.json as js-controller needs it;
+// - main.js, the launcher js-controller forks, run for real against a fake binary: the
+//   arguments it passes, SIGTERM forwarded, the binary stopped when the controller goes
+//   away (IPC channel closed), SIGKILL when the binary ignores SIGTERM, exit codes.
+
+const { describe, test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { fork, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const Ajv = require('ajv');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const read = file => JSON.parse(fs.readFileSync(path.join(ROOT, file), 'utf8'));
+const SECRETS = ['authToken', 'clientAuthToken', 'clientId', 'pin'];
+// ioBroker.hmip's native keys (users' configs carry over) and ours.
+const NATIVE = ['accessPointSgtin', 'pin', 'deviceName', 'deviceId', 'authToken', 'clientAuthToken', 'clientId', 'lookupUrl'];
+
+function validate(schemaFile, data) {
+    const ajv = new Ajv({ allErrors: true, strictTypes: false, strictSchema: false });
+    const schema = JSON.parse(fs.readFileSync(path.join(__dirname, 'schemas', schemaFile), 'utf8'));
+    const check = ajv.compile(schema);
+    const ok = check(data);
+    return ok ? [] : check.errors.map(e => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+}
+
+// Every component of a jsonConfig, with its key, depth first.
+function components(node, out = []) {
+    for (const [key, item] of Object.entries(node.items || {})) {
+        out.push({ key, item });
+        components(item, out);
+    }
+    return out;
+}
+
+// The attributes admin translates through the i18n files.
+const TRANSLATED = ['label', 'text', 'help', 'placeholder', 'tooltip', 'validatorErrorText'];
+
+describe('io-package.json', () => {
+    const io = read('io-package.json');
+
+    test('is valid against the io-package schema', () => {
+        assert.deepEqual(validate('io-package.schema.json', io), []);
+    });
+
+    test('describes the hmip daemon', () => {
+        const c = io.common;
+        const cargoVersion = fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8').match(/^version = "(.+)"$/m)[1];
+        assert.equal(c.name, 'hmip');
+        assert.equal(c.version, cargoVersion);
+        assert.ok(c.news[cargoVersion], 'news for the current version');
+        assert.equal(c.platform, 'Javascript/Node.js');
+        assert.equal(c.mode, 'daemon');
+        assert.equal(c.messagebox, true);
+        assert.deepEqual(c.adminUI, { config: 'json' });
+        assert.equal(c.connectionType, 'cloud');
+        assert.equal(c.dataSource, 'push');
+        assert.equal(c.compact, false);
+        assert.equal(c.licenseInformation.license, 'MIT');
+        for (const field of ['titleLang', 'desc']) {
+            assert.ok(c[field].en && c[field].de, `${field} in en and de`);
+        }
+        const icon = fs.readFileSync(path.join(ROOT, 'admin', c.icon));
+        assert.equal(icon.subarray(1, 4).toString(), 'PNG');
+        assert.deepEqual([icon.readUInt32BE(16), icon.readUInt32BE(20)], [128, 128], 'a 128x128 icon');
+    });
+
+    test('native holds the config keys with their defaults', () => {
+        assert.deepEqual(Object.keys(io.native).sort(), [...NATIVE].sort());
+        assert.equal(io.native.deviceName, 'ioBroker');
+        assert.equal(io.native.lookupUrl, '', 'empty = the real cloud');
+    });
+
+    test('the secrets are encrypted and protected', () => {
+        for (const list of ['encryptedNative', 'protectedNative']) {
+            for (const secret of SECRETS) {
+                assert.ok(io[list].includes(secret), `${list} has ${secret}`);
+            }
+            for (const key of io[list]) {
+                assert.ok(key in io.native, `${list} names the native key ${key}`);
+            }
+        }
+    });
+
+    test('instance objects: info, info.connection, info.pairing', () => {
+        const byId = Object.fromEntries(io.instanceObjects.map(o => [o._id, o]));
+        assert.equal(byId.info.type, 'channel');
+        assert.equal(byId['info.connection'].type, 'state');
+        assert.deepEqual(pick(byId['info.connection'].common, ['type', 'role', 'read', 'write', 'def']), {
+            type: 'boolean',
+            role: 'indicator.connected',
+            read: true,
+            write: false,
+            def: false,
+        });
+        assert.equal(byId['info.pairing'].type, 'state');
+        assert.equal(byId['info.pairing'].common.type, 'string');
+        assert.equal(byId['info.pairing'].common.role, 'text');
+    });
+});
+
+function pick(obj, keys) {
+    return Object.fromEntries(keys.filter(k => k in obj).map(k => [k, obj[k]]));
+}
+
+describe('admin/jsonConfig.json', () => {
+    const config = read('admin/jsonConfig.json');
+    const io = read('io-package.json');
+    const all = components(config);
+    const byKey = Object.fromEntries(all.map(({ key, item }) => [key, item]));
+
+    test('is valid against the jsonConfig schema', () => {
+        assert.deepEqual(validate('jsonConfig.schema.json', config), []);
+    });
+
+    test('every text has an English and a German translation', () => {
+        assert.equal(config.i18n, true);
+        const en = read('admin/i18n/en.json');
+        const de = read('admin/i18n/de.json');
+        assert.deepEqual(Object.keys(de).sort(), Object.keys(en).sort(), 'en and de have the same keys');
+        const missing = [];
+        for (const { key, item } of all) {
+            for (const attr of TRANSLATED) {
+                const text = item[attr];
+                if (typeof text !== 'string') continue;
+                for (const [lang, dict] of [['en', en], ['de', de]]) {
+                    if (!dict[text]) missing.push(`${key}.${attr} "${text}" in ${lang}`);
+                }
+            }
+        }
+        assert.deepEqual(missing, []);
+    });
+
+    test('a field for every native key; the tokens shown read-only', () => {
+        for (const key of Object.keys(io.native)) {
+            assert.ok(byKey[key], `a field for ${key}`);
+        }
+        assert.equal(byKey.pin.type, 'password');
+        for (const key of ['authToken', 'clientAuthToken', 'clientId', 'deviceId']) {
+            assert.ok(byKey[key].readOnly || byKey[key].disabled, `${key} is read-only`);
+        }
+    });
+
+    test('"Create token" sends SGTIN, PIN and device name from the form', () => {
+        const sendTo = all.map(c => c.item).find(i => i.type === 'sendTo');
+        assert.equal(sendTo.command, 'requestToken');
+        assert.equal(sendTo.useNative, true);
+        assert.equal(sendTo.showProcess, true);
+        assert.ok(sendTo.timeout >= 5 * 60 * 1000, 'the user has 5 minutes to press the button');
+        // admin fills ${data.x} from the form, then parses the result as JSON
+        const data = { accessPointSgtin: '3014-F711-A000-0000-0000-0001', pin: '1234', deviceName: 'ioBroker' };
+        const sent = JSON.parse(sendTo.jsonData.replace(/\$\{data\.(\w+)\}/g, (_, k) => data[k]));
+        assert.deepEqual(sent, data);
+    });
+
+    test('the pairing progress is the live state info.pairing', () => {
+        const state = all.map(c => c.item).find(i => i.type === 'state');
+        assert.equal(state.oid, 'info.pairing');
+        assert.ok(io.instanceObjects.some(o => o._id === state.oid), 'an instance object');
+    });
+});
+
+describe('package.json', () => {
+    const pkg = read('package.json');
+    test('names the launcher, ships the adapter, needs nothing', () => {
+        assert.equal(pkg.name, 'iobroker.hmip');
+        assert.equal(pkg.version, read('io-package.json').common.version);
+        assert.equal(pkg.main, 'main.js');
+        assert.equal(pkg.license, 'MIT');
+        assert.ok(pkg.engines.node.startsWith('>='));
+        for (const f of ['main.js', 'io-package.json', 'admin/', 'bin/']) {
+            assert.ok(pkg.files.includes(f), `files has ${f}`);
+        }
+        for (const deps of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies']) {
+            assert.equal(pkg[deps], undefined, `no ${deps}`);
+        }
+    });
+});
+
+// ---- main.js against a fake binary ------------------------------------------------------
+
+// The fake records its arguments, then sleeps. On TERM it notes it and exits 0, unless
+// FAKE_STUBBORN is set (then it ignores TERM). FAKE_EXIT=N makes it exit N at once.
+// FAKE_STDIN makes it read stdin to its end, note EOF and exit.
+const FAKE = `#!/bin/sh
+dir=$(dirname "$0")
+printf '%s\\n' "$*" > "$dir/args.tmp" && mv "$dir/args.tmp" "$dir/args"
+[ -n "$FAKE_EXIT" ] && exit "$FAKE_EXIT"
+if [ -n "$FAKE_STUBBORN" ]; then
+    trap 'echo TERM >> "$dir/signals"' TERM
+else
+    trap 'echo TERM >> "$dir/signals"; exit 0' TERM
+fi
+echo $$ > "$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
+if [ -n "$FAKE_STDIN" ]; then
+    cat >/dev/null
+    echo EOF >> "$dir/signals"
+    exit 0
+fi
+while :; do sleep 0.05; done
+`;
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+
+async function waitFor(what, fn, timeoutMs = 5000) {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+        const value = fn();
+        if (value) return value;
+        if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await sleep(20);
+    }
+}
+
+// A process that exited but was not yet reaped (a zombie) counts as gone.
+function alive(pid) {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    } catch (e) {
+        if (e.code === 'ENOENT') return false;
+        try {
+            process.kill(pid, 0);
+            return true;
+        } catch {
+            return false;
+        }
+    }
+}
+
+function parentOf(pid) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+describe('main.js, the launcher', () => {
+    let tmp;
+    const started = []; // pids this test started, killed at the end if still there
+
+    before(() => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hmip-launcher-'));
+    });
+    after(() => {
+        for (const pid of started) {
+            if (alive(pid)) process.kill(pid, 'SIGKILL');
+        }
+        fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    // A fresh directory with the fake binary and a copy of main.js at `rel` (so its
+    // surroundings are known: no ioBroker root above it unless a test makes one).
+    function setup(name, rel = path.join('adapter', 'main.js')) {
+        const dir = path.join(tmp, name);
+        const fakeDir = path.join(dir, 'fake');
+        fs.mkdirSync(fakeDir, { recursive: true });
+        fs.writeFileSync(path.join(fakeDir, 'iobroker-hmip'), FAKE, { mode: 0o755 });
+        const main = path.join(dir, rel);
+        fs.mkdirSync(path.dirname(main), { recursive: true });
+        fs.copyFileSync(path.join(ROOT, 'main.js'), main);
+        const env = { ...process.env, IOBROKER_HMIP_BIN: path.join(fakeDir, 'iobroker-hmip') };
+        delete env.IOBROKER_DATA_DIR;
+        delete env.FAKE_EXIT;
+        delete env.FAKE_STUBBORN;
+        const file = f => path.join(fakeDir, f);
+        const text = f => (fs.existsSync(file(f)) ? fs.readFileSync(file(f), 'utf8') : '');
+        return { dir, main, env, text };
+    }
+
+    // Fork the launcher as js-controller does: --instance N --loglevel L, an IPC channel,
+    // stdout ignored, stderr piped.
+    function launch(main, env, args = ['--instance', '3', '--loglevel', 'debug']) {
+        const child = fork(main, args, { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+        started.push(child.pid);
+        let stderr = '';
+        child.stderr.on('data', d => (stderr += d));
+        const exited = new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('the launcher did not exit within 10 s')), 10000);
+            child.on('exit', (code, signal) => {
+                clearTimeout(timer);
+                resolve({ code, signal, stderr });
+            });
+        });
+        exited.catch(() => {}); // awaited by the tests; no unhandled rejection meanwhile
+        return { child, exited };
+    }
+
+    async function fakePid(text) {
+        const pid = Number(await waitFor('the fake binary to start', () => text('pid').trim()));
+        started.push(pid);
+        return pid;
+    }
+
+    test('runs `run --instance 3 --loglevel debug`; SIGTERM reaches the binary and ends the launcher', async () => {
+        const { main, env, text } = setup('sigterm');
+        const { child, exited } = launch(main, env);
+        const pid = await fakePid(text);
+        assert.equal(text('args'), 'run --instance 3 --loglevel debug\n');
+        assert.equal(parentOf(pid), child.pid, 'the launcher is the parent of the binary');
+        child.kill('SIGTERM');
+        const { code, signal } = await exited;
+        assert.equal(text('signals'), 'TERM\n', 'the binary got SIGTERM');
+        assert.deepEqual({ code, signal }, { code: 0, signal: null }, "the launcher exits with the binary's code");
+        assert.equal(alive(pid), false);
+    });
+
+    test('the IPC channel closes: the binary is stopped and the launcher exits', async () => {
+        const { main, env, text } = setup('disconnect');
+        const { child, exited } = launch(main, env);
+        const pid = await fakePid(text);
+        const t0 = Date.now();
+        child.disconnect();
+        await waitFor('the binary to be gone', () => !alive(pid), 3000);
+        assert.equal(text('signals'), 'TERM\n');
+        const { code } = await exited;
+        assert.equal(code, 0);
+        assert.ok(Date.now() - t0 < 3000);
+    });
+
+    test('the controller is killed: the binary is gone within 3 s', async () => {
+        const { main, env, text } = setup('parent-killed');
+        // A stand-in controller that forks the launcher and is then SIGKILLed.
+        const controller = spawn(
+            process.execPath,
+            [
+                '-e',
+                `require('node:child_process').fork(${JSON.stringify(main)}, ['--instance', '0', '--loglevel', 'info'],
+                    { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }); setInterval(() => {}, 1000);`,
+            ],
+            { env, stdio: 'ignore' },
+        );
+        started.push(controller.pid);
+        const pid = await fakePid(text);
+        const launcher = parentOf(pid);
+        started.push(launcher);
+        assert.equal(parentOf(launcher), controller.pid);
+        controller.kill('SIGKILL');
+        await waitFor('the binary to be gone', () => !alive(pid), 3000);
+        await waitFor('the launcher to be gone', () => !alive(launcher), 3000);
+        assert.equal(text('signals'), 'TERM\n');
+    });
+
+    test('a binary that ignores SIGTERM is killed after about 2 s', async () => {
+        const { main, env, text } = setup('stubborn');
+        const { child, exited } = launch(main, { ...env, FAKE_STUBBORN: '1' });
+        const pid = await fakePid(text);
+        const t0 = Date.now();
+        child.kill('SIGTERM');
+        const { signal } = await exited;
+        const took = Date.now() - t0;
+        assert.equal(text('signals'), 'TERM\n');
+        assert.equal(alive(pid), false);
+        assert.equal(signal, 'SIGKILL', 'the launcher dies of the signal that ended the binary');
+        assert.ok(took >= 1500 && took < 4000, `killed after ${took} ms`);
+    });
+
+    test("the launcher is SIGKILLed (js-controller's stop timeout): the binary's stdin reaches EOF", async () => {
+        const { main, env, text } = setup('stdin');
+        const { child, exited } = launch(main, { ...env, FAKE_STDIN: '1' });
+        const pid = await fakePid(text);
+        await sleep(300);
+        assert.equal(text('signals'), '', 'stdin stays open while the launcher runs');
+        child.kill('SIGKILL');
+        assert.equal((await exited).signal, 'SIGKILL');
+        await waitFor('the binary to see EOF on stdin', () => text('signals') === 'EOF\n', 3000);
+        await waitFor('the binary to be gone', () => !alive(pid), 3000);
+    });
+
+    test("the binary's exit code is the launcher's; more arguments are passed through", async () => {
+        const { main, env, text } = setup('exit-code');
+        const { exited } = launch(main, { ...env, FAKE_EXIT: '7' }, ['--instance', '1', '--loglevel', 'warn', '--debug']);
+        const { code } = await exited;
+        assert.equal(code, 7);
+        assert.equal(text('args'), 'run --instance 1 --loglevel warn --debug\n');
+    });
+
+    test('inside an ioBroker root it names <root>/iobroker-data/iobroker.json, unless IOBROKER_DATA_DIR is set', async () => {
+        const { dir, main, env, text } = setup('in-root', path.join('node_modules', 'iobroker.hmip', 'main.js'));
+        const config = path.join(dir, 'iobroker-data', 'iobroker.json');
+        fs.mkdirSync(path.dirname(config));
+        fs.writeFileSync(config, '{}');
+        assert.equal((await launch(main, { ...env, FAKE_EXIT: '0' }).exited).code, 0);
+        assert.equal(text('args'), `run --instance 3 --loglevel debug --iobroker ${config}\n`);
+        assert.equal((await launch(main, { ...env, FAKE_EXIT: '0', IOBROKER_DATA_DIR: '/elsewhere' }).exited).code, 0);
+        assert.equal(text('args'), 'run --instance 3 --loglevel debug\n');
+    });
+
+    test('a missing binary: one clear line on stderr, exit code 1', async () => {
+        const { main, env } = setup('missing');
+        const { code, stderr } = await launch(main, { ...env, IOBROKER_HMIP_BIN: path.join(tmp, 'nope') }).exited;
+        assert.equal(code, 1);
+        assert.match(stderr, /cannot start .*nope/);
+    });
+});
