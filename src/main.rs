@@ -257,6 +257,7 @@ async fn run_instance(instance: u32, iobroker: Option<PathBuf>) -> anyhow::Resul
         reconnect_max: Duration::from_secs(30),
     };
     let shutdown = shutdown_signal();
+    watch_launcher_stdin(shutdown.clone());
     // The databases may not be up yet (the controller starting): wait for them.
     let mut delay = Duration::from_secs(1);
     let store = loop {
@@ -280,6 +281,32 @@ async fn run_instance(instance: u32, iobroker: Option<PathBuf>) -> anyhow::Resul
         }
     };
     instance::run(Arc::new(store), InstanceOptions::new(instance), shutdown).await
+}
+
+/// main.js gives the binary a pipe as stdin that it never writes to: EOF means the
+/// launcher is gone (js-controller SIGKILLs it after stopTimeout), so stop. Only for a
+/// pipe: a terminal or /dev/null says nothing about a launcher.
+fn watch_launcher_stdin(shutdown: watch::Receiver<bool>) {
+    use std::os::unix::fs::FileTypeExt;
+    let is_pipe = std::fs::metadata("/proc/self/fd/0")
+        .map(|m| m.file_type().is_fifo())
+        .unwrap_or(false);
+    if !is_pipe {
+        return;
+    }
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+        if !*shutdown.borrow() {
+            info!("the launcher is gone (stdin closed): stopping");
+            // SAFETY: raising SIGTERM on ourselves runs the normal shutdown path.
+            unsafe {
+                libc::raise(libc::SIGTERM);
+            }
+        }
+    });
 }
 
 fn default_data_dir(config: &Path) -> PathBuf {

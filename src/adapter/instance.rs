@@ -101,7 +101,9 @@ pub async fn run(
             loop {
                 tokio::select! {
                     Some(change) = sigkill.recv() => {
-                        if change.state.is_some_and(|s| !s.ack) {
+                        // The controller stops an instance with -1 (ack false); other values
+                        // (a pid) are bookkeeping.
+                        if change.state.is_some_and(|s| !s.ack && s.val.as_i64() == Some(-1)) {
                             info!("stop requested by js-controller (sigKill)");
                             let _ = stop_tx.send(true);
                             return;
