@@ -55,6 +55,8 @@ function writeConfig(root, { dbType, statesPort, objectsPort, redisHost = '127.0
     const dist = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', 'iobroker.js-controller', 'conf', 'iobroker-dist.json'), 'utf8'));
     dist.system.hostname = HOSTNAME;
     dist.multihostService.enabled = false;
+    // Sentry (error reports to ioBroker's servers) off; with diag none it would log an error at each start.
+    dist.plugins = { sentry: { enabled: false } };
     for (const [db, port] of [['states', statesPort], ['objects', objectsPort]]) {
         const c = dist[db];
         if (dbType === 'redis') {
@@ -239,7 +241,10 @@ async function createRoot({ dbType = 'jsonl', redisPort, redisHost = '127.0.0.1'
     }
 }
 
+const SETTLE_MS = 1500;
 const ANSI = /\x1b\[[0-9;]*m/g;
+// The controller's last start-up step: "no instances found" / "3 instances found".
+const READY = new RegExp(`host\\.${HOSTNAME} (no instances found|\\d+ instances? found)`);
 
 class IobRoot {
     constructor({ root, dbType, ports, redis = null, redisHost = '127.0.0.1', withAdmin = false, template = false }) {
@@ -262,9 +267,9 @@ class IobRoot {
 
     /** Settings of a freshly set-up database: no statistics to ioBroker's servers, admin.0 added disabled. */
     async configureFresh({ withAdmin }) {
-        await this.iob('object', 'set', 'system.config', 'common.diag="none"');
-        // Sentry is off with diag none anyway, but would log an error on every start.
-        await this.iob('plugin', 'disable', 'sentry');
+        const config = await this.getObject('system.config');
+        config.common.diag = 'none';
+        await this.setObject('system.config', config);
         if (withAdmin) await this.iob('add', 'admin', '--enabled', 'false');
     }
 
@@ -325,13 +330,17 @@ class IobRoot {
                 if (child.exitCode !== null || child.signalCode !== null) {
                     throw Object.assign(new Error(`controller exited (${child.exitCode ?? child.signalCode})`), { fatal: true });
                 }
+                // alive comes early; stopping before the controller has looked for its instances
+                // (its last start-up step) logs "DB closed" errors, so wait for that too.
+                if (!READY.test(this.logs({ sinceStart: true }))) return false;
                 const s = await this.getState(`${this.hostId}.alive`);
                 return s && s.val === true;
-            }, { timeoutMs, intervalMs: 250, what: `${this.hostId}.alive = true` });
+            }, { timeoutMs, intervalMs: 250, what: `${this.hostId}.alive = true and the controller's instance list` });
         } catch (err) {
             await this.stop({ timeoutMs: 5000 });
             throw new Error(`${err.message}\n--- controller log\n${this.logs({ sinceStart: true }).slice(-3000)}\n--- controller output\n${this.controllerOutput().slice(-2000)}`);
         }
+        this.readyAt = Date.now();
         if (this.withAdmin && !this.template) await this.startAdmin();
     }
 
@@ -349,13 +358,23 @@ class IobRoot {
         return this.adminUrl;
     }
 
-    /** SIGTERM to the controller (it stops its instances first), SIGKILL of its process group after timeoutMs. */
+    /**
+     * SIGTERM to the controller (it stops its instances, marks them and itself not alive and
+     * writes its databases), SIGKILL of its process group after timeoutMs.
+     * js-controller 7.2.3 quirk: once an instance has been started and has ended before this
+     * stop, the controller waits its full 15 s stop timeout before it exits ("force
+     * terminating" in the log), so keep timeoutMs above 15 s for a clean stop.
+     */
     async stop({ timeoutMs = 30000 } = {}) {
         for (const c of this.clients) c.close();
         this.clients.clear();
         const child = this.child;
         if (!child) return;
         if (this.running) {
+            // Stopped within about a second of its start-up, the controller still has reads in
+            // flight and logs "uncaught exception: DB closed": let those finish first.
+            const settle = SETTLE_MS - (Date.now() - (this.readyAt || 0));
+            if (settle > 0 && timeoutMs > SETTLE_MS) await sleep(settle);
             killGroup(child.pid, 'SIGTERM');
             if (!(await waitExit(child, timeoutMs))) {
                 killGroup(child.pid, 'SIGKILL');
@@ -473,9 +492,13 @@ class IobRoot {
         return name;
     }
 
-    /** Stops the controller and a Redis it started, and deletes the root (kept with HMIP_E2E_KEEP=1). */
-    async dispose() {
-        await this.stop({ timeoutMs: 15000 });
+    /**
+     * Stops the controller (SIGTERM, its whole process group killed after graceMs: the
+     * root's data is thrown away, so no need to wait for a clean stop) and a Redis it
+     * started, and deletes the root (kept with HMIP_E2E_KEEP=1).
+     */
+    async dispose({ graceMs = 3000 } = {}) {
+        await this.stop({ timeoutMs: graceMs });
         if (this.redis) await this.redis.stop();
         if (process.env.HMIP_E2E_KEEP === '1') {
             process.stderr.write(`iob: kept ${this.root}\n`);

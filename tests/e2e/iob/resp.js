@@ -129,10 +129,15 @@ class RespClient {
 
     /** Sends one command (name lowercased) and resolves with its reply. */
     call(name, ...args) {
+        return this.callExact(String(name).toLowerCase(), ...args);
+    }
+
+    /** Sends the arguments exactly as given (no lowercasing) and resolves with the reply. */
+    callExact(...args) {
         if (this.closed) return Promise.reject(new RespError('connection closed'));
         return new Promise((resolve, reject) => {
             this.pending.push({ resolve, reject });
-            this.socket.write(encode([String(name).toLowerCase(), ...args]));
+            this.socket.write(encode(args));
         });
     }
 
