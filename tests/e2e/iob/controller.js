@@ -74,6 +74,24 @@ function writeConfig(root, { dbType, statesPort, objectsPort, redisHost = '127.0
     }
     fs.mkdirSync(path.dirname(configPath(root)), { recursive: true });
     fs.writeFileSync(configPath(root), `${JSON.stringify(dist, null, 2)}\n`);
+    writeRepository(root);
+}
+
+/**
+ * The "stable" repository of a root, read by the controller (cwd = the root) when admin asks
+ * for it: the installed js-controller and admin, described as the real repository does.
+ */
+const REPOSITORY_FILE = 'iobroker-data/e2e-repository.json';
+function writeRepository(root) {
+    const repo = { _repoInfo: { stable: true, name: 'iobroker-hmip e2e (local)', repoTime: new Date().toISOString() } };
+    for (const name of ['js-controller', 'admin']) {
+        const dir = path.join(root, 'node_modules', `iobroker.${name}`);
+        if (!fs.existsSync(path.join(dir, 'io-package.json'))) continue;
+        const io = JSON.parse(fs.readFileSync(path.join(dir, 'io-package.json'), 'utf8'));
+        const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+        repo[name] = { ...io.common, version: pkg.version, meta: `file://${dir}/io-package.json` };
+    }
+    fs.writeFileSync(path.join(root, REPOSITORY_FILE), `${JSON.stringify(repo)}\n`);
 }
 
 /** The root's own `iob`/`iobroker` scripts (setup writes them with the path it ran in). */
@@ -265,12 +283,31 @@ class IobRoot {
         this.clients = new Set();
     }
 
-    /** Settings of a freshly set-up database: no statistics to ioBroker's servers, admin.0 added disabled. */
+    /**
+     * Settings of a freshly set-up database: no statistics to ioBroker's servers; admin.0
+     * disabled (start() configures and starts it) on this root's host.
+     */
     async configureFresh({ withAdmin }) {
         const config = await this.getObject('system.config');
         config.common.diag = 'none';
+        config.common.activeRepo = ['stable'];
         await this.setObject('system.config', config);
-        if (withAdmin) await this.iob('add', 'admin', '--enabled', 'false');
+        // The adapter repository admin asks the host for: a local file (writeRepository),
+        // not download.iobroker.net.
+        const repos = await this.getObject('system.repositories');
+        repos.native.repositories = { stable: { link: REPOSITORY_FILE, json: null } };
+        await this.setObject('system.repositories', repos);
+        if (!withAdmin) return;
+        // `setup first` creates admin.0 itself when iobroker.admin is installed: enabled, on
+        // 0.0.0.0:8081, and for the machine's host name instead of iobroker.json's
+        // system.hostname, so the controller would never start it. Take it over.
+        const id = 'system.adapter.admin.0';
+        if (!(await this.getObject(id))) await this.iob('add', 'admin', '--enabled', 'false');
+        const admin = await this.getObject(id);
+        admin.common.host = HOSTNAME;
+        admin.common.enabled = false;
+        admin.native.bind = '127.0.0.1';
+        await this.setObject(id, admin);
     }
 
     /** Runs the root's `iob` CLI: iob('add', 'hmip') / iob('object', 'get', id, {allowFail: true}). Resolves with stdout. */
