@@ -30,6 +30,9 @@ const ADMIN_VERSION = '7.8.20';
 // machine, so a cache built elsewhere (a CI cache) still matches its database template.
 const HOSTNAME = 'e2e';
 const STAMP = '.e2e-ready.json';
+// Bump when the database template (buildTemplate, configureFresh) changes: caches built by
+// an older harness are then rebuilt instead of used.
+const TEMPLATE_REV = 1;
 
 function cacheBase() {
     return process.env.HMIP_E2E_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'iobroker-hmip-e2e');
@@ -143,12 +146,37 @@ async function withLock(lockDir, what, fn) {
  * already there, and builds the jsonl database template. Returns the install directory.
  * About 45-60 s the first time (npm), nothing after. `log` gets progress lines.
  */
+function isReady(dir, withAdmin) {
+    try {
+        const stamp = JSON.parse(fs.readFileSync(path.join(dir, STAMP), 'utf8'));
+        return stamp.jsController === JSC_VERSION && stamp.admin === (withAdmin ? ADMIN_VERSION : null) &&
+            stamp.templateRev === TEMPLATE_REV;
+    } catch {
+        return false;
+    }
+}
+
+/** Removes what killed runs left next to dir: `<dir>.partial-<pid>` of processes that are gone. */
+function removeStalePartials(dir) {
+    const base = path.basename(dir);
+    for (const name of fs.readdirSync(path.dirname(dir))) {
+        const m = name.startsWith(`${base}.partial-`) && /\.partial-(\d+)$/.exec(name);
+        if (!m) continue;
+        try {
+            process.kill(Number(m[1]), 0);
+        } catch (err) {
+            if (err.code === 'ESRCH') fs.rmSync(path.join(path.dirname(dir), name), { recursive: true, force: true });
+        }
+    }
+}
+
 async function prepareInstall({ withAdmin = false, log = msg => process.stderr.write(`iob: ${msg}\n`) } = {}) {
     const dir = installDir(withAdmin);
-    if (fs.existsSync(path.join(dir, STAMP))) return dir;
+    if (isReady(dir, withAdmin)) return dir;
     fs.mkdirSync(path.dirname(dir), { recursive: true });
     return withLock(`${dir}.lock`, 'the js-controller install', async () => {
-        if (fs.existsSync(path.join(dir, STAMP))) return dir; // built while we waited
+        if (isReady(dir, withAdmin)) return dir; // built while we waited
+        removeStalePartials(dir);
         const t0 = Date.now();
         const partial = `${dir}.partial-${process.pid}`;
         fs.rmSync(partial, { recursive: true, force: true });
@@ -172,7 +200,7 @@ async function prepareInstall({ withAdmin = false, log = msg => process.stderr.w
             await buildTemplate(partial, { withAdmin });
             fs.writeFileSync(path.join(partial, STAMP), `${JSON.stringify({
                 jsController: JSC_VERSION, admin: withAdmin ? ADMIN_VERSION : null,
-                node: process.version, hostname: HOSTNAME, created: new Date().toISOString(),
+                templateRev: TEMPLATE_REV, node: process.version, hostname: HOSTNAME, created: new Date().toISOString(),
             }, null, 2)}\n`);
             fs.renameSync(partial, dir);
         } catch (err) {
@@ -276,6 +304,8 @@ class IobRoot {
         this.hostname = HOSTNAME;
         this.hostId = `system.host.${HOSTNAME}`;
         this.adminUrl = withAdmin ? `http://127.0.0.1:${ports.admin}` : null;
+        this.dataDir = path.join(root, 'iobroker-data');
+        this.configFile = configPath(root); // what `iobroker-hmip run --iobroker` takes
         this.controllerOut = path.join(root, 'controller.out');
         this.child = null;
         this.logMark = 0; // length of the log when the controller was last started
