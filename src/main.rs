@@ -151,10 +151,29 @@ fn main() -> anyhow::Result<()> {
         },
         _ => "info",
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // As an ioBroker instance, log lines also go to admin's log view (live).
+    let forward = matches!(
+        &cli.command,
+        Command::Run {
+            instance: Some(_),
+            ..
+        }
+    )
+    .then(|| {
+        iobroker_hmip::adapter::logbus::LogForward::new(
+            level.parse().unwrap_or(tracing::Level::INFO),
+        )
+    });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
+        .with(forward)
+        .with(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
         )
         .init();

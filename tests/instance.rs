@@ -252,3 +252,63 @@ async fn pairing_through_the_messagebox_as_admin_sends_it() {
         .unwrap();
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_reach_admin_live() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // This binary's global subscriber forwards info lines, as the instance mode does.
+    let _ = tracing_subscriber::registry()
+        .with(iobroker_hmip::adapter::logbus::LogForward::new(
+            tracing::Level::INFO,
+        ))
+        .with(tracing_subscriber::EnvFilter::new("info"))
+        .try_init();
+    let store = iobroker_like_store(json!({"accessPointSgtin": "", "authToken": ""})).await;
+    // admin's log tab is open: it set its logging flag.
+    store
+        .set_states(vec![(
+            "system.adapter.admin.0.logging".into(),
+            IobState {
+                val: json!(true),
+                ack: true,
+                ts: now_ms(),
+                lc: now_ms(),
+                from: "system.adapter.admin.0".into(),
+                q: 0,
+                user: None,
+                c: None,
+            },
+        )])
+        .await
+        .unwrap();
+    let mut log = store.subscribe_raw("log.system.adapter.admin.0");
+    let (tx, rx) = watch::channel(false);
+    let bus: Arc<dyn InstanceBus> = store.clone();
+    let task = tokio::spawn(instance::run(bus, options(), rx));
+    // Not paired: the instance says so, and admin sees it.
+    let line = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let (_, msg) = log.recv().await.unwrap();
+            let v: Value = serde_json::from_str(&msg).unwrap();
+            if v["message"].as_str().unwrap_or("").contains("not paired") {
+                return v;
+            }
+        }
+    })
+    .await
+    .expect("the line reaches admin");
+    assert_eq!(line["severity"], "warn");
+    assert_eq!(line["from"], "system.adapter.hmip.0");
+    assert!(
+        line["message"].as_str().unwrap().starts_with("hmip.0 ("),
+        "{line}"
+    );
+    assert!(line["ts"].as_i64().unwrap() > 0);
+    tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

@@ -120,6 +120,7 @@ pub async fn run(
         });
     }
     let health = tokio::spawn(inst.clone().health_loop(stop_rx.clone()));
+    let logs = super::logbus::take_receiver().map(|rx| tokio::spawn(inst.clone().log_loop(rx)));
     let messagebox = tokio::spawn(inst.clone().messagebox_loop());
 
     let config = match inst.load_config().await {
@@ -138,6 +139,9 @@ pub async fn run(
     };
     messagebox.abort();
     health.abort();
+    if let Some(l) = logs {
+        l.abort();
+    }
     inst.set_alive(false).await;
     let _ = inst.bus.flush().await;
     result
@@ -323,6 +327,50 @@ impl Instance {
                 ),
             ];
             let _ = self.bus.set_states(states).await;
+        }
+    }
+
+    /// Publish log lines to every log subscriber (admin's log tab sets
+    /// `system.adapter.<X>.logging` true), refreshing the list every 10 s.
+    async fn log_loop(
+        self: Arc<Self>,
+        mut rx: tokio::sync::mpsc::Receiver<super::logbus::LogLine>,
+    ) {
+        let pid = std::process::id();
+        let mut subscribers: Vec<String> = Vec::new();
+        let mut refreshed: Option<Instant> = None;
+        let mut n: u64 = 0;
+        while let Some(line) = rx.recv().await {
+            if refreshed.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                subscribers = self.log_subscribers().await;
+                refreshed = Some(Instant::now());
+            }
+            for sub in &subscribers {
+                n += 1;
+                let msg = json!({
+                    "severity": line.severity,
+                    "ts": line.ts,
+                    "message": format!("{} ({pid}) {}", self.ns, line.message),
+                    "from": self.id,
+                    "_id": n,
+                });
+                let _ = self
+                    .bus
+                    .publish(&format!("log.{sub}"), &msg.to_string())
+                    .await;
+            }
+        }
+    }
+
+    /// The adapters whose `logging` state is true.
+    async fn log_subscribers(&self) -> Vec<String> {
+        match self.bus.states("system.adapter.*.logging").await {
+            Ok(states) => states
+                .into_iter()
+                .filter(|(_, s)| s.val == Value::Bool(true))
+                .filter_map(|(id, _)| id.strip_suffix(".logging").map(str::to_string))
+                .collect(),
+            Err(_) => Vec::new(),
         }
     }
 

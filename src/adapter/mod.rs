@@ -7,6 +7,7 @@
 pub mod config;
 pub mod instance;
 pub mod iobroker_json;
+pub mod logbus;
 pub mod secret;
 pub mod writes;
 
