@@ -27,15 +27,15 @@ pub struct LogLine {
     pub ts: i64,
 }
 
-static CHANNEL: OnceLock<(
+/// The layer's sending end, and the receiving end until the instance takes it.
+type Channel = (
     mpsc::Sender<LogLine>,
     Mutex<Option<mpsc::Receiver<LogLine>>>,
-)> = OnceLock::new();
+);
 
-fn channel() -> &'static (
-    mpsc::Sender<LogLine>,
-    Mutex<Option<mpsc::Receiver<LogLine>>>,
-) {
+static CHANNEL: OnceLock<Channel> = OnceLock::new();
+
+fn channel() -> &'static Channel {
     CHANNEL.get_or_init(|| {
         let (tx, rx) = mpsc::channel(1000);
         (tx, Mutex::new(Some(rx)))
