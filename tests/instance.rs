@@ -108,16 +108,7 @@ async fn a_paired_instance_connects_with_its_encrypted_token_and_stops_on_sigkil
     store
         .set_states(vec![(
             "system.adapter.hmip.0.sigKill".into(),
-            IobState {
-                val: json!(-1),
-                ack: false,
-                ts: now_ms(),
-                lc: now_ms(),
-                from: "system.host.x".into(),
-                q: 0,
-                user: None,
-                c: None,
-            },
+            common::written(json!(-1), false, "system.host.x"),
         )])
         .await
         .unwrap();
@@ -232,16 +223,7 @@ async fn pairing_through_the_messagebox_as_admin_sends_it() {
     store
         .set_states(vec![(
             "system.adapter.hmip.0.sigKill".into(),
-            IobState {
-                val: json!(-1),
-                ack: false,
-                ts: now_ms(),
-                lc: now_ms(),
-                from: "x".into(),
-                q: 0,
-                user: None,
-                c: None,
-            },
+            common::written(json!(-1), false, "x"),
         )])
         .await
         .unwrap();
@@ -269,16 +251,7 @@ async fn log_lines_reach_admin_live() {
     store
         .set_states(vec![(
             "system.adapter.admin.0.logging".into(),
-            IobState {
-                val: json!(true),
-                ack: true,
-                ts: now_ms(),
-                lc: now_ms(),
-                from: "system.adapter.admin.0".into(),
-                q: 0,
-                user: None,
-                c: None,
-            },
+            common::written(json!(true), true, "system.adapter.admin.0"),
         )])
         .await
         .unwrap();

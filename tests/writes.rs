@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{fast_options, fixture, Harness};
 use iobroker_hmip::adapter::AdapterOptions;
 use iobroker_hmip::cloud::CurrentState;
-use iobroker_hmip::iobroker::{now_ms, IobObject, IobState};
+use iobroker_hmip::iobroker::IobObject;
 use iobroker_hmip::store::Store;
 use iobroker_hmip::tree::{self, WriteAction};
 use serde_json::{json, Value};
@@ -184,16 +184,7 @@ async fn every_writable_state_sends_exactly_its_control_call() {
             assert_eq!(r.status(), 400, "{} accepted {bad} through the API", o.id);
             store_writes.push((
                 o.id.clone(),
-                IobState {
-                    val: bad,
-                    ack: false,
-                    ts: now_ms(),
-                    lc: now_ms(),
-                    from: "system.adapter.test.0".into(),
-                    q: 0,
-                    user: None,
-                    c: None,
-                },
+                common::written(bad, false, "system.adapter.test.0"),
             ));
         }
     }

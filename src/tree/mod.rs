@@ -125,16 +125,8 @@ pub fn snapshot(ns: &str, state: &CurrentState) -> TreeSnapshot {
 pub fn device(ns: &str, d: &Device, groups: &IndexMap<String, Group>) -> TreeSnapshot {
     let base = ids::device(ns, &d.id);
     let label = d.label.clone().unwrap_or_else(|| d.id.clone());
-    let mut out = TreeSnapshot::default();
-    out.objects
-        .push(object(&base, "device", json!({"name": label})));
     // Device-level facts under info: the ioBroker.hmip five first, then every other scalar.
-    let info = format!("{base}.info");
-    out.objects.push(object(
-        &info,
-        "channel",
-        json!({"name": "Device information"}),
-    ));
+    let (mut out, info) = device_with_info(&base, &label, "channel", "Device information");
     let mut info_fields: Vec<(&str, Value)> = vec![
         ("type", Value::String(d.device_type.clone())),
         ("label", Value::String(label)),
@@ -226,14 +218,10 @@ fn objects_of_rows(parent: &str, rows: &[FieldRow]) -> Vec<IobObject> {
 pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
     let base = ids::group(ns, &g.id);
     let label = g.label.clone().unwrap_or_else(|| g.id.clone());
-    let mut out = TreeSnapshot::default();
-    out.objects
-        .push(object(&base, "device", json!({"name": label})));
     // A folder, not a channel: the group's own states sit on the device object, and
     // consumers run type-detector on devices without channels (a HEATING group is a
     // thermostat, a SWITCHING group a socket).
-    let info = format!("{base}.info");
-    out.objects.push(folder(&info, "Group information"));
+    let (mut out, info) = device_with_info(&base, &label, "folder", "Group information");
     push_field(
         &mut out,
         &info,
@@ -246,19 +234,28 @@ pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
     out
 }
 
+/// A device object named by its label, with its `info` child (a channel or a folder):
+/// the head of every device, group and client. Returns the snapshot and the info id.
+fn device_with_info(
+    base: &str,
+    label: &str,
+    info_type: &str,
+    info_name: &str,
+) -> (TreeSnapshot, String) {
+    let mut out = TreeSnapshot::default();
+    out.objects
+        .push(object(base, "device", json!({ "name": label })));
+    let info = format!("{base}.info");
+    out.objects
+        .push(object(&info, info_type, json!({ "name": info_name })));
+    (out, info)
+}
+
 /// The objects and values of one client.
 pub fn client(ns: &str, c: &Client) -> TreeSnapshot {
     let base = ids::client(ns, &c.id);
     let label = c.label.clone().unwrap_or_else(|| c.id.clone());
-    let mut out = TreeSnapshot::default();
-    out.objects
-        .push(object(&base, "device", json!({"name": label})));
-    let info = format!("{base}.info");
-    out.objects.push(object(
-        &info,
-        "channel",
-        json!({"name": "Client information"}),
-    ));
+    let (mut out, info) = device_with_info(&base, &label, "channel", "Client information");
     push_field(&mut out, &info, "label", &Value::String(label), None);
     for (field, v) in &c.fields {
         push_field(&mut out, &info, field, v, None);

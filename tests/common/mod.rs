@@ -246,3 +246,18 @@ pub fn find_channel(home: &Value, ty: &str, field: &str) -> (String, String) {
     }
     panic!("no {ty} channel with {field}")
 }
+
+/// A state as another writer (a script, js-controller) would write it.
+pub fn written(val: Value, ack: bool, from: &str) -> iobroker_hmip::iobroker::IobState {
+    let now = iobroker_hmip::iobroker::now_ms();
+    iobroker_hmip::iobroker::IobState {
+        val,
+        ack,
+        ts: now,
+        lc: now,
+        from: from.into(),
+        q: 0,
+        user: None,
+        c: None,
+    }
+}
