@@ -153,6 +153,7 @@ fn main() -> anyhow::Result<()> {
     };
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     // As an ioBroker instance, log lines also go to admin's log view (live).
     let forward = matches!(
         &cli.command,
@@ -166,11 +167,19 @@ fn main() -> anyhow::Result<()> {
             level.parse().unwrap_or(tracing::Level::INFO),
         )
     });
+    // js-controller shows an instance's stderr only when it exits, and then as errors:
+    // there, stderr gets warnings and errors only (live lines reach admin through `forward`).
+    let stderr_level = if forward.is_some() {
+        tracing_subscriber::filter::LevelFilter::WARN
+    } else {
+        tracing_subscriber::filter::LevelFilter::TRACE
+    };
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
-                .with_ansi(std::io::stderr().is_terminal()),
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_filter(stderr_level),
         )
         .with(forward)
         .with(

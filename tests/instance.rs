@@ -206,7 +206,19 @@ async fn pairing_through_the_messagebox_as_admin_sends_it() {
     );
     assert_eq!(reply["message"]["saveConfig"], json!(true));
 
-    // The tokens are in the instance object, encrypted with the system secret.
+    // The tokens are in the instance object (saved right after the reply), encrypted with
+    // the system secret.
+    wait_until(|| async {
+        let obj = store
+            .get_object("system.adapter.hmip.0")
+            .await
+            .unwrap()
+            .unwrap();
+        obj.native["authToken"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    })
+    .await;
     let obj = store
         .get_object("system.adapter.hmip.0")
         .await

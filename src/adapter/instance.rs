@@ -396,14 +396,21 @@ impl Instance {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            let result = match command.as_str() {
+            let (result, paired) = match command.as_str() {
                 "requestToken" => {
                     self.request_token(msg.get("message").cloned().unwrap_or(Value::Null))
                         .await
                 }
-                other => json!({"error": format!("unknown command {other:?}")}),
+                other => (json!({"error": format!("unknown command {other:?}")}), None),
             };
+            // Reply first: saving the tokens makes js-controller restart this instance,
+            // which must not cut the answer admin waits for.
             self.reply(&msg, &command, result).await;
+            if let Some(creds) = paired {
+                if let Err(e) = self.save_tokens(&creds).await {
+                    error!("pairing worked, but saving the tokens failed: {e:#}");
+                }
+            }
         }
     }
 
@@ -433,9 +440,10 @@ impl Instance {
     }
 
     /// Pair with the access point named in the message (the form's fields), with the
-    /// progress in `info.pairing`; on success the tokens go into the form and, encrypted,
-    /// into the instance object.
-    async fn request_token(&self, message: Value) -> Value {
+    /// progress in `info.pairing`; on success the tokens go into the form and (by the
+    /// caller, after the reply) encrypted into the instance object.
+    /// Returns admin's answer and, on success, the credentials to save.
+    async fn request_token(&self, message: Value) -> (Value, Option<pairing::Credentials>) {
         // admin sends the jsonData template parsed; older admins send it as a string.
         let message = match message {
             Value::String(s) => serde_json::from_str(&s).unwrap_or(Value::Null),
@@ -450,7 +458,10 @@ impl Instance {
                 .map(str::to_string)
         };
         let Some(sgtin) = field("accessPointSgtin") else {
-            return json!({"error": "Enter the SGTIN of the access point (3014-F711-A000-…) first."});
+            return (
+                json!({"error": "Enter the SGTIN of the access point (3014-F711-A000-…) first."}),
+                None,
+            );
         };
         let config = self.load_config().await.unwrap_or_default();
         let lookup = field("lookupUrl")
@@ -478,10 +489,7 @@ impl Instance {
         match outcome {
             Ok(creds) => {
                 info!("paired with the access point");
-                if let Err(e) = self.save_tokens(&creds).await {
-                    error!("pairing worked, but saving the tokens failed: {e:#}");
-                }
-                json!({
+                let reply = json!({
                     "native": {
                         "accessPointSgtin": creds.sgtin,
                         "authToken": creds.auth_token,
@@ -490,11 +498,12 @@ impl Instance {
                         "deviceId": creds.device_id,
                     },
                     "saveConfig": true
-                })
+                });
+                (reply, Some(creds))
             }
             Err(e) => {
                 warn!("pairing failed: {e}");
-                json!({"error": e.to_string()})
+                (json!({"error": e.to_string()}), None)
             }
         }
     }
