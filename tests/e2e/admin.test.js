@@ -93,12 +93,36 @@ function field(page, label) {
     return page.getByLabel(label, { exact: true });
 }
 
+/** Where the flow stands, for a failure message: page, pairing state, stored tokens. */
+async function diagnose(root, page, replies) {
+    const lines = [];
+    const pairing = await root.getState('hmip.0.info.pairing');
+    lines.push(`hmip.0.info.pairing = ${JSON.stringify(pairing && pairing.val)}`);
+    const obj = await root.getObject('system.adapter.hmip.0');
+    const native = (obj && obj.native) || {};
+    lines.push(`stored: ${['authToken', 'clientAuthToken', 'clientId', 'deviceId', 'pin'].map(k => `${k} ${native[k] ? 'set' : 'empty'}`).join(', ')}`);
+    const form = [];
+    for (const label of ['Access point SGTIN', 'Auth token', 'Client ID', 'Device ID']) {
+        const f = field(page, label);
+        form.push(`${label} ${(await f.count()) ? JSON.stringify(await f.inputValue({ timeout: 1000 })) : 'missing'}`);
+    }
+    lines.push(`form: ${form.join(', ')}`);
+    const spinning = await page.getByRole('button', { name: 'Create token', exact: true }).getByRole('progressbar').count();
+    lines.push(`"Create token" ${spinning ? 'still waiting for the reply to its sendTo' : 'not waiting'}; dialogs open: ${await page.getByRole('dialog').count()}`);
+    lines.push(`requestToken replies published to admin: ${replies.length}${replies.length ? ` (${replies.map(r => Object.keys(r.message || {}).join('+')).join(', ')})` : ''}`);
+    if (pairing && pairing.val === DONE && native.authToken && spinning && !replies.length) {
+        lines.push('→ the adapter paired and stored the tokens, but admin never got the reply to requestToken');
+    }
+    return lines.join('\n');
+}
+
 describe('admin 7.8.20: the config page of hmip.0 in headless Chromium', () => {
     let root;
     let sim;
     let simUrl;
     let context;
     let userDataDir;
+    const replies = []; // requestToken replies published to admin
     const bin = process.env.HMIP_BIN;
 
     before(async () => {
@@ -120,6 +144,15 @@ describe('admin 7.8.20: the config page of hmip.0 in headless Chromium', () => {
         config.common.licenseConfirmed = true;
         config.common.language = 'en';
         await root.setObject('system.config', config);
+
+        // The messages to admin (sendTo replies), for a failure's diagnosis.
+        const states = await root.connect('states');
+        await states.psubscribe('messagebox.system.adapter.admin.*', (pattern, channel, message) => {
+            try {
+                const msg = JSON.parse(message);
+                if (msg.command === 'requestToken') replies.push(msg);
+            } catch { /* not JSON: not ours */ }
+        });
 
         await installAdapter(root, bin);
         // The cloud is the simulator; the SGTIN and PIN stay empty: the user types them.
@@ -183,6 +216,9 @@ describe('admin 7.8.20: the config page of hmip.0 in headless Chromium', () => {
 
             await page.getByText(DONE, { exact: true }).waitFor({ state: 'visible', timeout: 30000 });
             // admin applies the reply's native to the form.
+            await waitFor(() => replies.length, { timeoutMs: 15000, what: 'the reply to requestToken published to admin' });
+            assert.equal(replies.length, 1, 'one reply to requestToken');
+            assert.equal(replies[0].message.saveConfig, true);
             const tokenFields = ['Auth token', 'Client auth token', 'Client ID', 'Device ID'];
             await waitFor(async () => {
                 for (const label of tokenFields) if (!(await field(page, label).inputValue())) return false;
@@ -221,8 +257,9 @@ describe('admin 7.8.20: the config page of hmip.0 in headless Chromium', () => {
             await page.screenshot({ path: SCREENSHOT, fullPage: true });
         } catch (err) {
             await page.screenshot({ path: FAILURE_SCREENSHOT, fullPage: true }).catch(() => {});
+            const diag = await diagnose(root, page, replies).catch(e => `(diagnosis failed: ${e.message})`);
             const log = root.logs({ sinceStart: true }).split('\n').filter(l => /hmip|admin\.0/.test(l)).slice(-40).join('\n');
-            throw new Error(`${err.message}\n--- screenshot: ${FAILURE_SCREENSHOT}\n--- controller log (hmip, admin)\n${log}\n--- simulator\n${sim.output().slice(-2000)}`, { cause: err });
+            throw new Error(`${err.message}\n--- screenshot: ${FAILURE_SCREENSHOT}\n--- state\n${diag}\n--- controller log (hmip, admin)\n${log}\n--- simulator\n${sim.output().slice(-2000)}`, { cause: err });
         }
     });
 });
