@@ -64,7 +64,11 @@ function startSim(bin) {
         output: () => output,
         stop: () => new Promise(resolve => {
             if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', resolve);
+            const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+            child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+            });
             child.kill('SIGTERM');
         }),
     };
@@ -88,7 +92,7 @@ async function installAdapter(root, bin) {
     await root.iob('add', 'hmip', '--enabled', 'false');
 }
 
-/** The value of the text input labelled `label` (MUI's <label for> → <input id>). */
+/** The input labelled `label` in the form (MUI links <label for> to <input id>). */
 function field(page, label) {
     return page.getByLabel(label, { exact: true });
 }
@@ -145,7 +149,7 @@ describe('admin 7.8.20: the config page of hmip.0 in headless Chromium', () => {
         config.common.language = 'en';
         await root.setObject('system.config', config);
 
-        // The messages to admin (sendTo replies), for a failure's diagnosis.
+        // The replies to admin's sendTo, as the adapter publishes them on admin's messagebox.
         const states = await root.connect('states');
         await states.psubscribe('messagebox.system.adapter.admin.*', (pattern, channel, message) => {
             try {
