@@ -16,7 +16,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { chromium } = require('playwright-core');
-const { prepareInstall, createRoot, decryptValue, waitFor } = require('./iob');
+const { prepareInstall, createRoot, decryptValue, waitFor, installHmip } = require('./iob');
 
 const INSTALL_TIMEOUT = 10 * 60000; // a cold cache: js-controller + admin installed once
 const TEST_TIMEOUT = 3 * 60000;
@@ -25,7 +25,6 @@ const CHROMIUM_ARGS = [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
     '--no-first-run', '--disable-component-update', '--disable-sync',
 ];
-const SRC = path.resolve(__dirname, '..', '..');
 const ARTIFACTS = path.join(__dirname, 'artifacts');
 const SCREENSHOT = path.join(ARTIFACTS, 'admin-config.png');
 const FAILURE_SCREENSHOT = path.join(ARTIFACTS, 'admin-config-failure.png');
@@ -74,23 +73,6 @@ function startSim(bin) {
     };
 }
 
-/**
- * The adapter as tools/install-into-iobroker lays it out (package.json, io-package.json,
- * main.js, admin/, bin/iobroker-hmip), with the debug binary the run script has built
- * instead of a release build; then `iob add hmip`, the instance stopped.
- */
-async function installAdapter(root, bin) {
-    const dest = path.join(root.root, 'node_modules', 'iobroker.hmip');
-    fs.rmSync(dest, { recursive: true, force: true });
-    fs.mkdirSync(path.join(dest, 'bin'), { recursive: true });
-    for (const f of ['package.json', 'io-package.json', 'main.js', 'README.md', 'LICENSE']) {
-        fs.copyFileSync(path.join(SRC, f), path.join(dest, f));
-    }
-    fs.cpSync(path.join(SRC, 'admin'), path.join(dest, 'admin'), { recursive: true });
-    fs.copyFileSync(bin, path.join(dest, 'bin', 'iobroker-hmip'));
-    fs.chmodSync(path.join(dest, 'bin', 'iobroker-hmip'), 0o755);
-    await root.iob('add', 'hmip', '--enabled', 'false');
-}
 
 /** The input labelled `label` in the form (MUI links <label for> to <input id>). */
 function field(page, label) {
@@ -158,7 +140,7 @@ describe('admin 7.8.20: the config page of hmip.0 in headless Chromium', () => {
             } catch { /* not JSON: not ours */ }
         });
 
-        await installAdapter(root, bin);
+        await installHmip(root, bin);
         // The cloud is the simulator; the SGTIN and PIN stay empty: the user types them.
         await root.setNative('hmip.0', { lookupUrl: `${simUrl}/getHost` });
         await root.iob('start', 'hmip.0'); // sendTo only reaches a running instance

@@ -23,7 +23,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
 const {
-    prepareInstall, createRoot, decryptValue, waitFor, sleep, killGroup, liveGroups,
+    prepareInstall, createRoot, decryptValue, waitFor, sleep, killGroup, liveGroups, installHmip,
 } = require('./iob');
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -125,19 +125,6 @@ async function waitForBinary(iob, { not = [], timeoutMs = 30000 } = {}) {
     }, { timeoutMs, intervalMs: 100, what: `the hmip binary of ${iob.root} to run` });
 }
 
-/** Copies the adapter package and the debug binary into the root, then `iob add hmip` (stopped). */
-async function installAdapter(iob) {
-    const dest = path.join(iob.root, 'node_modules', 'iobroker.hmip');
-    fs.rmSync(dest, { recursive: true, force: true });
-    fs.mkdirSync(path.join(dest, 'bin'), { recursive: true });
-    for (const f of ['package.json', 'io-package.json', 'main.js', 'README.md', 'LICENSE']) {
-        fs.copyFileSync(path.join(ROOT, f), path.join(dest, f));
-    }
-    fs.cpSync(path.join(ROOT, 'admin'), path.join(dest, 'admin'), { recursive: true });
-    fs.copyFileSync(BIN, path.join(dest, 'bin', 'iobroker-hmip'));
-    fs.chmodSync(path.join(dest, 'bin', 'iobroker-hmip'), 0o755);
-    await iob.iob('add', 'hmip', '--enabled', 'false');
-}
 
 // ---------------------------------------------------------------------------------------
 // Reading the databases in bulk.
@@ -248,7 +235,7 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
                 iob = await createRoot({ dbType });
                 await iob.start();
                 timings.rootAndController = Date.now() - t0;
-                await installAdapter(iob);
+                await installHmip(iob, BIN);
                 sim = await startSim(['--fixture', FIXTURE]);
                 await iob.setNative('hmip.0', { accessPointSgtin: SGTIN, authToken: SIM_TOKEN, lookupUrl: sim.lookupUrl });
                 timings.setup = Date.now() - t0;

@@ -6,4 +6,5 @@ module.exports = {
     ...require('./resp'),
     ...require('./redis'),
     ...require('./util'),
+    ...require('./hmip'),
 };
