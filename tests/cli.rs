@@ -105,6 +105,28 @@ fn start_sim(extra: &[&str]) -> (Proc, String) {
     (p, url)
 }
 
+/// `iobroker-hmip pair` against the simulator at `url`, writing `cfg`.
+fn pair(
+    url: &str,
+    sgtin: &str,
+    cfg: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Proc {
+    let lookup = format!("{url}/getHost");
+    let mut args = vec![
+        "pair",
+        "--sgtin",
+        sgtin,
+        "--lookup-url",
+        &lookup,
+        "--config",
+        cfg.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    Proc::spawn(&args, env)
+}
+
 fn get_json(url: &str) -> Value {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -118,16 +140,11 @@ fn pairing_with_a_wrong_pin_fails_clearly() {
     let (_sim, url) = start_sim(&["--pin", "1234"]);
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("hmip.json");
-    let mut p = Proc::spawn(
-        &[
-            "pair",
-            "--sgtin",
-            "3014-F711-A000-0000-0000-0001",
-            "--lookup-url",
-            &format!("{url}/getHost"),
-            "--config",
-            cfg.to_str().unwrap(),
-        ],
+    let mut p = pair(
+        &url,
+        "3014-F711-A000-0000-0000-0001",
+        &cfg,
+        &[],
         &[("HMIP_PIN", "9876")],
     );
     assert!(!p.wait_exit().success());
@@ -146,18 +163,11 @@ fn pairing_gives_up_when_the_button_is_never_pressed() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("hmip.json");
     let started = Instant::now();
-    let mut p = Proc::spawn(
-        &[
-            "pair",
-            "--sgtin",
-            "3014F711A000000000000001",
-            "--lookup-url",
-            &format!("{url}/getHost"),
-            "--config",
-            cfg.to_str().unwrap(),
-            "--timeout",
-            "3",
-        ],
+    let mut p = pair(
+        &url,
+        "3014F711A000000000000001",
+        &cfg,
+        &["--timeout", "3"],
         &[],
     );
     assert!(!p.wait_exit().success());
@@ -181,16 +191,11 @@ fn pair_then_run_and_no_secret_is_ever_logged() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("hmip.json");
-    let mut pair = Proc::spawn(
-        &[
-            "pair",
-            "--sgtin",
-            "3014F711A000000000000001",
-            "--lookup-url",
-            &format!("{url}/getHost"),
-            "--config",
-            cfg.to_str().unwrap(),
-        ],
+    let mut pair = pair(
+        &url,
+        "3014F711A000000000000001",
+        &cfg,
+        &[],
         &[("HMIP_PIN", "4711")],
     );
     assert!(pair.wait_exit().success(), "{}", pair.output());
