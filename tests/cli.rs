@@ -191,14 +191,14 @@ fn pair_then_run_and_no_secret_is_ever_logged() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("hmip.json");
-    let mut pair = pair(
+    let mut pairing = pair(
         &url,
         "3014F711A000000000000001",
         &cfg,
         &[],
         &[("HMIP_PIN", "4711")],
     );
-    assert!(pair.wait_exit().success(), "{}", pair.output());
+    assert!(pairing.wait_exit().success(), "{}", pairing.output());
     let config: Value = serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
     for key in [
         "authToken",
@@ -265,7 +265,7 @@ fn pair_then_run_and_no_secret_is_ever_logged() {
         run.output()
     );
 
-    let logs = format!("{}\n{}\n{}", pair.output(), run.output(), sim.output());
+    let logs = format!("{}\n{}\n{}", pairing.output(), run.output(), sim.output());
     for key in ["authToken", "clientAuthToken"] {
         let secret = config[key].as_str().unwrap();
         assert!(!logs.contains(secret), "{key} appears in the logs");
