@@ -62,8 +62,9 @@ struct Mirror {
     commanded: bool,
 }
 
-/// The runtime state, owned by one task.
-struct Runtime {
+/// The adapter's state and its handling of cloud events and user writes, owned by one
+/// task ([`run`]); public so that benchmarks drive the very code the adapter runs.
+pub struct Runtime {
     opts: AdapterOptions,
     from: String,
     store: Arc<dyn Store>,
@@ -112,7 +113,6 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let ns = opts.namespace.clone();
     let mut rt = Runtime::new(opts, store.clone()).await?;
-    rt.write_instance_objects().await?;
 
     let (ev_tx, mut ev_rx) = mpsc::channel::<CloudEvent>(256);
     let events = {
@@ -156,7 +156,9 @@ fn object_hash(o: &IobObject) -> u64 {
 }
 
 impl Runtime {
-    async fn new(opts: AdapterOptions, store: Arc<dyn Store>) -> Result<Runtime, StoreError> {
+    /// Load what the store holds for the namespace and write the instance's own objects
+    /// (`info.connection` false).
+    pub async fn new(opts: AdapterOptions, store: Arc<dyn Store>) -> Result<Runtime, StoreError> {
         let ns = &opts.namespace;
         // Start from what the store already holds (a restart with a persisted tree), so the
         // first snapshot writes only what changed meanwhile.
@@ -178,7 +180,7 @@ impl Runtime {
             .into_iter()
             .map(|(id, o)| (id, object_hash(&o)))
             .collect();
-        Ok(Runtime {
+        let mut rt = Runtime {
             from: format!("system.adapter.{ns}"),
             opts,
             store,
@@ -187,7 +189,9 @@ impl Runtime {
             objects,
             awaiting: HashMap::new(),
             reported: Default::default(),
-        })
+        };
+        rt.write_instance_objects().await?;
+        Ok(rt)
     }
 
     fn ns(&self) -> &str {
@@ -316,7 +320,8 @@ impl Runtime {
         }
     }
 
-    async fn on_cloud(&mut self, ev: CloudEvent) {
+    /// Apply what the cloud reported: a snapshot, events, or a change of the connection.
+    pub async fn on_cloud(&mut self, ev: CloudEvent) {
         match ev {
             CloudEvent::Connected => info!("websocket connected; loading the home"),
             // Connected means "the tree is current": only after the fresh snapshot.
@@ -415,7 +420,14 @@ impl Runtime {
         };
         match ev {
             PushEvent::DeviceChanged(d) => {
-                let snap = tree::device(&ns, &d, &model.groups);
+                // A report that keeps the device's objects (nearly all) yields only the
+                // values of the fields that changed.
+                let snap = match model.devices.get(&d.id) {
+                    Some(old) if tree::same_objects(old, &d) => {
+                        tree::device_changes(&ns, &d, old, &model.groups)
+                    }
+                    _ => tree::device(&ns, &d, &model.groups),
+                };
                 model.devices.insert(d.id.clone(), *d);
                 self.apply(snap).await;
             }

@@ -4,7 +4,9 @@
 //! `pushEventType`. Unknown types are kept raw, and one malformed event does not spoil the
 //! others in its message.
 
+use indexmap::IndexMap;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::model::{Client, Device, Group, Home};
@@ -69,24 +71,55 @@ pub enum EventParseError {
 ///
 /// Returns the events it could read and, for each event that was malformed, a short reason.
 pub fn parse_message(payload: &[u8]) -> Result<(Vec<PushEvent>, Vec<String>), EventParseError> {
-    let msg: Value =
+    // Two steps so that a device report is parsed once, straight into the model: the
+    // message into raw (unparsed) events, then each event by its type.
+    #[derive(Deserialize)]
+    struct Message<'a> {
+        #[serde(borrow)]
+        events: Option<&'a RawValue>,
+    }
+    let msg: Message<'_> =
         serde_json::from_slice(payload).map_err(|e| EventParseError::NotJson(e.to_string()))?;
-    let events = match msg.get("events") {
-        Some(Value::Object(m)) => m,
-        _ => return Err(EventParseError::NoEvents),
-    };
+    let events: IndexMap<String, &RawValue> = msg
+        .events
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .ok_or(EventParseError::NoEvents)?;
     // Events arrive keyed "0", "1", ...; keep their numeric order.
-    let mut keyed: Vec<(&String, &Value)> = events.iter().collect();
+    let mut keyed: Vec<(&String, &&RawValue)> = events.iter().collect();
     keyed.sort_by_key(|(k, _)| k.parse::<u64>().unwrap_or(u64::MAX));
     let mut out = Vec::with_capacity(keyed.len());
     let mut bad = Vec::new();
     for (key, ev) in keyed {
-        match parse_event(ev) {
+        match parse_raw_event(ev) {
             Ok(e) => out.push(e),
             Err(reason) => bad.push(format!("event {key}: {reason}")),
         }
     }
     Ok((out, bad))
+}
+
+/// A device report straight into the model; any other event through a JSON tree.
+fn parse_raw_event(raw: &RawValue) -> Result<PushEvent, String> {
+    #[derive(Deserialize)]
+    struct Head<'a> {
+        #[serde(rename = "pushEventType")]
+        kind: Option<String>,
+        #[serde(borrow)]
+        device: Option<&'a RawValue>,
+    }
+    if let Ok(Head {
+        kind: Some(kind),
+        device: Some(device),
+    }) = serde_json::from_str::<Head<'_>>(raw.get())
+    {
+        if kind == "DEVICE_CHANGED" || kind == "DEVICE_ADDED" {
+            return serde_json::from_str(device.get())
+                .map(|d| PushEvent::DeviceChanged(Box::new(d)))
+                .map_err(|e| format!("bad \"device\": {e}"));
+        }
+    }
+    let ev: Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    parse_event(&ev)
 }
 
 /// The id of a removal event: `id`, or `device.id` / `group.id` / `client.id`.

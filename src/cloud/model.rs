@@ -4,12 +4,15 @@
 //! channel map); every other field lands in a `fields` map in the cloud's own order, so
 //! that nothing the cloud sends is lost and a re-serialised model equals its input.
 
+use std::fmt;
+
 use indexmap::IndexMap;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The whole home as `home/getCurrentState` answers it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CurrentState {
     /// The home: functional homes, weather, location, connection, ...
     pub home: Home,
@@ -28,7 +31,7 @@ pub struct CurrentState {
 }
 
 /// The home object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Home {
     /// The home id (a UUID).
     pub id: String,
@@ -38,7 +41,7 @@ pub struct Home {
 }
 
 /// A device with its functional channels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Device {
     /// The device id (its SGTIN).
     pub id: String,
@@ -57,7 +60,7 @@ pub struct Device {
 }
 
 /// A functional channel of a device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Channel {
     /// e.g. `SWITCH_CHANNEL`, `SHUTTER_CHANNEL`; unknown types are kept as they are.
     #[serde(rename = "functionalChannelType", default)]
@@ -68,7 +71,7 @@ pub struct Channel {
 }
 
 /// A group (heating, switching, security zone, meta group, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Group {
     /// The group id (a UUID).
     pub id: String,
@@ -84,7 +87,7 @@ pub struct Group {
 }
 
 /// A client paired with the access point (an app, this adapter, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Client {
     /// The client id.
     pub id: String,
@@ -95,6 +98,161 @@ pub struct Client {
     #[serde(flatten)]
     pub fields: Map<String, Value>,
 }
+
+// Deserialisation by hand rather than derived with `#[serde(flatten)]`: flatten buffers
+// every field into an intermediate tree and deserialises it again, which made parsing a
+// device report the largest cost of the event path. The rules stay those of the derive:
+// the typed keys are taken out (a missing `type` or label is empty / None, a missing id an
+// error), every other key goes to `fields` in the cloud's order.
+
+/// Visit a JSON object: `typed(key, map)` takes the value of a typed key and answers
+/// true; every other key's value is kept in the returned map.
+fn visit_object<'de, A: MapAccess<'de>>(
+    mut map: A,
+    mut typed: impl FnMut(&str, &mut A) -> Result<bool, A::Error>,
+) -> Result<Map<String, Value>, A::Error> {
+    let mut fields = Map::new();
+    while let Some(key) = map.next_key::<String>()? {
+        if !typed(&key, &mut map)? {
+            let v: Value = map.next_value()?;
+            fields.insert(key, v);
+        }
+    }
+    Ok(fields)
+}
+
+/// `Deserialize` for a model type through [`visit_object`]: `$build(map)` visits it.
+macro_rules! deserialize_object {
+    ($ty:ident, $what:literal, $build:expr) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$ty, A::Error> {
+                        $build(map)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+
+fn required<T, E: de::Error>(v: Option<T>, field: &'static str) -> Result<T, E> {
+    v.ok_or_else(|| E::missing_field(field))
+}
+
+deserialize_object!(CurrentState, "a getCurrentState answer", |map| {
+    let (mut home, mut devices, mut groups, mut clients) = (None, None, None, None);
+    let extra = visit_object(map, |k, m: &mut _| {
+        match k {
+            "home" => home = Some(MapAccess::next_value(m)?),
+            "devices" => devices = Some(MapAccess::next_value(m)?),
+            "groups" => groups = Some(MapAccess::next_value(m)?),
+            "clients" => clients = Some(MapAccess::next_value(m)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    Ok(CurrentState {
+        home: required(home, "home")?,
+        devices: devices.unwrap_or_default(),
+        groups: groups.unwrap_or_default(),
+        clients: clients.unwrap_or_default(),
+        extra,
+    })
+});
+
+deserialize_object!(Home, "a home", |map| {
+    let mut id = None;
+    let fields = visit_object(map, |k, m: &mut _| {
+        if k != "id" {
+            return Ok(false);
+        }
+        id = Some(MapAccess::next_value(m)?);
+        Ok(true)
+    })?;
+    Ok(Home {
+        id: required(id, "id")?,
+        fields,
+    })
+});
+
+deserialize_object!(Device, "a device", |map| {
+    let (mut id, mut device_type, mut label, mut channels) = (None, None, None, None);
+    let fields = visit_object(map, |k, m: &mut _| {
+        match k {
+            "id" => id = Some(MapAccess::next_value(m)?),
+            "type" => device_type = Some(MapAccess::next_value(m)?),
+            "label" => label = Some(MapAccess::next_value(m)?),
+            "functionalChannels" => channels = Some(MapAccess::next_value(m)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    Ok(Device {
+        id: required(id, "id")?,
+        device_type: device_type.unwrap_or_default(),
+        label: label.flatten(),
+        channels: channels.unwrap_or_default(),
+        fields,
+    })
+});
+
+deserialize_object!(Channel, "a functional channel", |map| {
+    let mut channel_type = None;
+    let fields = visit_object(map, |k, m: &mut _| {
+        if k != "functionalChannelType" {
+            return Ok(false);
+        }
+        channel_type = Some(MapAccess::next_value(m)?);
+        Ok(true)
+    })?;
+    Ok(Channel {
+        channel_type: channel_type.unwrap_or_default(),
+        fields,
+    })
+});
+
+deserialize_object!(Group, "a group", |map| {
+    let (mut id, mut group_type, mut label) = (None, None, None);
+    let fields = visit_object(map, |k, m: &mut _| {
+        match k {
+            "id" => id = Some(MapAccess::next_value(m)?),
+            "type" => group_type = Some(MapAccess::next_value(m)?),
+            "label" => label = Some(MapAccess::next_value(m)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    Ok(Group {
+        id: required(id, "id")?,
+        group_type: group_type.unwrap_or_default(),
+        label: label.flatten(),
+        fields,
+    })
+});
+
+deserialize_object!(Client, "a client", |map| {
+    let (mut id, mut label) = (None, None);
+    let fields = visit_object(map, |k, m: &mut _| {
+        match k {
+            "id" => id = Some(MapAccess::next_value(m)?),
+            "label" => label = Some(MapAccess::next_value(m)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    Ok(Client {
+        id: required(id, "id")?,
+        label: label.flatten(),
+        fields,
+    })
+});
 
 impl Device {
     /// A top-level field that is not typed, e.g. `firmwareVersion`.

@@ -48,12 +48,34 @@ pub struct TreeSnapshot {
     pub objects: Vec<IobObject>,
     /// Every state value.
     pub values: Vec<TreeValue>,
+    /// Build no objects (the event path, for a device whose objects are unchanged).
+    values_only: bool,
 }
 
 impl TreeSnapshot {
+    fn values_only() -> TreeSnapshot {
+        TreeSnapshot {
+            values_only: true,
+            ..TreeSnapshot::default()
+        }
+    }
+
     fn extend(&mut self, other: TreeSnapshot) {
         self.objects.extend(other.objects);
         self.values.extend(other.values);
+    }
+
+    /// Add an object, built only if objects are wanted.
+    fn push_object(&mut self, build: impl FnOnce() -> IobObject) {
+        if !self.values_only {
+            self.objects.push(build());
+        }
+    }
+
+    fn extend_objects(&mut self, build: impl FnOnce() -> Vec<IobObject>) {
+        if !self.values_only {
+            self.objects.extend(build());
+        }
     }
 }
 
@@ -103,7 +125,7 @@ pub fn instance_objects(ns: &str) -> Vec<IobObject> {
 pub fn snapshot(ns: &str, state: &CurrentState) -> TreeSnapshot {
     let mut out = TreeSnapshot {
         objects: instance_objects(ns),
-        values: Vec::new(),
+        ..TreeSnapshot::default()
     };
     out.extend(home(ns, &state.home));
     for d in state.devices.values() {
@@ -123,52 +145,126 @@ pub fn snapshot(ns: &str, state: &CurrentState) -> TreeSnapshot {
 /// `groups` are the home's groups: a row that writes through a group of the channel (a
 /// thermostat's set point) is writable only when the channel belongs to such a group.
 pub fn device(ns: &str, d: &Device, groups: &IndexMap<String, Group>) -> TreeSnapshot {
-    let base = ids::device(ns, &d.id);
-    let label = d.label.clone().unwrap_or_else(|| d.id.clone());
-    // Device-level facts under info: the ioBroker.hmip five first, then every other scalar.
-    let (mut out, info) = device_with_info(&base, &label, "channel", "Device information");
-    let mut info_fields: Vec<(&str, Value)> = vec![
-        ("type", Value::String(d.device_type.clone())),
-        ("label", Value::String(label)),
-    ];
-    for (k, v) in &d.fields {
-        info_fields.push((k.as_str(), v.clone()));
+    device_into(TreeSnapshot::default(), ns, d, None, groups)
+}
+
+/// The values of a device report that differ from the device's previous version `old`,
+/// and no objects: the event path, when [`same_objects`] says the objects stay as they
+/// are. Parsing the report is then most of what an unchanged field costs.
+pub fn device_changes(
+    ns: &str,
+    d: &Device,
+    old: &Device,
+    groups: &IndexMap<String, Group>,
+) -> TreeSnapshot {
+    device_into(TreeSnapshot::values_only(), ns, d, Some(old), groups)
+}
+
+/// Whether two versions of a device map to the same objects: the same type, label,
+/// channels (keys, types, labels, group memberships) and fields of the same JSON kinds
+/// in the same order. Objects never depend on a value otherwise (a row's common is
+/// static, an unknown field's type is its value's kind), which `tests::same_objects_*`
+/// checks over every device of the fixture.
+pub fn same_objects(a: &Device, b: &Device) -> bool {
+    fn same_fields(a: &Map<String, Value>, b: &Map<String, Value>, by_value: &[&str]) -> bool {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|((ka, va), (kb, vb))| {
+                ka == kb && kind(va) == kind(vb) && (!by_value.contains(&ka.as_str()) || va == vb)
+            })
     }
-    for (field, v) in info_fields {
-        push_field(&mut out, &info, field, &v, None);
+    a.device_type == b.device_type
+        && a.label == b.label
+        && same_fields(&a.fields, &b.fields, &[])
+        && a.channels.len() == b.channels.len()
+        && a.channels
+            .iter()
+            .zip(&b.channels)
+            .all(|((ka, ca), (kb, cb))| {
+                ka == kb
+                    && ca.channel_type == cb.channel_type
+                    && same_fields(&ca.fields, &cb.fields, &["label", "groups"])
+            })
+}
+
+/// The JSON kind of a value: what an unknown field's object depends on.
+fn kind(v: &Value) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Number(_) => 2,
+        Value::String(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    }
+}
+
+/// [`device`] into `out`; with `old`, only the fields whose value differs from it.
+fn device_into(
+    mut out: TreeSnapshot,
+    ns: &str,
+    d: &Device,
+    old: Option<&Device>,
+    groups: &IndexMap<String, Group>,
+) -> TreeSnapshot {
+    let base = ids::device(ns, &d.id);
+    let label = || d.label.clone().unwrap_or_else(|| d.id.clone());
+    // Device-level facts under info: the ioBroker.hmip five first, then every other scalar.
+    let info = device_with_info(&mut out, &base, &label(), "channel", "Device information");
+    if old.is_none() {
+        // Type and label are part of the objects: unchanged when `old` is given.
+        push_field(
+            &mut out,
+            &info,
+            "type",
+            &Value::String(d.device_type.clone()),
+            None,
+        );
+        push_field(&mut out, &info, "label", &Value::String(label()), None);
+    }
+    for (k, v) in &d.fields {
+        if old.and_then(|o| o.fields.get(k)) != Some(v) {
+            push_field(&mut out, &info, k, v, None);
+        }
     }
     let channels = format!("{base}.channels");
-    out.objects.push(folder(&channels, "Channels"));
+    out.push_object(|| folder(&channels, "Channels"));
     for (key, ch) in &d.channels {
-        out.extend(channel(&channels, key, ch, groups));
+        let old_fields = old.and_then(|o| o.channels.get(key)).map(|c| &c.fields);
+        channel(&mut out, &channels, key, ch, old_fields, groups);
     }
     out
 }
 
+/// A channel's objects and values into `out`; with `old`, only the fields whose value
+/// differs from it.
 fn channel(
+    out: &mut TreeSnapshot,
     channels_id: &str,
     key: &str,
     ch: &Channel,
+    old: Option<&Map<String, Value>>,
     groups: &IndexMap<String, Group>,
-) -> TreeSnapshot {
+) {
     let id = format!("{channels_id}.{}", ids::segment(key));
-    let name = ch
-        .fields
-        .get("label")
-        .and_then(Value::as_str)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{} {key}", ch.channel_type));
-    let mut out = TreeSnapshot::default();
-    out.objects
-        .push(object(&id, "channel", json!({"name": name})));
-    push_field(
-        &mut out,
-        &id,
-        "functionalChannelType",
-        &Value::String(ch.channel_type.clone()),
-        None,
-    );
+    out.push_object(|| {
+        let name = ch
+            .fields
+            .get("label")
+            .and_then(Value::as_str)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{} {key}", ch.channel_type));
+        object(&id, "channel", json!({"name": name}))
+    });
+    if old.is_none() {
+        push_field(
+            out,
+            &id,
+            "functionalChannelType",
+            &Value::String(ch.channel_type.clone()),
+            None,
+        );
+    }
     // The group types this channel belongs to, for rows that write through a group.
     let member_of = |group_type: &str| {
         ch.fields
@@ -180,18 +276,19 @@ fn channel(
                     .any(|gid| groups.get(gid).is_some_and(|g| g.group_type == group_type))
             })
     };
+    let changed = |field: &str| old.is_none_or(|o| o.get(field) != ch.fields.get(field));
     push_fields_with(
-        &mut out,
+        out,
         &id,
         CHANNEL_ROWS,
         &ch.channel_type,
         &ch.fields,
         &member_of,
+        &changed,
     );
     if events::EVENT_CHANNEL_TYPES.contains(&ch.channel_type.as_str()) {
-        out.objects.extend(event_objects(&id));
+        out.extend_objects(|| event_objects(&id));
     }
-    out
 }
 
 /// The event state objects of a channel (button presses, door bell, last event); they
@@ -221,7 +318,8 @@ pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
     // A folder, not a channel: the group's own states sit on the device object, and
     // consumers run type-detector on devices without channels (a HEATING group is a
     // thermostat, a SWITCHING group a socket).
-    let (mut out, info) = device_with_info(&base, &label, "folder", "Group information");
+    let mut out = TreeSnapshot::default();
+    let info = device_with_info(&mut out, &base, &label, "folder", "Group information");
     push_field(
         &mut out,
         &info,
@@ -235,27 +333,26 @@ pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
 }
 
 /// A device object named by its label, with its `info` child (a channel or a folder):
-/// the head of every device, group and client. Returns the snapshot and the info id.
+/// the head of every device, group and client. Returns the info id.
 fn device_with_info(
+    out: &mut TreeSnapshot,
     base: &str,
     label: &str,
     info_type: &str,
     info_name: &str,
-) -> (TreeSnapshot, String) {
-    let mut out = TreeSnapshot::default();
-    out.objects
-        .push(object(base, "device", json!({ "name": label })));
+) -> String {
+    out.push_object(|| object(base, "device", json!({ "name": label })));
     let info = format!("{base}.info");
-    out.objects
-        .push(object(&info, info_type, json!({ "name": info_name })));
-    (out, info)
+    out.push_object(|| object(&info, info_type, json!({ "name": info_name })));
+    info
 }
 
 /// The objects and values of one client.
 pub fn client(ns: &str, c: &Client) -> TreeSnapshot {
     let base = ids::client(ns, &c.id);
     let label = c.label.clone().unwrap_or_else(|| c.id.clone());
-    let (mut out, info) = device_with_info(&base, &label, "channel", "Client information");
+    let mut out = TreeSnapshot::default();
+    let info = device_with_info(&mut out, &base, &label, "channel", "Client information");
     push_field(&mut out, &info, "label", &Value::String(label), None);
     for (field, v) in &c.fields {
         push_field(&mut out, &info, field, v, None);
@@ -320,11 +417,12 @@ fn push_fields(
     type_name: &str,
     fields: &Map<String, Value>,
 ) {
-    push_fields_with(out, parent, rows, type_name, fields, &|_| true)
+    push_fields_with(out, parent, rows, type_name, fields, &|_| true, &|_| true)
 }
 
 /// [`push_fields`], where `member_of(group type)` tells whether a row that writes
-/// through a group of that type can: if not, its state is read-only.
+/// through a group of that type can: if not, its state is read-only. In a values-only
+/// snapshot, fields for which `changed(field)` is false are left out.
 fn push_fields_with(
     out: &mut TreeSnapshot,
     parent: &str,
@@ -332,21 +430,29 @@ fn push_fields_with(
     type_name: &str,
     fields: &Map<String, Value>,
     member_of: &dyn Fn(&str) -> bool,
+    changed: &dyn Fn(&str) -> bool,
 ) {
+    let values_only = out.values_only;
     for (field, v) in fields {
+        if values_only && !changed(field) {
+            continue;
+        }
         let row = table::find(rows, type_name, field);
+        push_field(out, parent, field, v, row);
         let writable_through_group = row
             .and_then(|r| r.control)
             .and_then(|c| c.via_group)
             .is_none_or(member_of);
-        push_field(out, parent, field, v, row);
-        if !writable_through_group {
+        if !writable_through_group && !values_only {
             read_only(out.objects.last_mut().expect("just pushed"));
         }
     }
     // Derived states (`windowOpen` from `windowState`), unless the cloud sends a field
     // of that name itself.
     for row in table::derived_rows(rows, type_name) {
+        if values_only && !changed(row.cloud_field()) {
+            continue;
+        }
         if let (Some(v), false) = (
             fields.get(row.cloud_field()),
             fields.contains_key(row.field),
@@ -354,7 +460,9 @@ fn push_fields_with(
             push_field(out, parent, row.field, v, Some(row));
         }
     }
-    push_local_rows(out, parent, rows, type_name, fields);
+    if !values_only {
+        push_local_rows(out, parent, rows, type_name, fields);
+    }
 }
 
 /// Action and parameter states have no cloud value: only their objects.
@@ -384,11 +492,17 @@ fn push_field(
     row: Option<&FieldRow>,
 ) {
     let id = format!("{parent}.{}", ids::segment(field));
-    let (common, val) = match row {
-        Some(r) => (row_common(field, r), r.state_value(v)),
-        None => inferred(field, v),
+    let val = match row {
+        Some(r) => r.state_value(v),
+        None => inferred_value(v),
     };
-    out.objects.push(state_object(&id, common));
+    out.push_object(|| {
+        let common = match row {
+            Some(r) => row_common(field, r),
+            None => inferred_common(field, v),
+        };
+        state_object(&id, common)
+    });
     out.values.push(TreeValue { id, val });
 }
 
@@ -424,19 +538,24 @@ fn row_common(field: &str, r: &FieldRow) -> Value {
     c
 }
 
-/// Common and value of a field no row names: type from the value, a neutral role.
-fn inferred(field: &str, v: &Value) -> (Value, Value) {
-    let (ty, role, val) = match v {
-        Value::Bool(_) => ("boolean", "indicator", v.clone()),
-        Value::Number(_) => ("number", "value", v.clone()),
-        Value::String(_) => ("string", "text", v.clone()),
-        Value::Null => ("mixed", "state", Value::Null),
-        Value::Array(_) | Value::Object(_) => ("string", "json", Value::String(v.to_string())),
+/// The common of a field no row names: type from the value's kind, a neutral role.
+fn inferred_common(field: &str, v: &Value) -> Value {
+    let (ty, role) = match v {
+        Value::Bool(_) => ("boolean", "indicator"),
+        Value::Number(_) => ("number", "value"),
+        Value::String(_) => ("string", "text"),
+        Value::Null => ("mixed", "state"),
+        Value::Array(_) | Value::Object(_) => ("string", "json"),
     };
-    (
-        json!({"name": field, "type": ty, "role": role, "read": true, "write": false}),
-        val,
-    )
+    json!({"name": field, "type": ty, "role": role, "read": true, "write": false})
+}
+
+/// The state value of a field no row names: nested objects and arrays as JSON text.
+fn inferred_value(v: &Value) -> Value {
+    match v {
+        Value::Array(_) | Value::Object(_) => Value::String(v.to_string()),
+        _ => v.clone(),
+    }
 }
 
 fn object(id: &str, obj_type: &str, common: Value) -> IobObject {

@@ -7,6 +7,9 @@
 //! row names still become states, with a type inferred from their value and a neutral
 //! role. The rows themselves live in [`super::rows`], one module per kind of owner.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use serde_json::{json, Map, Value};
 
 /// How a cloud value maps to the state value.
@@ -487,16 +490,62 @@ pub fn derived_rows<'a>(
     rows: &'static [FieldRow],
     type_name: &'a str,
 ) -> impl Iterator<Item = &'static FieldRow> + 'a {
-    rows.iter()
-        .filter(move |r| r.source.is_some() && (r.types.is_empty() || r.types.contains(&type_name)))
+    // Indexed tables keep their derived rows apart; small ones are scanned.
+    let (derived, scan): (&'static [&'static FieldRow], &'static [FieldRow]) = match index(rows) {
+        Some(ix) => (&ix.derived, &[]),
+        None => (&[], rows),
+    };
+    derived
+        .iter()
+        .copied()
+        .chain(scan.iter().filter(|r| r.source.is_some()))
+        .filter(move |r| r.types.is_empty() || r.types.contains(&type_name))
 }
 
 /// Find the row for a field of a channel or group type.
 pub fn find(rows: &'static [FieldRow], type_name: &str, field: &str) -> Option<&'static FieldRow> {
+    if let Some(ix) = index(rows) {
+        let named = ix.by_field.get(field)?;
+        return named
+            .iter()
+            .find(|r| r.types.contains(&type_name))
+            .or_else(|| named.iter().find(|r| r.types.is_empty()))
+            .copied();
+    }
     rows.iter()
         .filter(|r| r.field == field)
         .find(|r| r.types.contains(&type_name))
         .or_else(|| rows.iter().find(|r| r.field == field && r.types.is_empty()))
+}
+
+/// A table's rows by field name (in table order) and its derived rows, built once: `find`
+/// runs for every field of every event, and a linear scan of a few hundred rows was the
+/// largest cost of the event path.
+struct RowIndex {
+    by_field: HashMap<&'static str, Vec<&'static FieldRow>>,
+    derived: Vec<&'static FieldRow>,
+}
+
+impl RowIndex {
+    fn new(rows: &'static [FieldRow]) -> RowIndex {
+        let mut by_field: HashMap<&'static str, Vec<&'static FieldRow>> = HashMap::new();
+        for r in rows {
+            by_field.entry(r.field).or_default().push(r);
+        }
+        RowIndex {
+            by_field,
+            derived: rows.iter().filter(|r| r.source.is_some()).collect(),
+        }
+    }
+}
+
+/// The index of one of the three big tables; small tables are scanned.
+fn index(rows: &'static [FieldRow]) -> Option<&'static RowIndex> {
+    static INDEXES: [OnceLock<RowIndex>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let i = [CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS]
+        .iter()
+        .position(|t| std::ptr::eq(*t, rows))?;
+    Some(INDEXES[i].get_or_init(|| RowIndex::new(rows)))
 }
 
 #[cfg(test)]
