@@ -18,6 +18,7 @@ mod hooks;
 mod pairing;
 mod rest;
 mod state;
+pub mod synth;
 mod time;
 mod ws;
 
@@ -35,6 +36,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use state::Shared;
+pub use synth::synthetic_home;
 
 /// The SGTIN of the simulated access point.
 pub const DEFAULT_SGTIN: &str = "3014F711A000000000000001";
