@@ -236,6 +236,59 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks as f64 / hz
 }
 
+/// CPU seconds per thread name (tokio's workers share one), of the threads alive now.
+type ThreadCpu = std::collections::BTreeMap<String, f64>;
+
+fn thread_cpu(pid: u32) -> ThreadCpu {
+    let mut out = ThreadCpu::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|&i| f.get(i).and_then(|v| v.parse::<u64>().ok()))
+            .sum();
+        // SAFETY: sysconf only reads a constant of the system.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        *out.entry(name).or_default() += ticks as f64 / hz;
+    }
+    out
+}
+
+/// Where the CPU time between two samples went: `name 1.23 s, …`, biggest first, the time
+/// of threads that ended meanwhile as `ended threads`.
+fn cpu_split(before: &ThreadCpu, after: &ThreadCpu, total: f64) -> String {
+    let mut parts: Vec<(String, f64)> = after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, v)| *v >= 0.005)
+        .collect();
+    let ended = total - parts.iter().map(|(_, v)| v).sum::<f64>();
+    if ended >= 0.005 {
+        parts.push(("ended threads".into(), ended));
+    }
+    parts.sort_by(|a, b| b.1.total_cmp(&a.1));
+    parts
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.2} s"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Size of a file in bytes (0 when missing).
+fn file_size(p: &Path) -> u64 {
+    std::fs::metadata(p).map_or(0, |m| m.len())
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -370,6 +423,12 @@ struct Figures {
     burst_after_answer: Duration,
     burst_cpu: f64,
     burst_sim_cpu: f64,
+    burst_threads: String,
+    startup_cpu: f64,
+    startup_threads: String,
+    files_start: (u64, u64),
+    files_after: (u64, u64),
+    many_threads: String,
     burst_writes: f64,
     burst_object_writes: u64,
     burst_rss_high: u64,
@@ -500,15 +559,26 @@ impl<'a> Size<'a> {
         let (w, o) = stats(api);
         f.startup_state_writes = w;
         f.objects = o;
+        f.startup_cpu = cpu_seconds(pid);
+        f.startup_threads = cpu_split(&ThreadCpu::new(), &thread_cpu(pid), f.startup_cpu);
+        let data = self.dir.join(format!("data-{}", self.opts.runs - 1));
+        let files = || {
+            (
+                file_size(&data.join("objects.json")),
+                file_size(&data.join("states.json")),
+            )
+        };
 
         // (b) memory once settled.
         std::thread::sleep(Duration::from_secs(1));
         f.rss_start = rss(pid);
+        f.files_start = files();
         f.peak_start = peak_rss(pid);
 
         // (c) a burst.
         let (w0, o0) = stats(api);
         let (cpu0, sim0) = (cpu_seconds(pid), cpu_seconds(sim_pid));
+        let threads0 = thread_cpu(pid);
         let t0 = Instant::now();
         let answer = call(
             self.sim_addr,
@@ -523,6 +593,7 @@ impl<'a> Size<'a> {
         let (w1, o1) = stats(api);
         f.burst_cpu = cpu_seconds(pid) - cpu0;
         f.burst_sim_cpu = cpu_seconds(sim_pid) - sim0;
+        f.burst_threads = cpu_split(&threads0, &thread_cpu(pid), f.burst_cpu);
         f.burst_events = answer["sent"].as_u64().unwrap_or(0);
         f.burst_writes = (w1 - w0) as f64 / f.burst_events.max(1) as f64;
         f.burst_object_writes = o1 - o0;
@@ -535,6 +606,7 @@ impl<'a> Size<'a> {
         // (e) many events, in bursts.
         let (w0, _) = stats(api);
         let (cpu0, sim0) = (cpu_seconds(pid), cpu_seconds(sim_pid));
+        let threads0 = thread_cpu(pid);
         let t0 = Instant::now();
         let mut sent = 0;
         let mut seed = 100;
@@ -554,11 +626,13 @@ impl<'a> Size<'a> {
         f.many_events = sent;
         f.many_cpu = cpu_seconds(pid) - cpu0;
         f.many_sim_cpu = cpu_seconds(sim_pid) - sim0;
+        f.many_threads = cpu_split(&threads0, &thread_cpu(pid), f.many_cpu);
         let (w1, _) = stats(api);
         f.many_writes = (w1 - w0) as f64 / sent.max(1) as f64;
         std::thread::sleep(Duration::from_secs(1));
         f.rss_after = rss(pid);
         f.peak_after = peak_rss(pid);
+        f.files_after = files();
         drop(adapter);
     }
 
@@ -697,8 +771,16 @@ fn print_size(f: &Figures) {
         ("startup: spawn → info.connection true", spread(&f.startup)),
         ("startup: spawn → HTTP API answers", spread(&f.api_up)),
         (
+            "startup: CPU until connected, by thread",
+            format!("{:.2} s: {}", f.startup_cpu, f.startup_threads),
+        ),
+        (
             "RSS 1 s after connected (peak so far)",
             format!("{} ({})", mib(f.rss_start), mib(f.peak_start)),
+        ),
+        (
+            "data dir 1 s after connected: objects.json, states.json",
+            format!("{}, {}", mib(f.files_start.0), mib(f.files_start.1)),
         ),
         (
             "burst: events, simulator send time",
@@ -716,6 +798,7 @@ fn print_size(f: &Figures) {
             "burst: state writes per event (object writes)",
             format!("{:.2} ({})", f.burst_writes, f.burst_object_writes),
         ),
+        ("burst: adapter CPU by thread", f.burst_threads.clone()),
         ("burst: highest RSS seen", mib(f.burst_rss_high)),
         (
             "unchanged device pushed: writes of 1st, 2nd push",
@@ -734,6 +817,7 @@ fn print_size(f: &Figures) {
             "many events: adapter CPU (simulator CPU)",
             format!("{:.2} s ({:.2} s)", f.many_cpu, f.many_sim_cpu),
         ),
+        ("many events: adapter CPU by thread", f.many_threads.clone()),
         (
             "many events: state writes per event",
             format!("{:.2}", f.many_writes),
@@ -741,6 +825,10 @@ fn print_size(f: &Figures) {
         (
             "RSS 1 s after the events (peak so far)",
             format!("{} ({})", mib(f.rss_after), mib(f.peak_after)),
+        ),
+        (
+            "data dir after the events: objects.json, states.json",
+            format!("{}, {}", mib(f.files_after.0), mib(f.files_after.1)),
         ),
     ];
     println!(
