@@ -17,7 +17,8 @@
 // js-controller's spawn of main.js and main.js's spawn of the binary from /proc (10 ms
 // resolution), the connection from the ts of the info.connection state the adapter writes.
 // Prints each run, then median, min and max, the object count and the memory of the
-// binary and of its Node launcher 1 s after connecting.
+// binary and of its Node launcher 1 s after connecting, and the CPU time the binary and
+// js-controller (whose process serves the jsonl databases) spent until the connection.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -63,6 +64,12 @@ function startedAt(pid) {
     const ticks = Number(statFields(pid)[19]); // field 22
     const uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
     return Date.now() - (uptime - ticks / HZ) * 1000;
+}
+
+/** utime + stime of a process, in ms. */
+function cpuMs(pid) {
+    const f = statFields(pid);
+    return ((Number(f[11]) + Number(f[12])) / HZ) * 1000; // fields 14, 15
 }
 
 function parentPid(pid) {
@@ -178,10 +185,14 @@ async function watchConnection(iob) {
 }
 
 async function measureStart(iob, conn, ids) {
+    const controller = iob.child.pid; // node controller.js, which also serves the jsonl databases
+    const controllerCpu0 = cpuMs(controller);
     const enabledAt = await setEnabled(iob, true);
     const state = await conn.wait(true, enabledAt);
     const connectedAt = state.ts;
+    const controllerCpu = cpuMs(controller) - controllerCpu0;
     const bin = await waitFor(() => binaryPid(iob), { timeoutMs: 10000, intervalMs: 20, what: 'the binary' });
+    const binaryCpu = cpuMs(bin);
     const launcher = parentPid(bin);
     const launcherAt = startedAt(launcher);
     const binaryAt = startedAt(bin);
@@ -201,6 +212,8 @@ async function measureStart(iob, conn, ids) {
         enableToComplete: completeAt - enabledAt,
         objects: await countKeys(iob, 'objects', 'cfg.o.hmip.0.*'),
         states: await countKeys(iob, 'states', 'io.hmip.0.*'),
+        binaryCpu,
+        controllerCpu,
         rssBinary: rssMiB(bin),
         rssLauncher: rssMiB(launcher),
         bin,
@@ -267,6 +280,7 @@ async function main() {
             const line = (k, x) => `${k}: enable → connected ${fmtMs(x.enableToConnected)} ` +
                 `(enable → main.js ${fmtMs(x.enableToLauncher)}, main.js → binary ${fmtMs(x.launcherToBinary)}, ` +
                 `binary → connected ${fmtMs(x.binaryToConnected)}; tree ${x.missingAtConnected ? `complete after ${fmtMs(x.enableToComplete)}` : 'complete'}), ` +
+                `CPU until connected: binary ${fmtMs(x.binaryCpu)}, js-controller ${fmtMs(x.controllerCpu)}; ` +
                 `${x.objects} objects, ${x.states} states, RSS binary ${fmtMiB(x.rssBinary)} + main.js ${fmtMiB(x.rssLauncher)}`;
             console.log(`run ${i}/${opts.runs}\n  ${line('cold', r.cold)}\n  ${line('warm', r.warm)}`);
         }
@@ -284,6 +298,8 @@ async function main() {
         row(`${kind}: enable → js-controller spawns main.js`, r => r[kind].enableToLauncher);
         row(`${kind}: main.js → binary spawned`, r => r[kind].launcherToBinary);
         row(`${kind}: binary spawned → info.connection true`, r => r[kind].binaryToConnected);
+        row(`${kind}: CPU of the binary until connected`, r => r[kind].binaryCpu);
+        row(`${kind}: CPU of js-controller (and its jsonl databases) meanwhile`, r => r[kind].controllerCpu);
         row(`${kind}: RSS of the binary 1 s after connected`, r => r[kind].rssBinary, fmtMiB);
         row(`${kind}: RSS of main.js (Node launcher)`, r => r[kind].rssLauncher, fmtMiB);
     }
