@@ -110,6 +110,8 @@ enum Command {
         /// `POST /sim/button`.
         #[arg(long, value_enum, default_value_t = ButtonArg::Auto)]
         button: ButtonArg,
+        #[command(flatten)]
+        synthetic: SyntheticArgs,
     },
     /// Print the object tree (id -> object) a home maps to, for checks and docs.
     #[command(hide = true)]
@@ -120,6 +122,8 @@ enum Command {
         /// Instance namespace.
         #[arg(long, default_value = "hmip.0")]
         namespace: String,
+        #[command(flatten)]
+        synthetic: SyntheticArgs,
     },
     /// Try it: the simulator with the demo home plus a standalone run, in one process.
     Demo {
@@ -127,6 +131,20 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8089")]
         http: SocketAddr,
     },
+}
+
+/// A synthetic home (benchmarks): `--synthetic N` devices built from the `--fixture` home
+/// (or the demo home), by seed.
+#[derive(clap::Args, Clone, Copy)]
+struct SyntheticArgs {
+    /// Serve a synthetic home of N devices, built from the device types of `--fixture`
+    /// (or of the demo home): fresh ids, randomised values, groups scaled along, about 1 %
+    /// unknown device and channel types.
+    #[arg(long, value_name = "N")]
+    synthetic: Option<usize>,
+    /// The seed of the synthetic home: the same seed, the same home.
+    #[arg(long, default_value_t = 1, requires = "synthetic")]
+    seed: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -233,9 +251,14 @@ fn main() -> anyhow::Result<()> {
                 sgtin,
                 pin,
                 button,
-            } => serve_sim(fixture, listen, sgtin, pin, button).await,
+                synthetic,
+            } => serve_sim(fixture, synthetic, listen, sgtin, pin, button).await,
             Command::Demo { http } => demo(http).await,
-            Command::Tree { fixture, namespace } => print_tree(fixture, &namespace),
+            Command::Tree {
+                fixture,
+                namespace,
+                synthetic,
+            } => print_tree(fixture, synthetic, &namespace),
         }
     })
 }
@@ -451,6 +474,7 @@ async fn pair(
 
 async fn serve_sim(
     fixture: Option<PathBuf>,
+    synthetic: SyntheticArgs,
     listen: SocketAddr,
     sgtin: String,
     pin: Option<String>,
@@ -460,6 +484,10 @@ async fn serve_sim(
         Some(path) => SimConfig::with_fixture_file(&path, listen)?,
         None => SimConfig::demo(listen),
     };
+    if let Some(n) = synthetic.synthetic {
+        cfg.home = sim::synth::try_synthetic_home(&cfg.home, n, synthetic.seed)?;
+        info!("a synthetic home of {n} devices (seed {})", synthetic.seed);
+    }
     cfg.sgtin = iobroker_hmip::cloud::identity::normalize_sgtin(&sgtin)?;
     cfg.pin = pin;
     cfg.button = match button {
@@ -490,14 +518,21 @@ async fn demo(http: SocketAddr) -> anyhow::Result<()> {
     res
 }
 
-fn print_tree(fixture: Option<PathBuf>, namespace: &str) -> anyhow::Result<()> {
-    let home = match fixture {
+fn print_tree(
+    fixture: Option<PathBuf>,
+    synthetic: SyntheticArgs,
+    namespace: &str,
+) -> anyhow::Result<()> {
+    let mut home = match fixture {
         Some(path) => serde_json::from_str(
             &std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?,
         )?,
         None => sim::demo_home(),
     };
+    if let Some(n) = synthetic.synthetic {
+        home = sim::synth::try_synthetic_home(&home, n, synthetic.seed)?;
+    }
     let state: iobroker_hmip::cloud::CurrentState =
         serde_json::from_value(home).context("not a getCurrentState answer")?;
     let snap = iobroker_hmip::tree::snapshot(namespace, &state);

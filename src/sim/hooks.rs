@@ -5,6 +5,7 @@
 //! | hook | effect |
 //! |---|---|
 //! | `POST /sim/device/{deviceId}/channel/{index}` | merge the body into a channel, push `DEVICE_CHANGED` |
+//! | `POST /sim/burst` `{"count": N, "seed": S, "changes": k}` | N device reports, each its own `DEVICE_CHANGED` |
 //! | `POST /sim/push[?binary=true]` | send the raw body to every websocket |
 //! | `POST /sim/drop` | close every websocket |
 //! | `POST /sim/throttle` `{"count": N}` | the next N requests answer 429 |
@@ -16,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -23,8 +25,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
+use super::burst::Burst;
 use super::control::{device_changed, device_mut};
 use super::rest::{answer, error};
 use super::state::{Outgoing, Shared};
@@ -34,6 +37,7 @@ use super::{time, DEFAULT_AUTH_TOKEN};
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/sim/device/{device_id}/channel/{index}", post(set_channel))
+        .route("/sim/burst", post(burst))
         .route("/sim/push", post(push))
         .route("/sim/drop", post(drop_sockets))
         .route("/sim/throttle", post(throttle))
@@ -58,22 +62,118 @@ async fn set_channel(
         return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
     };
     let mut inner = s.lock();
-    let Some(device) = device_mut(&mut inner.home, &device_id) else {
-        return error(StatusCode::NOT_FOUND, "INVALID_DEVICE");
-    };
-    let Some(channel) = device
+    match report(&mut inner.home, &device_id, &index, fields, time::now_ms()) {
+        Ok(device) => {
+            s.push_events(vec![device_changed(&device)]);
+            drop(inner);
+            answer(StatusCode::OK, device)
+        }
+        Err(code) => error(StatusCode::NOT_FOUND, code),
+    }
+}
+
+/// A device reports: merge `fields` into channel `index` of `device_id`, set the device's
+/// `lastStatusUpdate` to `ts`, and return the device as the cloud pushes it. The error is
+/// the errorCode of a 404 (`INVALID_DEVICE`, `INVALID_CHANNEL`).
+fn report(
+    home: &mut Value,
+    device_id: &str,
+    index: &str,
+    fields: Map<String, Value>,
+    ts: i64,
+) -> Result<Value, &'static str> {
+    let device = device_mut(home, device_id).ok_or("INVALID_DEVICE")?;
+    let channel = device
         .get_mut("functionalChannels")
-        .and_then(|c| c.get_mut(&index))
+        .and_then(|c| c.get_mut(index))
         .and_then(Value::as_object_mut)
-    else {
-        return error(StatusCode::NOT_FOUND, "INVALID_CHANNEL");
-    };
+        .ok_or("INVALID_CHANNEL")?;
     channel.extend(fields);
-    device.insert("lastStatusUpdate".into(), json!(time::now_ms()));
-    let device = Value::Object(device.clone());
-    s.push_events(vec![device_changed(&device)]);
-    drop(inner);
-    answer(StatusCode::OK, device)
+    device.insert("lastStatusUpdate".into(), json!(ts));
+    Ok(Value::Object(device.clone()))
+}
+
+/// Events queued for the websocket writers above which a burst waits (the broadcast
+/// channel holds 1024; a burst never lets a writer fall behind and lose messages).
+const BURST_HIGH_WATER: usize = 768;
+/// Reports made per lock hold, so that other requests get their turn during a burst.
+const BURST_BATCH: usize = 256;
+/// A burst gives up when the websocket writers take nothing for this long.
+const BURST_STALL: Duration = Duration::from_secs(30);
+
+/// `POST /sim/burst` with `{"count": N, "seed": S, "changes": k}` (seed 1 and k 1 by
+/// default): N device reports as fast as the websocket writers take them, in order, each
+/// its own `DEVICE_CHANGED` message: a channel (picked by the seed) with at least k
+/// booleans or numbers, k of them changed to a new value (a boolean flips, a number moves),
+/// and the device's `lastStatusUpdate` bumped (now, or one more than before, so that it
+/// always changes). The home changes with them. Answers, once every message has been taken
+/// by every websocket writer, `{"sent": N, "last": {"deviceId", "lastStatusUpdate"}}` (`last`
+/// null for N = 0); 400 `INVALID_REQUEST` without a count or without a channel of k such
+/// fields, 503 `WEBSOCKET_STALLED` when a websocket client takes nothing for 30 s.
+async fn burst(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let req = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    let Some(count) = req.get("count").and_then(Value::as_u64) else {
+        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    };
+    let seed = req.get("seed").and_then(Value::as_u64).unwrap_or(1);
+    let changes = req.get("changes").and_then(Value::as_u64).unwrap_or(1) as usize;
+    let Some(mut reports) = Burst::new(&s.lock().home, seed, changes) else {
+        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    };
+    let mut sent = 0u64;
+    let mut last = Value::Null;
+    while sent < count {
+        if !wait_for_writers(&s, BURST_HIGH_WATER).await {
+            return stalled(sent);
+        }
+        let mut inner = s.lock();
+        for _ in 0..BURST_BATCH.min((count - sent) as usize) {
+            let r = reports.next(&inner.home);
+            let before = inner.home["devices"][&r.device]["lastStatusUpdate"]
+                .as_i64()
+                .unwrap_or(0);
+            let ts = time::now_ms().max(before + 1);
+            // The generator only names channels of the home: this cannot fail.
+            let Ok(device) = report(&mut inner.home, &r.device, &r.channel, r.fields, ts) else {
+                continue;
+            };
+            s.push_events(vec![device_changed(&device)]);
+            // The device's own id (what the state ids are made of), which a home may
+            // file under another key.
+            last = json!({"deviceId": device.get("id").unwrap_or(&json!(r.device)), "lastStatusUpdate": ts});
+            sent += 1;
+        }
+    }
+    if !wait_for_writers(&s, 0).await {
+        return stalled(sent);
+    }
+    answer(StatusCode::OK, json!({"sent": sent, "last": last}))
+}
+
+/// Wait until at most `max` pushed messages wait for a websocket writer; false when the
+/// writers take nothing for [`BURST_STALL`].
+async fn wait_for_writers(s: &Shared, max: usize) -> bool {
+    let mut pending = s.pending();
+    let mut since = tokio::time::Instant::now();
+    while pending > max {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let now = s.pending();
+        if now < pending {
+            since = tokio::time::Instant::now();
+        } else if since.elapsed() > BURST_STALL {
+            return false;
+        }
+        pending = now;
+    }
+    true
+}
+
+fn stalled(sent: u64) -> Response {
+    tracing::warn!("hook: burst stopped after {sent} reports: a websocket client takes nothing");
+    answer(
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({"errorCode": "WEBSOCKET_STALLED", "sent": sent}),
+    )
 }
 
 /// `POST /sim/push[?binary=true]`: send the body as it is, as a text frame (or a binary

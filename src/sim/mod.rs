@@ -7,17 +7,20 @@
 //!   control endpoints, which really change the simulated home;
 //! - the websocket (`GET /ws`), which pushes `DEVICE_CHANGED`, `GROUP_CHANGED`,
 //!   `HOME_CHANGED` and `CLIENT_ADDED` like the cloud does;
-//! - test hooks under `/sim/...` to change devices, push raw messages and
-//!   inject faults (throttling, revoked tokens, dropped sockets); the `hooks` module lists them.
+//! - test hooks under `/sim/...` to change devices, send bursts of device reports, push
+//!   raw messages and inject faults (throttling, revoked tokens, dropped sockets); the
+//!   `hooks` module lists them.
 //!
 //! The home is kept as raw JSON ([`serde_json::Value`]) rather than the typed model, so that
 //! any fixture, unknown device types included, is served back exactly as it was loaded.
 
+mod burst;
 mod control;
 mod hooks;
 mod pairing;
 mod rest;
 mod state;
+pub mod synth;
 mod time;
 mod ws;
 
@@ -35,6 +38,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use state::Shared;
+pub use synth::synthetic_home;
 
 /// The SGTIN of the simulated access point.
 pub const DEFAULT_SGTIN: &str = "3014F711A000000000000001";

@@ -140,6 +140,11 @@ impl Shared {
         self.tx.send(frame).unwrap_or(0)
     }
 
+    /// Messages sent but not yet taken by every websocket writer.
+    pub fn pending(&self) -> usize {
+        self.tx.len()
+    }
+
     /// Close every open websocket; returns how many were open.
     pub fn close_all_websockets(&self) -> u64 {
         let open = self.lock().stats.ws_open;

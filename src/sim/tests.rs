@@ -1,5 +1,6 @@
 //! The simulator driven over the network, as the cloud client and the tests will use it.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -844,4 +845,127 @@ fn fixture_file_errors_name_the_file() {
     std::fs::write(&path, "{\"devices\": {}}").unwrap();
     let err = SimConfig::with_fixture_file(&path, local()).unwrap_err();
     assert!(format!("{err:#}").contains("broken.json"), "{err:#}");
+}
+
+/// The channel fields that differ between two versions of a device.
+fn changed_fields(before: &Value, after: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (key, ch) in after["functionalChannels"].as_object().unwrap() {
+        for (field, v) in ch.as_object().unwrap() {
+            if &before["functionalChannels"][key][field] != v {
+                out.push((key.clone(), field.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn burst_pushes_n_reports_in_order_each_changing_k_fields() {
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    let mut cfg = SimConfig::demo(local());
+    cfg.home = fixture.clone();
+    let h = start(cfg).await.unwrap();
+    let api = Api::new(&h);
+    let mut ws = ws_connect(&h, DEFAULT_AUTH_TOKEN).await.unwrap();
+
+    // More than the broadcast channel holds (1024): the burst waits for the writer.
+    // The client reads while the burst runs, as the adapter does.
+    let n = 1500;
+    let url = format!("{}/sim/burst", h.url());
+    let burst = tokio::spawn(async move {
+        let resp = reqwest::Client::new()
+            .post(url)
+            .json(&json!({"count": n, "seed": 7, "changes": 2}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json::<Value>().await.unwrap()
+    });
+    // The fixture files one device under another key than its id.
+    let key_of: HashMap<String, String> = fixture["devices"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, d)| (d["id"].as_str().unwrap().to_string(), k.clone()))
+        .collect();
+    let mut home = fixture;
+    let mut sequence = Vec::new();
+    for i in 0..n {
+        let msg = next_json(&mut ws).await;
+        let events = msg["events"].as_object().unwrap();
+        assert_eq!(events.len(), 1, "one event per message");
+        assert_eq!(events["0"]["pushEventType"], "DEVICE_CHANGED");
+        let device = &events["0"]["device"];
+        let id = key_of[device["id"].as_str().unwrap()].clone();
+        let before = &home["devices"][&id];
+        let changed = changed_fields(before, device);
+        assert_eq!(changed.len(), 2, "report {i}: {changed:?}");
+        assert_eq!(changed[0].0, changed[1].0, "one channel");
+        assert!(
+            device["lastStatusUpdate"].as_i64() > before["lastStatusUpdate"].as_i64(),
+            "report {i}: lastStatusUpdate bumped"
+        );
+        sequence.push((id.clone(), changed));
+        home["devices"][&id] = device.clone();
+    }
+    let answer = burst.await.unwrap();
+    assert_eq!(answer["sent"], n);
+    let last = &home["devices"][&sequence.last().unwrap().0];
+    assert_eq!(
+        answer["last"],
+        json!({"deviceId": last["id"], "lastStatusUpdate": last["lastStatusUpdate"]})
+    );
+    // The simulated home is what the reports made of it.
+    assert_eq!(api.sim_get("home").await, home);
+    assert_eq!(h.home(), home);
+
+    // Another simulator with the same home and seed reports the same channels and fields.
+    let mut cfg = SimConfig::demo(local());
+    cfg.home = serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    let h2 = start(cfg).await.unwrap();
+    let mut ws2 = ws_connect(&h2, DEFAULT_AUTH_TOKEN).await.unwrap();
+    let answer2 = Api::new(&h2)
+        .sim_post("burst", json!({"count": 50, "seed": 7, "changes": 2}))
+        .await;
+    assert_eq!(answer2["sent"], 50);
+    let mut home2: Value =
+        serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    for (i, want) in sequence.iter().take(50).enumerate() {
+        let msg = next_json(&mut ws2).await;
+        let device = &msg["events"]["0"]["device"];
+        let id = key_of[device["id"].as_str().unwrap()].as_str();
+        assert_eq!(
+            (
+                id.to_string(),
+                changed_fields(&home2["devices"][id], device)
+            ),
+            *want,
+            "report {i}"
+        );
+        home2["devices"][id] = device.clone();
+    }
+
+    // Without a listener the burst still changes the home; bad requests are refused.
+    drop(ws2);
+    let api2 = Api::new(&h2);
+    let a = api2.sim_post("burst", json!({"count": 10})).await;
+    assert_eq!(a["sent"], 10);
+    assert_eq!(
+        api2.sim_post("burst", json!({"count": 0})).await,
+        json!({"sent": 0, "last": null})
+    );
+    let (status, _) = api2.hook(reqwest::Method::POST, "burst", "{}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = api2
+        .hook(
+            reqwest::Method::POST,
+            "burst",
+            r#"{"count": 1, "changes": 1000}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    h.shutdown().await;
+    h2.shutdown().await;
 }

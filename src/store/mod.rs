@@ -23,6 +23,16 @@ pub struct StateChange {
     pub state: Option<IobState>,
 }
 
+/// How many writes a store has applied since it was created or opened (what
+/// `GET /api/v1/stats` reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteStats {
+    /// States written (each id of a `set_states` call counts once).
+    pub state_writes: u64,
+    /// Objects written (each object of a `set_objects` call counts once).
+    pub object_writes: u64,
+}
+
 /// What a subscriber wants to hear about.
 #[derive(Debug, Clone)]
 pub struct Subscription {
@@ -87,4 +97,8 @@ pub trait Store: Send + Sync + 'static {
     fn subscribe(&self, sub: Subscription) -> mpsc::UnboundedReceiver<StateChange>;
     /// Make everything written so far durable (called on shutdown).
     async fn flush(&self) -> Result<(), StoreError>;
+    /// The writes applied so far, for stores that count them (the embedded one).
+    fn write_stats(&self) -> Option<WriteStats> {
+        None
+    }
 }

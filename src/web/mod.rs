@@ -7,6 +7,8 @@
 //!   the state object (exists: 404, `common.write` not false: 403, [`validate_value`]: 400).
 //! - `GET /api/v1/events?pattern=P`: server-sent events `{"id", "state"}` (`state` null when
 //!   deleted).
+//! - `GET /api/v1/stats`: `{"stateWrites", "objectWrites"}`, what the store has written
+//!   since it started (404 for a store that does not count).
 //! - `GET /`: a page listing `hmip.0.*`, updated live.
 //!
 //! Every 4xx/5xx answer is `{"error": "…"}`.
@@ -51,6 +53,7 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         .route("/api/v1/states", get(list_states))
         .route("/api/v1/state/{*id}", get(get_state).put(put_state))
         .route("/api/v1/events", get(events))
+        .route("/api/v1/stats", get(stats))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(store)
 }
@@ -156,6 +159,18 @@ async fn put_state(State(store): State<Shared>, Path(id): Path<String>, body: By
     match store.set_states(vec![(id, state.clone())]).await {
         Ok(()) => Json(state).into_response(),
         Err(e) => store_error(e),
+    }
+}
+
+/// `GET /api/v1/stats`: the store's write counters, for benchmarks.
+async fn stats(State(store): State<Shared>) -> Response {
+    match store.write_stats() {
+        Some(s) => Json(json!({"stateWrites": s.state_writes, "objectWrites": s.object_writes}))
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "this store does not count its writes",
+        ),
     }
 }
 

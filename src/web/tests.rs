@@ -304,3 +304,18 @@ async fn page_and_unknown_paths() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(err["error"].is_string());
 }
+
+#[tokio::test]
+async fn stats_count_the_stores_writes() {
+    let (store, base) = setup().await;
+    let (s, v) = get_json(&format!("{base}/api/v1/stats")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v, json!({"stateWrites": 4, "objectWrites": 7}));
+    put(&base, LEVEL, r#"{"val": 50}"#).await;
+    store
+        .set_objects(vec![object("hmip.0.x", "state", json!({}))])
+        .await
+        .unwrap();
+    let (_, v) = get_json(&format!("{base}/api/v1/stats")).await;
+    assert_eq!(v, json!({"stateWrites": 5, "objectWrites": 8}));
+}

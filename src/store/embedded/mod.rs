@@ -52,6 +52,7 @@ struct Inner {
     /// Raw pub/sub (messagebox, logs): (pattern, sender).
     raw_subscribers: Mutex<Vec<RawSubscriber>>,
     write_count: AtomicU64,
+    object_write_count: AtomicU64,
     /// None for an in-memory store.
     disk: Option<Disk>,
 }
@@ -128,6 +129,11 @@ impl EmbeddedStore {
         self.inner.write_count.load(Ordering::Relaxed)
     }
 
+    /// Number of objects written since this store was created or opened.
+    pub fn object_write_count(&self) -> u64 {
+        self.inner.object_write_count.load(Ordering::Relaxed)
+    }
+
     /// Number of live subscriptions (those whose receiver was dropped are pruned on the
     /// next notification or subscription).
     pub fn subscriber_count(&self) -> usize {
@@ -158,6 +164,7 @@ impl Inner {
             subscribers: Mutex::new(Vec::new()),
             raw_subscribers: Mutex::new(Vec::new()),
             write_count: AtomicU64::new(0),
+            object_write_count: AtomicU64::new(0),
             disk,
         }
     }
@@ -304,6 +311,9 @@ impl Store for EmbeddedStore {
         if objects.is_empty() {
             return Ok(());
         }
+        self.inner
+            .object_write_count
+            .fetch_add(objects.len() as u64, Ordering::Relaxed);
         {
             let mut map = write(&self.inner.objects);
             for obj in objects {
@@ -394,6 +404,13 @@ impl Store for EmbeddedStore {
         tokio::task::spawn_blocking(move || inner.save())
             .await
             .map_err(|e| StoreError::Io(format!("flush task failed: {e}")))?
+    }
+
+    fn write_stats(&self) -> Option<super::WriteStats> {
+        Some(super::WriteStats {
+            state_writes: self.write_count(),
+            object_writes: self.object_write_count(),
+        })
     }
 }
 

@@ -1,0 +1,314 @@
+'use strict';
+// Startup of hmip.0 as a real js-controller 7.2.3 instance on its jsonl databases, measured.
+// Not a test (no *.test.js: tests/e2e/run does not pick it up); run it with
+// `tests/e2e/bench-startup` (builds the release binary) or
+//
+//   HMIP_BIN=target/release/iobroker-hmip node tests/e2e/bench-startup.js [--runs 5]
+//
+// Each run uses a fresh ioBroker root (tests/e2e/iob: js-controller 7.2.3 from the cache,
+// jsonl databases on free ports), installs the adapter as tools/install-into-iobroker lays
+// it out, configures hmip.0 for a simulator serving tests/fixtures/home.json (one simulator
+// for all runs), and then:
+//   cold: enables hmip.0 (common.enabled = true in the objects database, as `iob start`
+//         does) with none of its objects in the database yet, until info.connection is
+//         true, and checks that the whole tree (the ids of `iobroker-hmip tree`) is there;
+//   warm: disables it (the binary ends), enables it again, with the tree in place.
+// Times come from the clocks of the processes involved: the enable is stamped here,
+// js-controller's spawn of main.js and main.js's spawn of the binary from /proc (10 ms
+// resolution), the connection from the ts of the info.connection state the adapter writes.
+// Prints each run, then median, min and max, the object count and the memory of the
+// binary and of its Node launcher 1 s after connecting, and the CPU time the binary and
+// js-controller (whose process serves the jsonl databases) spent until the connection.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn, execFileSync } = require('node:child_process');
+const {
+    JSC_VERSION, prepareInstall, createRoot, waitFor, sleep, killGroup, liveGroups, installHmip,
+} = require('./iob');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = process.env.HMIP_BIN ||
+    path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release', 'iobroker-hmip');
+const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'home.json');
+const SGTIN = '3014F711A000000000000001';
+const SIM_TOKEN = 'SIMULATOR-TOKEN-0000000000000000';
+const INSTANCE = 'system.adapter.hmip.0';
+const CONNECTION = 'hmip.0.info.connection';
+
+function parseArgs() {
+    const args = process.argv.slice(2);
+    const opts = { runs: 5 };
+    for (let i = 0; i < args.length; i++) {
+        if (args[i] === '--runs') opts.runs = Math.max(1, Number(args[++i]) || 0);
+        else if (args[i] === '-h' || args[i] === '--help') {
+            console.log('usage: node tests/e2e/bench-startup.js [--runs 5]   (HMIP_BIN: the binary)');
+            process.exit(0);
+        } else throw new Error(`unknown argument ${args[i]}`);
+    }
+    return opts;
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes: their start in wall-clock ms, their memory.
+
+const HZ = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+function statFields(pid) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' '); // [0] = state (field 3)
+}
+
+/** When a process started, in epoch ms (from its start time in ticks after boot). */
+function startedAt(pid) {
+    const ticks = Number(statFields(pid)[19]); // field 22
+    const uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    return Date.now() - (uptime - ticks / HZ) * 1000;
+}
+
+/** utime + stime of a process, in ms. */
+function cpuMs(pid) {
+    const f = statFields(pid);
+    return ((Number(f[11]) + Number(f[12])) / HZ) * 1000; // fields 14, 15
+}
+
+function parentPid(pid) {
+    return Number(statFields(pid)[1]);
+}
+
+function rssMiB(pid) {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function pidAlive(pid) {
+    try {
+        return statFields(pid)[0] !== 'Z';
+    } catch {
+        return false;
+    }
+}
+
+/** The running hmip binary of a root, or null. */
+function binaryPid(iob) {
+    const bin = path.join(iob.root, 'node_modules', 'iobroker.hmip', 'bin', 'iobroker-hmip');
+    let out = '';
+    try {
+        out = execFileSync('pgrep', ['-f', `^${bin} run`], { encoding: 'utf8' });
+    } catch (err) {
+        if (err.status !== 1) throw err;
+    }
+    return out.split('\n').filter(Boolean).map(Number).find(pidAlive) || null;
+}
+
+// ---------------------------------------------------------------------------------------
+// The simulator, the tree.
+
+async function startSim() {
+    const child = spawn(BIN, ['sim', '--listen', '127.0.0.1:0', '--fixture', FIXTURE], {
+        stdio: ['ignore', 'pipe', 'ignore'], detached: true,
+    });
+    liveGroups.add(child.pid);
+    child.once('exit', () => liveGroups.delete(child.pid));
+    const url = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the simulator did not start')), 15000);
+        let buf = '';
+        child.stdout.on('data', d => {
+            buf += d;
+            const m = /listening on (\S+)/.exec(buf);
+            if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
+        });
+        child.once('exit', code => { clearTimeout(timer); reject(new Error(`the simulator exited (${code})`)); });
+    });
+    return { lookupUrl: `${url}/getHost`, stop: () => killGroup(child.pid, 'SIGKILL') };
+}
+
+function treeIds() {
+    const json = execFileSync(BIN, ['tree', '--fixture', FIXTURE], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+    // io-package's instanceObjects add info.pairing (instance mode only).
+    return new Set([...Object.keys(JSON.parse(json)), 'hmip.0.info.pairing']);
+}
+
+async function countKeys(iob, db, pattern) {
+    const c = await iob.connect(db);
+    try {
+        return (await c.keys(pattern)).length;
+    } finally {
+        c.close();
+    }
+}
+
+async function missingObjects(iob, ids) {
+    const c = await iob.connect('objects');
+    try {
+        const have = new Set((await c.keys('cfg.o.hmip.0.*')).map(k => k.slice('cfg.o.'.length)));
+        return [...ids].filter(id => !have.has(id)).length;
+    } finally {
+        c.close();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// One start: enable, wait for info.connection true (as the adapter stamped it).
+
+async function setEnabled(iob, enabled) {
+    const cur = await iob.getObject(INSTANCE);
+    cur.common.enabled = enabled;
+    const at = Date.now();
+    await iob.setObject(INSTANCE, { ...cur, ts: at, from: `${iob.hostId}.cli` });
+    return at;
+}
+
+/** Resolves with the first info.connection state written after `since` with val `val`. */
+async function watchConnection(iob) {
+    const c = await iob.connect('states');
+    const seen = [];
+    const waiters = [];
+    await c.psubscribe(`io.${CONNECTION}`, (_p, _ch, msg) => {
+        const s = msg && msg !== 'null' ? JSON.parse(msg) : null;
+        if (!s) return;
+        seen.push(s);
+        for (const w of waiters.splice(0)) w();
+    });
+    return {
+        async wait(val, since, timeoutMs = 60000) {
+            const deadline = Date.now() + timeoutMs;
+            for (;;) {
+                const s = seen.find(x => x.val === val && x.ts >= since);
+                if (s) return s;
+                if (Date.now() > deadline) throw new Error(`${CONNECTION} not ${val} within ${timeoutMs} ms`);
+                await new Promise(resolve => { waiters.push(resolve); setTimeout(resolve, 50); });
+            }
+        },
+        close: () => c.close(),
+    };
+}
+
+async function measureStart(iob, conn, ids) {
+    const controller = iob.child.pid; // node controller.js, which also serves the jsonl databases
+    const controllerCpu0 = cpuMs(controller);
+    const enabledAt = await setEnabled(iob, true);
+    const state = await conn.wait(true, enabledAt);
+    const connectedAt = state.ts;
+    const controllerCpu = cpuMs(controller) - controllerCpu0;
+    const bin = await waitFor(() => binaryPid(iob), { timeoutMs: 10000, intervalMs: 20, what: 'the binary' });
+    const binaryCpu = cpuMs(bin);
+    const launcher = parentPid(bin);
+    const launcherAt = startedAt(launcher);
+    const binaryAt = startedAt(bin);
+    const missing = await missingObjects(iob, ids);
+    let completeAt = connectedAt;
+    if (missing > 0) {
+        await waitFor(async () => (await missingObjects(iob, ids)) === 0, { timeoutMs: 60000, intervalMs: 20, what: 'the whole tree' });
+        completeAt = Date.now();
+    }
+    await sleep(Math.max(0, connectedAt + 1000 - Date.now()));
+    return {
+        enableToConnected: connectedAt - enabledAt,
+        enableToLauncher: launcherAt - enabledAt,
+        launcherToBinary: binaryAt - launcherAt,
+        binaryToConnected: connectedAt - binaryAt,
+        missingAtConnected: missing,
+        enableToComplete: completeAt - enabledAt,
+        objects: await countKeys(iob, 'objects', 'cfg.o.hmip.0.*'),
+        states: await countKeys(iob, 'states', 'io.hmip.0.*'),
+        binaryCpu,
+        controllerCpu,
+        rssBinary: rssMiB(bin),
+        rssLauncher: rssMiB(launcher),
+        bin,
+    };
+}
+
+async function stopInstance(iob, conn, bin) {
+    const at = await setEnabled(iob, false);
+    await conn.wait(false, at, 30000);
+    await waitFor(() => !pidAlive(bin), { timeoutMs: 30000, intervalMs: 20, what: 'the binary to end' });
+}
+
+async function oneRun(n, sim, ids) {
+    const iob = await createRoot({ dbType: 'jsonl' });
+    let conn;
+    try {
+        await iob.start();
+        await installHmip(iob, BIN);
+        await iob.setNative('hmip.0', { accessPointSgtin: SGTIN, authToken: SIM_TOKEN, lookupUrl: sim.lookupUrl });
+        conn = await watchConnection(iob);
+        const cold = await measureStart(iob, conn, ids);
+        await stopInstance(iob, conn, cold.bin);
+        const warm = await measureStart(iob, conn, ids);
+        await stopInstance(iob, conn, warm.bin);
+        return { cold, warm };
+    } catch (err) {
+        const tail = iob.logs().split('\n').filter(l => l.trim()).slice(-30).join('\n');
+        err.message += `\n--- run ${n}: ${iob.root}/log, last 30 lines\n${tail}`;
+        throw err;
+    } finally {
+        if (conn) conn.close();
+        await iob.dispose();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+function stats(values) {
+    const s = [...values].sort((a, b) => a - b);
+    const mid = s.length >> 1;
+    const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+    return { median, min: s[0], max: s[s.length - 1] };
+}
+
+const fmtMs = v => `${Math.round(v)} ms`;
+const fmtMiB = v => `${v.toFixed(1)} MiB`;
+
+async function main() {
+    const opts = parseArgs();
+    if (!fs.existsSync(BIN)) throw new Error(`no binary at ${BIN} (cargo build --release, or set HMIP_BIN)`);
+    const profile = /\/release\//.test(BIN) ? 'release' : /\/debug\//.test(BIN) ? 'debug (unoptimised)' : 'unknown build';
+    await prepareInstall({ withAdmin: false });
+    const ids = treeIds();
+    const sim = await startSim();
+    console.log(`## hmip.0 startup on js-controller ${JSC_VERSION}, jsonl databases\n`);
+    console.log(`- binary: ${BIN} (${profile})`);
+    console.log(`- home: tests/fixtures/home.json (150 devices); the tree: ${ids.size} objects under hmip.0`);
+    console.log(`- ${opts.runs} runs, each on a fresh root: cold start (no hmip.0 objects yet), then a warm restart\n`);
+    const runs = [];
+    try {
+        for (let i = 1; i <= opts.runs; i++) {
+            const r = await oneRun(i, sim, ids);
+            runs.push(r);
+            const line = (k, x) => `${k}: enable → connected ${fmtMs(x.enableToConnected)} ` +
+                `(enable → main.js ${fmtMs(x.enableToLauncher)}, main.js → binary ${fmtMs(x.launcherToBinary)}, ` +
+                `binary → connected ${fmtMs(x.binaryToConnected)}; tree ${x.missingAtConnected ? `complete after ${fmtMs(x.enableToComplete)}` : 'complete'}), ` +
+                `CPU until connected: binary ${fmtMs(x.binaryCpu)}, js-controller ${fmtMs(x.controllerCpu)}; ` +
+                `${x.objects} objects, ${x.states} states, RSS binary ${fmtMiB(x.rssBinary)} + main.js ${fmtMiB(x.rssLauncher)}`;
+            console.log(`run ${i}/${opts.runs}\n  ${line('cold', r.cold)}\n  ${line('warm', r.warm)}`);
+        }
+    } finally {
+        sim.stop();
+    }
+    console.log('\n| measure | median | min | max |\n|---|---|---|---|');
+    const row = (name, pick, fmt = fmtMs) => {
+        const s = stats(runs.map(pick));
+        console.log(`| ${name} | ${fmt(s.median)} | ${fmt(s.min)} | ${fmt(s.max)} |`);
+    };
+    for (const kind of ['cold', 'warm']) {
+        row(`${kind}: enable → info.connection true, tree complete`, r => r[kind].enableToComplete);
+        row(`${kind}: enable → info.connection true`, r => r[kind].enableToConnected);
+        row(`${kind}: enable → js-controller spawns main.js`, r => r[kind].enableToLauncher);
+        row(`${kind}: main.js → binary spawned`, r => r[kind].launcherToBinary);
+        row(`${kind}: binary spawned → info.connection true`, r => r[kind].binaryToConnected);
+        row(`${kind}: CPU of the binary until connected`, r => r[kind].binaryCpu);
+        row(`${kind}: CPU of js-controller (and its jsonl databases) meanwhile`, r => r[kind].controllerCpu);
+        row(`${kind}: RSS of the binary 1 s after connected`, r => r[kind].rssBinary, fmtMiB);
+        row(`${kind}: RSS of main.js (Node launcher)`, r => r[kind].rssLauncher, fmtMiB);
+    }
+    const objects = stats(runs.map(r => r.cold.objects));
+    const states = stats(runs.map(r => r.cold.states));
+    console.log(`\nobjects under hmip.0: ${objects.median} (tree ${ids.size}); states: ${states.median}`);
+}
+
+main().then(() => process.exit(0), err => {
+    console.error(`bench-startup: ${err.stack || err.message}`);
+    process.exit(1);
+});
