@@ -14,6 +14,8 @@
 //! device's `lastStatusUpdate`, like a real device report; building the frame is not
 //! timed, parsing it is.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,35 @@ use iobroker_hmip::store::embedded::EmbeddedStore;
 use iobroker_hmip::store::Store;
 use serde_json::{json, Value};
 
+/// The system allocator, as the binary uses it, counting the bytes allocated and not yet
+/// freed (the live heap, which RSS only bounds from above).
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+struct Counting;
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Relaxed);
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+fn live_mib() -> f64 {
+    LIVE.load(Relaxed) as f64 / (1024.0 * 1024.0)
+}
+
 struct Args {
     devices: Vec<usize>,
     events: usize,
@@ -32,7 +63,7 @@ struct Args {
 
 fn args() -> Args {
     let mut a = Args {
-        devices: vec![150],
+        devices: vec![150, 1000, 5000],
         events: 100_000,
         changes: 1,
     };
@@ -71,8 +102,11 @@ fn home(devices: usize) -> Value {
         .expect("tests/fixtures/home.json"),
     )
     .expect("fixture is JSON");
-    assert_eq!(devices, 150, "synthetic homes: not yet");
-    fixture
+    if devices == 150 {
+        fixture
+    } else {
+        iobroker_hmip::sim::synth::synthetic_home(&fixture, devices, 1)
+    }
 }
 
 /// splitmix64: a tiny deterministic generator, so every run sends the same events.
@@ -154,15 +188,19 @@ fn main() {
         .expect("tokio runtime");
     println!("| devices | events | p50 µs | p99 µs | p99.9 µs | max µs | events/s (one core) | writes/event | writes of an unchanged event |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut heap = Vec::new();
     for &n in &args.devices {
         let mut home = home(n);
+        let live_before = live_mib();
         let state: CurrentState = serde_json::from_value(home.clone()).expect("a home");
+        let model_mib = live_mib() - live_before;
         let store = EmbeddedStore::in_memory();
         let dyn_store: Arc<dyn Store> = Arc::new(store.clone());
         let mut runtime = rt
             .block_on(Runtime::new(AdapterOptions::default(), dyn_store))
             .expect("runtime");
         rt.block_on(runtime.on_cloud(CloudEvent::Snapshot(Box::new(state))));
+        let loaded_mib = live_mib() - live_before;
         let targets = targets(&home);
         let mut rng = Rng(1);
         let mut lat = Vec::with_capacity(args.events);
@@ -190,6 +228,11 @@ fn main() {
         rt.block_on(runtime.on_cloud(CloudEvent::Events(events)));
         let unchanged = store.write_count() - before;
 
+        let after_mib = live_mib() - live_before;
+        heap.push(format!(
+            "| {n} | {model_mib:.1} | {:.1} | {loaded_mib:.1} | {after_mib:.1} |",
+            loaded_mib - model_mib
+        ));
         let total: Duration = lat.iter().sum();
         lat.sort();
         let us = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1e6);
@@ -203,5 +246,11 @@ fn main() {
             args.events as f64 / total.as_secs_f64(),
             writes as f64 / args.events as f64,
         );
+    }
+    println!();
+    println!("| devices | heap: model MiB | heap: store + mirror MiB | heap after start MiB | heap after the events MiB |");
+    println!("|---:|---:|---:|---:|---:|");
+    for line in heap {
+        println!("{line}");
     }
 }

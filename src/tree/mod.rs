@@ -123,22 +123,39 @@ pub fn instance_objects(ns: &str) -> Vec<IobObject> {
 
 /// The whole tree of a home: instance objects, home, devices, groups, clients.
 pub fn snapshot(ns: &str, state: &CurrentState) -> TreeSnapshot {
-    let mut out = TreeSnapshot {
+    let mut out = TreeSnapshot::default();
+    for part in snapshot_parts(ns, state) {
+        out.extend(part);
+    }
+    out
+}
+
+/// [`snapshot`] in parts (the instance objects, the home, each device, group and client,
+/// then the alarm mode), so that a consumer can store a large home part by part instead
+/// of holding all its objects at once.
+pub fn snapshot_parts<'a>(
+    ns: &'a str,
+    state: &'a CurrentState,
+) -> impl Iterator<Item = TreeSnapshot> + 'a {
+    let instance = std::iter::once_with(move || TreeSnapshot {
         objects: instance_objects(ns),
         ..TreeSnapshot::default()
-    };
-    out.extend(home(ns, &state.home));
-    for d in state.devices.values() {
-        out.extend(device(ns, d, &state.groups));
-    }
-    for g in state.groups.values() {
-        out.extend(group(ns, g));
-    }
-    for c in state.clients.values() {
-        out.extend(client(ns, c));
-    }
-    out.values.extend(alarm::value(ns, state));
-    out
+    });
+    let alarm = std::iter::once_with(move || TreeSnapshot {
+        values: alarm::value(ns, state).into_iter().collect(),
+        ..TreeSnapshot::default()
+    });
+    instance
+        .chain(std::iter::once_with(move || home(ns, &state.home)))
+        .chain(
+            state
+                .devices
+                .values()
+                .map(move |d| device(ns, d, &state.groups)),
+        )
+        .chain(state.groups.values().map(move |g| group(ns, g)))
+        .chain(state.clients.values().map(move |c| client(ns, c)))
+        .chain(alarm)
 }
 
 /// The objects and values of one device.

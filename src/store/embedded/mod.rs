@@ -20,12 +20,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
+use serde_json::value::RawValue;
+
 use super::{StateChange, Store, StoreError, Subscription};
 use crate::iobroker::{pattern_matches, IobObject, IobState};
 
 /// How long after the first unsaved change the files are written: bursts of writes end up
 /// in one file write, and at most about this much is lost on a crash.
 pub const PERSIST_DELAY: Duration = Duration::from_millis(500);
+
+/// The same for states alone. Longer, because rewriting every state's value is what a
+/// stream of events costs the disk and the CPU (the whole file each time), while a value
+/// lost on a crash comes back with the cloud's snapshot after the restart anyway.
+pub const STATES_PERSIST_DELAY: Duration = Duration::from_secs(5);
 
 /// File name of the objects database in the data directory.
 pub const OBJECTS_FILE: &str = "objects.json";
@@ -45,8 +52,10 @@ pub struct EmbeddedStore {
 type RawSubscriber = (String, mpsc::UnboundedSender<(String, String)>);
 
 struct Inner {
-    // BTreeMaps so that a pattern's literal prefix becomes a range scan.
-    objects: RwLock<BTreeMap<String, IobObject>>,
+    // BTreeMaps so that a pattern's literal prefix becomes a range scan. Objects are kept
+    // as their JSON text: a parsed object took ten times the memory, and objects are read
+    // rarely (a client's query, a restart) but kept for the adapter's life.
+    objects: RwLock<BTreeMap<String, Box<RawValue>>>,
     states: RwLock<BTreeMap<String, IobState>>,
     subscribers: Mutex<Vec<Subscriber>>,
     /// Raw pub/sub (messagebox, logs): (pattern, sender).
@@ -97,7 +106,7 @@ impl EmbeddedStore {
                 data_dir.display()
             ))
         })?;
-        let objects = persist::load(&data_dir.join(OBJECTS_FILE))?;
+        let objects = persist::load::<Box<RawValue>>(&data_dir.join(OBJECTS_FILE))?;
         let states = persist::load(&data_dir.join(STATES_FILE))?;
         tracing::info!(
             dir = %data_dir.display(),
@@ -154,7 +163,7 @@ impl Drop for Inner {
 
 impl Inner {
     fn new(
-        objects: BTreeMap<String, IobObject>,
+        objects: BTreeMap<String, Box<RawValue>>,
         states: BTreeMap<String, IobState>,
         disk: Option<Disk>,
     ) -> Inner {
@@ -212,12 +221,28 @@ impl Inner {
             match rx.recv() {
                 Ok(Wake::Dirty) => {
                     // Let the burst finish; a shutdown during the wait saves at once.
-                    let deadline = std::time::Instant::now() + PERSIST_DELAY;
+                    let delay = if self
+                        .disk
+                        .as_ref()
+                        .is_some_and(|d| d.dirty_objects.load(Ordering::Acquire))
+                    {
+                        PERSIST_DELAY
+                    } else {
+                        STATES_PERSIST_DELAY
+                    };
+                    let mut deadline = std::time::Instant::now() + delay;
                     let mut shutdown = false;
                     while let Some(left) =
                         deadline.checked_duration_since(std::time::Instant::now())
                     {
                         match rx.recv_timeout(left) {
+                            // Objects changed meanwhile: they wait no longer than their delay.
+                            Ok(Wake::Dirty) if delay > PERSIST_DELAY => {
+                                let sooner = std::time::Instant::now() + PERSIST_DELAY;
+                                if sooner < deadline {
+                                    deadline = sooner;
+                                }
+                            }
                             Ok(Wake::Dirty) => continue,
                             Ok(Wake::Shutdown) | Err(std_mpsc::RecvTimeoutError::Disconnected) => {
                                 shutdown = true;
@@ -252,17 +277,18 @@ impl Inner {
             return Ok(());
         };
         let _guard = lock(&disk.save_lock);
+        // Serialised under the read lock into one buffer (objects are JSON text already:
+        // a copy), written without it: no clone of the maps.
         if disk.dirty_objects.swap(false, Ordering::AcqRel) {
-            // Clone under the lock (a memory copy), serialise and write without it.
-            let snapshot = read(&self.objects).clone();
-            if let Err(e) = persist::save(&disk.dir.join(OBJECTS_FILE), &snapshot) {
+            let text = persist::serialise(&*read(&self.objects));
+            if let Err(e) = text.and_then(|t| persist::save(&disk.dir.join(OBJECTS_FILE), &t)) {
                 disk.dirty_objects.store(true, Ordering::Release);
                 return Err(e);
             }
         }
         if disk.dirty_states.swap(false, Ordering::AcqRel) {
-            let snapshot = read(&self.states).clone();
-            if let Err(e) = persist::save(&disk.dir.join(STATES_FILE), &snapshot) {
+            let text = persist::serialise(&*read(&self.states));
+            if let Err(e) = text.and_then(|t| persist::save(&disk.dir.join(STATES_FILE), &t)) {
                 disk.dirty_states.store(true, Ordering::Release);
                 return Err(e);
             }
@@ -274,20 +300,37 @@ impl Inner {
 /// Entries of `map` whose key matches `pattern`, scanning only the range of the pattern's
 /// literal prefix.
 fn matching<T: Clone>(map: &BTreeMap<String, T>, pattern: &str) -> BTreeMap<String, T> {
+    matching_as(map, pattern, |v| Some(v.clone()))
+}
+
+/// [`matching`], converting each value (`None` leaves the entry out).
+fn matching_as<T, U>(
+    map: &BTreeMap<String, T>,
+    pattern: &str,
+    convert: impl Fn(&T) -> Option<U>,
+) -> BTreeMap<String, U> {
     let prefix = pattern.split('*').next().unwrap_or("");
     if prefix.len() == pattern.len() {
         // No wildcard: an exact id.
         return map
             .get_key_value(pattern)
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .and_then(|(k, v)| Some((k.clone(), convert(v)?)))
             .into_iter()
             .collect();
     }
     map.range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
         .take_while(|(k, _)| k.starts_with(prefix))
         .filter(|(k, _)| pattern_matches(pattern, k))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .filter_map(|(k, v)| Some((k.clone(), convert(v)?)))
         .collect()
+}
+
+/// An object from its stored text. The store wrote the text itself, so a failure is a
+/// bug: logged, and the object left out rather than a panic.
+fn parse_object(raw: &RawValue) -> Option<IobObject> {
+    serde_json::from_str(raw.get())
+        .map_err(|e| tracing::error!("embedded store: a stored object does not parse: {e}"))
+        .ok()
 }
 
 // A panic while holding a lock leaves plain data behind, still usable: ignore poisoning.
@@ -304,7 +347,9 @@ fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn get_object(&self, id: &str) -> Result<Option<IobObject>, StoreError> {
-        Ok(read(&self.inner.objects).get(id).cloned())
+        Ok(read(&self.inner.objects)
+            .get(id)
+            .and_then(|raw| parse_object(raw)))
     }
 
     async fn set_objects(&self, objects: Vec<IobObject>) -> Result<(), StoreError> {
@@ -314,10 +359,17 @@ impl Store for EmbeddedStore {
         self.inner
             .object_write_count
             .fetch_add(objects.len() as u64, Ordering::Relaxed);
+        // Serialised before the lock is taken.
+        let mut texts = Vec::with_capacity(objects.len());
+        for obj in objects {
+            let text = serde_json::value::to_raw_value(&obj)
+                .map_err(|e| StoreError::Io(format!("cannot serialise {}: {e}", obj.id)))?;
+            texts.push((obj.id, text));
+        }
         {
             let mut map = write(&self.inner.objects);
-            for obj in objects {
-                map.insert(obj.id.clone(), obj);
+            for (id, text) in texts {
+                map.insert(id, text);
             }
         }
         self.inner.mark_dirty(false);
@@ -338,7 +390,9 @@ impl Store for EmbeddedStore {
     }
 
     async fn objects(&self, pattern: &str) -> Result<BTreeMap<String, IobObject>, StoreError> {
-        Ok(matching(&read(&self.inner.objects), pattern))
+        Ok(matching_as(&read(&self.inner.objects), pattern, |raw| {
+            parse_object(raw)
+        }))
     }
 
     async fn get_state(&self, id: &str) -> Result<Option<IobState>, StoreError> {

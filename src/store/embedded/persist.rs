@@ -65,17 +65,23 @@ fn aside_name(path: &Path) -> PathBuf {
     }
 }
 
-/// Write `map` to `path` atomically: a temp file in the same directory, synced, then
+/// `map` as the JSON text of a file.
+pub(super) fn serialise<T: Serialize>(map: &BTreeMap<String, T>) -> Result<Vec<u8>, StoreError> {
+    let mut text = serde_json::to_vec(map)
+        .map_err(|e| StoreError::Io(format!("cannot serialise the store: {e}")))?;
+    text.push(b'\n');
+    Ok(text)
+}
+
+/// Write `text` to `path` atomically: a temp file in the same directory, synced, then
 /// renamed over the old file; a crash leaves either the old or the new file.
-pub(super) fn save<T: Serialize>(path: &Path, map: &BTreeMap<String, T>) -> Result<(), StoreError> {
+pub(super) fn save(path: &Path, text: &[u8]) -> Result<(), StoreError> {
     let tmp = path.with_extension("json.tmp");
     let io_err =
         |what: &str, e: io::Error| StoreError::Io(format!("{what} {}: {e}", tmp.display()));
     let file = File::create(&tmp).map_err(|e| io_err("cannot create", e))?;
     let mut w = BufWriter::with_capacity(1 << 16, file);
-    serde_json::to_writer(&mut w, map)
-        .map_err(|e| StoreError::Io(format!("cannot serialise {}: {e}", path.display())))?;
-    w.write_all(b"\n").map_err(|e| io_err("cannot write", e))?;
+    w.write_all(text).map_err(|e| io_err("cannot write", e))?;
     let file = w
         .into_inner()
         .map_err(|e| io_err("cannot write", e.into_error()))?;

@@ -236,7 +236,7 @@ async fn saves_in_background_without_flush() {
         .await
         .unwrap();
     let path = dir.path().join(STATES_FILE);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + super::STATES_PERSIST_DELAY + Duration::from_secs(5);
     loop {
         if let Ok(b) = std::fs::read(&path) {
             let v: Value = serde_json::from_slice(&b).unwrap();
