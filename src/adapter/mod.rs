@@ -114,7 +114,9 @@ pub async fn run(
     let ns = opts.namespace.clone();
     let mut rt = Runtime::new(opts, store.clone()).await?;
 
-    let (ev_tx, mut ev_rx) = mpsc::channel::<CloudEvent>(256);
+    // Small: a parsed device report is tens of KB, and a deeper queue only held more of
+    // them in memory during a burst; the websocket (TCP) buffers what waits.
+    let (ev_tx, mut ev_rx) = mpsc::channel::<CloudEvent>(16);
     let events = {
         let t = transport.clone();
         tokio::spawn(async move { t.run_events(ev_tx).await })
@@ -126,16 +128,27 @@ pub async fn run(
     let (queue, mut results) = writes::spawn(transport.clone(), rt.opts.write_debounce);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_event: Option<Instant> = None;
 
     loop {
         tokio::select! {
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() { break; }
             }
-            Some(ev) = ev_rx.recv() => rt.on_cloud(ev).await,
+            Some(ev) = ev_rx.recv() => {
+                rt.on_cloud(ev).await;
+                last_event = Some(Instant::now());
+            }
             Some(change) = user_rx.recv() => rt.on_user_write(change, &queue).await,
             Some(res) = results.recv() => rt.on_write_result(res).await,
-            _ = tick.tick() => rt.expire_awaiting().await,
+            _ = tick.tick() => {
+                rt.expire_awaiting().await;
+                // A burst is over: give back what it freed (see release_freed_memory).
+                if last_event.is_some_and(|t| t.elapsed() > Duration::from_secs(1)) {
+                    last_event = None;
+                    release_freed_memory();
+                }
+            }
         }
     }
     events.abort();
@@ -145,9 +158,10 @@ pub async fn run(
     Ok(())
 }
 
-/// Hand the memory a snapshot's transient objects took back to the system: glibc keeps
-/// freed small blocks for reuse, which left the resident size at twice the live heap
-/// after loading a home. Once per snapshot, so its cost (a walk of the heap) is nothing.
+/// Hand the memory a snapshot's or a burst's transient data took back to the system: glibc
+/// keeps freed small blocks for reuse, which left the resident size at twice the live heap
+/// after loading a home. Once per snapshot and per quiet second after events, so its cost
+/// (a walk of the heap, about a millisecond) does not matter.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory to the system; it has no preconditions.
