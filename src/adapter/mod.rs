@@ -409,8 +409,7 @@ impl Runtime {
         let mut batch = TreeSnapshot::default();
         for part in tree::snapshot_parts(&ns, &state) {
             produced.extend(part.objects.iter().map(|o| o.id.clone()));
-            batch.objects.extend(part.objects);
-            batch.values.extend(part.values);
+            batch.extend(part);
             if batch.objects.len() >= BATCH {
                 self.apply(std::mem::take(&mut batch)).await;
             }

@@ -60,7 +60,8 @@ impl TreeSnapshot {
         }
     }
 
-    fn extend(&mut self, other: TreeSnapshot) {
+    /// Append another part's objects and values.
+    pub fn extend(&mut self, other: TreeSnapshot) {
         self.objects.extend(other.objects);
         self.values.extend(other.values);
     }

@@ -504,23 +504,27 @@ pub fn derived_rows<'a>(
 
 /// Find the row for a field of a channel or group type.
 pub fn find(rows: &'static [FieldRow], type_name: &str, field: &str) -> Option<&'static FieldRow> {
-    if let Some(ix) = index(rows) {
-        let named = ix.by_field.get(field)?;
-        return named
-            .iter()
-            .find(|r| r.types.contains(&type_name))
-            .or_else(|| named.iter().find(|r| r.types.is_empty()))
-            .copied();
+    match index(rows) {
+        Some(ix) => first_for_type(ix.by_field.get(field)?.iter().copied(), type_name),
+        None => first_for_type(rows.iter().filter(|r| r.field == field), type_name),
     }
-    rows.iter()
-        .filter(|r| r.field == field)
+}
+
+/// Of the rows naming one field (in table order), the first for `type_name`, else the
+/// first for every type.
+fn first_for_type(
+    named: impl Iterator<Item = &'static FieldRow> + Clone,
+    type_name: &str,
+) -> Option<&'static FieldRow> {
+    named
+        .clone()
         .find(|r| r.types.contains(&type_name))
-        .or_else(|| rows.iter().find(|r| r.field == field && r.types.is_empty()))
+        .or_else(|| named.clone().find(|r| r.types.is_empty()))
 }
 
 /// A table's rows by field name (in table order) and its derived rows, built once: `find`
-/// runs for every field of every event, and a linear scan of a few hundred rows was the
-/// largest cost of the event path.
+/// runs for every field of every event, and would otherwise scan a few hundred rows each
+/// time.
 struct RowIndex {
     by_field: HashMap<&'static str, Vec<&'static FieldRow>>,
     derived: Vec<&'static FieldRow>,

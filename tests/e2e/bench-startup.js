@@ -22,17 +22,16 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const {
-    JSC_VERSION, prepareInstall, createRoot, waitFor, sleep, killGroup, liveGroups, installHmip,
+    JSC_VERSION, prepareInstall, createRoot, waitFor, sleep, installHmip, startSim, binaryPids,
+    procStat, pidAlive, parentPid, SIM_SGTIN: SGTIN, SIM_TOKEN,
 } = require('./iob');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.HMIP_BIN ||
     path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release', 'iobroker-hmip');
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'home.json');
-const SGTIN = '3014F711A000000000000001';
-const SIM_TOKEN = 'SIMULATOR-TOKEN-0000000000000000';
 const INSTANCE = 'system.adapter.hmip.0';
 const CONNECTION = 'hmip.0.info.connection';
 
@@ -54,26 +53,17 @@ function parseArgs() {
 
 const HZ = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-function statFields(pid) {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' '); // [0] = state (field 3)
-}
-
 /** When a process started, in epoch ms (from its start time in ticks after boot). */
 function startedAt(pid) {
-    const ticks = Number(statFields(pid)[19]); // field 22
+    const ticks = Number(procStat(pid)[19]); // field 22
     const uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
     return Date.now() - (uptime - ticks / HZ) * 1000;
 }
 
 /** utime + stime of a process, in ms. */
 function cpuMs(pid) {
-    const f = statFields(pid);
+    const f = procStat(pid);
     return ((Number(f[11]) + Number(f[12])) / HZ) * 1000; // fields 14, 15
-}
-
-function parentPid(pid) {
-    return Number(statFields(pid)[1]);
 }
 
 function rssMiB(pid) {
@@ -81,47 +71,13 @@ function rssMiB(pid) {
     return m ? Number(m[1]) / 1024 : NaN;
 }
 
-function pidAlive(pid) {
-    try {
-        return statFields(pid)[0] !== 'Z';
-    } catch {
-        return false;
-    }
-}
-
 /** The running hmip binary of a root, or null. */
 function binaryPid(iob) {
-    const bin = path.join(iob.root, 'node_modules', 'iobroker.hmip', 'bin', 'iobroker-hmip');
-    let out = '';
-    try {
-        out = execFileSync('pgrep', ['-f', `^${bin} run`], { encoding: 'utf8' });
-    } catch (err) {
-        if (err.status !== 1) throw err;
-    }
-    return out.split('\n').filter(Boolean).map(Number).find(pidAlive) || null;
+    return binaryPids(iob).find(pidAlive) || null;
 }
 
 // ---------------------------------------------------------------------------------------
 // The simulator, the tree.
-
-async function startSim() {
-    const child = spawn(BIN, ['sim', '--listen', '127.0.0.1:0', '--fixture', FIXTURE], {
-        stdio: ['ignore', 'pipe', 'ignore'], detached: true,
-    });
-    liveGroups.add(child.pid);
-    child.once('exit', () => liveGroups.delete(child.pid));
-    const url = await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the simulator did not start')), 15000);
-        let buf = '';
-        child.stdout.on('data', d => {
-            buf += d;
-            const m = /listening on (\S+)/.exec(buf);
-            if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
-        });
-        child.once('exit', code => { clearTimeout(timer); reject(new Error(`the simulator exited (${code})`)); });
-    });
-    return { lookupUrl: `${url}/getHost`, stop: () => killGroup(child.pid, 'SIGKILL') };
-}
 
 function treeIds() {
     const json = execFileSync(BIN, ['tree', '--fixture', FIXTURE], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
@@ -267,7 +223,7 @@ async function main() {
     const profile = /\/release\//.test(BIN) ? 'release' : /\/debug\//.test(BIN) ? 'debug (unoptimised)' : 'unknown build';
     await prepareInstall({ withAdmin: false });
     const ids = treeIds();
-    const sim = await startSim();
+    const sim = await startSim(BIN, ['--fixture', FIXTURE]);
     console.log(`## hmip.0 startup on js-controller ${JSC_VERSION}, jsonl databases\n`);
     console.log(`- binary: ${BIN} (${profile})`);
     console.log(`- home: tests/fixtures/home.json (150 devices); the tree: ${ids.size} objects under hmip.0`);

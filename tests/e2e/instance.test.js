@@ -21,17 +21,16 @@ const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const {
-    prepareInstall, createRoot, decryptValue, waitFor, sleep, killGroup, liveGroups, installHmip,
+    prepareInstall, createRoot, decryptValue, waitFor, sleep, installHmip, startSim,
+    binaryPids, pidAlive, parentPid, SIM_SGTIN: SGTIN, SIM_TOKEN,
 } = require('./iob');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.HMIP_BIN ||
     path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'iobroker-hmip');
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'home.json');
-const SGTIN = '3014F711A000000000000001';
-const SIM_TOKEN = 'SIMULATOR-TOKEN-0000000000000000';
 const INSTANCE = 'system.adapter.hmip.0';
 // A switch actuator with power measurement in the fixture: channel 1 has `on` (writable,
 // setSwitchState) and `currentPowerConsumption` (read-only, W, no scaling).
@@ -42,76 +41,7 @@ const INSTALL_TIMEOUT = 10 * 60000;
 const TEST_TIMEOUT = 3 * 60000;
 
 // ---------------------------------------------------------------------------------------
-// The simulator, as a child process on a free port.
-
-async function startSim(args = []) {
-    const child = spawn(BIN, ['sim', '--listen', '127.0.0.1:0', ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'], detached: true,
-    });
-    liveGroups.add(child.pid);
-    child.once('exit', () => liveGroups.delete(child.pid));
-    let out = '';
-    child.stderr.on('data', d => { out += d; });
-    const url = await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the simulator did not start: ${out}`)), 15000);
-        let buf = '';
-        child.stdout.on('data', d => {
-            buf += d;
-            const m = /listening on (\S+)/.exec(buf);
-            if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
-        });
-        child.once('exit', code => { clearTimeout(timer); reject(new Error(`the simulator exited (${code}): ${out}`)); });
-    });
-    const http = async (method, p, body) => {
-        const res = await fetch(`${url}${p}`, {
-            method, body: body === undefined ? undefined : JSON.stringify(body),
-            headers: body === undefined ? {} : { 'content-type': 'application/json' },
-            signal: AbortSignal.timeout(5000),
-        });
-        const text = await res.text();
-        if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
-        return text ? JSON.parse(text) : null;
-    };
-    return {
-        url,
-        lookupUrl: `${url}/getHost`,
-        http,
-        calls: () => http('GET', '/sim/calls'),
-        clearCalls: () => http('DELETE', '/sim/calls'),
-        setChannel: (device, index, fields) => http('POST', `/sim/device/${device}/channel/${index}`, fields),
-        stop() { killGroup(child.pid, 'SIGKILL'); },
-    };
-}
-
-// ---------------------------------------------------------------------------------------
 // Processes of a root's adapter.
-
-/** Pids of the hmip binary installed in this root (`<root>/node_modules/iobroker.hmip/bin/iobroker-hmip run …`). */
-function binaryPids(iob) {
-    const bin = path.join(iob.root, 'node_modules', 'iobroker.hmip', 'bin', 'iobroker-hmip');
-    let out = '';
-    try {
-        out = execFileSync('pgrep', ['-f', `^${bin} run`], { encoding: 'utf8' });
-    } catch (err) {
-        if (err.status !== 1) throw err; // 1: nothing matched
-    }
-    return out.split('\n').filter(Boolean).map(Number);
-}
-
-function pidAlive(pid) {
-    try {
-        // A zombie (exited, not yet reaped) counts as gone.
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-    } catch {
-        return false;
-    }
-}
-
-function parentPid(pid) {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
 
 function cmdline(pid) {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
@@ -236,7 +166,7 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
                 await iob.start();
                 timings.rootAndController = Date.now() - t0;
                 await installHmip(iob, BIN);
-                sim = await startSim(['--fixture', FIXTURE]);
+                sim = await startSim(BIN, ['--fixture', FIXTURE]);
                 await iob.setNative('hmip.0', { accessPointSgtin: SGTIN, authToken: SIM_TOKEN, lookupUrl: sim.lookupUrl });
                 timings.setup = Date.now() - t0;
             }, { timeout: INSTALL_TIMEOUT });
@@ -448,7 +378,7 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
             }));
 
             test('pairing through the messagebox as admin sends it: wrong PIN, then the tokens', { timeout: TEST_TIMEOUT }, () => withLogs(iob, async () => {
-                pinSim = await startSim(['--pin', '1234', '--button', 'auto']);
+                pinSim = await startSim(BIN, ['--pin', '1234', '--button', 'auto']);
                 const pidBefore = await waitForBinary(iob);
                 // An instance with the SGTIN but no token: js-controller restarts it for the new config.
                 await within(10000, iob.setNative('hmip.0', { authToken: '', clientAuthToken: '', clientId: '', deviceId: '', lookupUrl: pinSim.lookupUrl }), 'setNative');

@@ -1,6 +1,7 @@
 'use strict';
 // Small helpers shared by the harness: free ports, waiting, child processes.
 
+const fs = require('node:fs');
 const net = require('node:net');
 const { spawn } = require('node:child_process');
 
@@ -97,6 +98,25 @@ function waitExit(child, ms) {
     });
 }
 
+/** The fields of /proc/PID/stat after the command name: [0] is the state (field 3). */
+function procStat(pid) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Whether a process runs; a zombie (exited, not yet reaped) counts as gone. */
+function pidAlive(pid) {
+    try {
+        return procStat(pid)[0] !== 'Z';
+    } catch {
+        return false;
+    }
+}
+
+function parentPid(pid) {
+    return Number(procStat(pid)[1]);
+}
+
 /** Sends a signal to a whole process group (a detached child and what it started); ignores "no such process". */
 function killGroup(pid, signal) {
     try {
@@ -113,4 +133,7 @@ process.once('exit', () => {
     for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
 });
 
-module.exports = { freePorts, freePort, sleep, waitFor, isListening, run, waitExit, killGroup, liveGroups };
+module.exports = {
+    freePorts, freePort, sleep, waitFor, isListening, run, waitExit, killGroup, liveGroups,
+    procStat, pidAlive, parentPid,
+};
