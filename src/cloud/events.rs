@@ -132,6 +132,7 @@ fn parse_event(ev: &Value) -> Result<PushEvent, String> {
                 .get("functionalChannelIndex")
                 .or_else(|| ev.get("channelIndex"))
                 .and_then(Value::as_u64)
+                .and_then(|i| u32::try_from(i).ok())
                 .ok_or("no channel index")?;
             let event_type = ev
                 .get("channelEventType")
@@ -140,7 +141,7 @@ fn parse_event(ev: &Value) -> Result<PushEvent, String> {
                 .to_string();
             PushEvent::ChannelEvent(ChannelEvent {
                 device_id,
-                channel_index: index as u32,
+                channel_index: index,
                 event_type,
             })
         }
@@ -195,6 +196,17 @@ mod tests {
             matches!(&events[9], PushEvent::ChannelEvent(c) if c.channel_index == 2 && c.event_type == "KEY_PRESS_SHORT")
         );
         assert!(matches!(&events[11], PushEvent::Unknown(_)));
+    }
+
+    /// Regression (fuzz/corpus/event_parser/regression-channel-index-above-u32.json): an
+    /// index above u32::MAX was truncated onto another channel (4294967297 -> 1).
+    #[test]
+    fn a_channel_index_beyond_u32_is_refused_not_truncated() {
+        let msg = r#"{"events": {"0": {"pushEventType": "DEVICE_CHANNEL_EVENT", "deviceId": "D",
+            "channelIndex": 4294967297, "channelEventType": "KEY_PRESS_SHORT"}}}"#;
+        let (events, bad) = parse_message(msg.as_bytes()).unwrap();
+        assert!(events.is_empty());
+        assert_eq!(bad, ["event 0: no channel index"]);
     }
 
     #[test]
