@@ -102,8 +102,11 @@ fn typed<T: for<'de> Deserialize<'de>>(ev: &Value, key: &str) -> Result<Box<T>, 
     let v = ev
         .get(key)
         .ok_or_else(|| format!("no \"{key}\" in event"))?;
-    T::deserialize(v)
-        .map(Box::new)
+    // Leniently: a field of the wrong type is left out (and logged), not the whole event.
+    let mut notes = Vec::new();
+    let read = super::lenient::entity::<T>(key, v, &mut notes);
+    super::lenient::log_once("websocket event", &notes);
+    read.map(Box::new)
         .map_err(|e| format!("bad \"{key}\": {e}"))
 }
 

@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::events::parse_message;
 use super::identity::normalize_sgtin;
+use super::lenient;
 use super::lookup::{lookup, Endpoints};
 use super::rest::{hmip_headers, http_client, RestClient};
 use super::{
@@ -320,8 +321,11 @@ impl Transport for HmipCloud {
             .rest
             .call("home/getCurrentState", &client_characteristics(&self.sgtin))
             .await?;
-        serde_json::from_value(answer)
-            .map_err(|e| CloudError::BadResponse(format!("home/getCurrentState: {e}")))
+        // Entity by entity: one odd device must not keep the whole home from loading.
+        let (state, notes) = lenient::current_state(answer)
+            .map_err(|e| CloudError::BadResponse(format!("home/getCurrentState: {e}")))?;
+        lenient::log_once("home/getCurrentState", &notes);
+        Ok(state)
     }
 
     async fn control(&self, call: &ControlCall) -> Result<Value, CloudError> {
