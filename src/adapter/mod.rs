@@ -353,7 +353,17 @@ impl Runtime {
         }
     }
 
+    /// Log each cloud value of the wrong kind (its state shows null), once per cause.
+    fn report_mismatches(&mut self, found: Vec<tree::check::Mismatch>) {
+        for m in found {
+            if self.reported.insert(format!("mismatch:{}", m.cause)) {
+                warn!("{}", m.message);
+            }
+        }
+    }
+
     fn report_unknown_device(&mut self, d: &crate::cloud::Device) {
+        self.report_mismatches(tree::check::device(d));
         self.report_unknown("device", &d.device_type, &d.id);
         for (k, ch) in &d.channels {
             self.report_unknown(
@@ -370,7 +380,9 @@ impl Runtime {
         }
         for g in state.groups.values() {
             self.report_unknown("group", &g.group_type, &g.id);
+            self.report_mismatches(tree::check::group(g));
         }
+        self.report_mismatches(tree::check::home(&state.home));
         let snap = tree::snapshot(self.ns(), &state);
         info!(
             devices = state.devices.len(),
@@ -406,7 +418,11 @@ impl Runtime {
         let ns = self.opts.namespace.clone();
         match &ev {
             PushEvent::DeviceChanged(d) => self.report_unknown_device(d),
-            PushEvent::GroupChanged(g) => self.report_unknown("group", &g.group_type, &g.id),
+            PushEvent::GroupChanged(g) => {
+                self.report_unknown("group", &g.group_type, &g.id);
+                self.report_mismatches(tree::check::group(g));
+            }
+            PushEvent::HomeChanged(h) => self.report_mismatches(tree::check::home(h)),
             _ => {}
         }
         let Some(model) = self.model.as_mut() else {

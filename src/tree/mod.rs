@@ -17,6 +17,7 @@
 //! the repository checker finds no missing parent.
 
 pub mod alarm;
+pub mod check;
 pub mod doc;
 pub mod events;
 pub mod ids;
