@@ -372,7 +372,8 @@ impl Transport for HmipCloud {
                     reason
                 }
             };
-            tracing::warn!(%reason, "cloud websocket down");
+            // The adapter says so as a warning (`Disconnected`); here only for debugging.
+            tracing::debug!(%reason, "cloud websocket down");
             if tx.send(CloudEvent::Disconnected { reason }).await.is_err() {
                 return;
             }
