@@ -291,6 +291,15 @@ fn decode(payload: &[u8]) -> Option<Vec<crate::cloud::PushEvent>> {
     }
 }
 
+/// Is a log event free of our secrets? `tungstenite` logs the raw websocket handshake
+/// request at TRACE, and ours carries the `AUTHTOKEN` and `CLIENTAUTH` headers (the HTTP
+/// client marks them sensitive; tungstenite logs the bytes). A program that logs must
+/// drop that event whatever its log level says: `main` installs this as a global filter.
+/// (Found by tests/security.rs, which runs every command at trace level.)
+pub fn log_event_is_secret_free(meta: &tracing::Metadata<'_>) -> bool {
+    !(*meta.level() == tracing::Level::TRACE && meta.target().starts_with("tungstenite::handshake"))
+}
+
 /// Wait until the token is revoked and return its errorCode. (The watch guard must not live
 /// across an await: it is not `Send`.)
 async fn revoked_code(rx: &mut watch::Receiver<Option<String>>) -> String {
