@@ -2,6 +2,8 @@
 //! in-process on 127.0.0.1 with short timings.
 #![allow(dead_code)]
 
+pub mod proc;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
