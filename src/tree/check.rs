@@ -23,7 +23,7 @@ pub struct Mismatch {
 pub fn device(d: &Device) -> Vec<Mismatch> {
     let mut out = Vec::new();
     for (key, ch) in &d.channels {
-        let owner = format!("device {} channel {key} ({})", d.id, ch.channel_type);
+        let owner = || format!("device {} channel {key} ({})", d.id, ch.channel_type);
         fields(&mut out, &owner, CHANNEL_ROWS, &ch.channel_type, &ch.fields);
     }
     out
@@ -32,7 +32,7 @@ pub fn device(d: &Device) -> Vec<Mismatch> {
 /// The fields of a group that do not fit their rows.
 pub fn group(g: &Group) -> Vec<Mismatch> {
     let mut out = Vec::new();
-    let owner = format!("group {} ({})", g.id, g.group_type);
+    let owner = || format!("group {} ({})", g.id, g.group_type);
     fields(&mut out, &owner, GROUP_ROWS, &g.group_type, &g.fields);
     out
 }
@@ -40,66 +40,80 @@ pub fn group(g: &Group) -> Vec<Mismatch> {
 /// The fields of the home, its sections and functional homes that do not fit their rows.
 pub fn home(h: &Home) -> Vec<Mismatch> {
     let mut out = Vec::new();
-    let owner = format!("home {}", h.id);
-    let mut top = Map::new();
+    let owner = || format!("home {}", h.id);
     for (field, v) in &h.fields {
         match (field.as_str(), v) {
             ("functionalHomes", Value::Object(fhs)) => {
                 for (solution, fh) in fhs {
                     if let Value::Object(f) = fh {
-                        let owner = format!("{owner} functional home {solution}");
+                        let owner = || format!("{} functional home {solution}", owner());
                         fields(&mut out, &owner, HOME_ROWS, solution, f);
                     }
                 }
             }
             (_, Value::Object(f)) => {
-                fields(&mut out, &format!("{owner} {field}"), HOME_ROWS, field, f)
+                let owner = || format!("{} {field}", owner());
+                fields(&mut out, &owner, HOME_ROWS, field, f)
             }
-            _ => {
-                top.insert(field.clone(), v.clone());
-            }
+            _ => check(&mut out, &owner, HOME_ROWS, HOME_SECTION, field, v),
         }
     }
-    fields(&mut out, &owner, HOME_ROWS, HOME_SECTION, &top);
     out
 }
 
+/// `owner` names the channel, group or section; it is built only for a mismatch (this
+/// runs on every event).
 fn fields(
     out: &mut Vec<Mismatch>,
-    owner: &str,
+    owner: &dyn Fn() -> String,
     rows: &'static [FieldRow],
     type_name: &str,
     fields: &Map<String, Value>,
 ) {
     for (field, v) in fields {
-        let Some(row) = table::find(rows, type_name, field) else {
-            continue;
-        };
-        // Enums and flags come as strings; everything else as the row's own type.
-        let expected = match row.scale {
-            Scale::Index(_) | Scale::Flag(_) => "string",
-            _ => row.value_type,
-        };
-        let fits = match (expected, v) {
-            (_, Value::Null) => true,
-            ("string", v) => v.is_string(),
-            _ => row.fits(v),
-        };
-        if !fits {
-            let kind = kind(v);
-            let mut shown = v.to_string();
-            if shown.chars().count() > 40 {
-                shown = format!("{}…", shown.chars().take(40).collect::<String>());
-            }
-            out.push(Mismatch {
-                cause: format!("{type_name}.{field} as {kind}"),
-                message: format!(
-                    "{owner}: the cloud sent {field} as {kind} ({shown}), expected a {expected}; \
-                     its state shows null (logged once per type and field)"
-                ),
-            });
-        }
+        check(out, owner, rows, type_name, field, v);
     }
+}
+
+/// Push a mismatch when `field`'s value does not fit its row (fields without a row have
+/// an inferred type and always fit).
+fn check(
+    out: &mut Vec<Mismatch>,
+    owner: &dyn Fn() -> String,
+    rows: &'static [FieldRow],
+    type_name: &str,
+    field: &str,
+    v: &Value,
+) {
+    let Some(row) = table::find(rows, type_name, field) else {
+        return;
+    };
+    // Enums and flags come as strings; everything else as the row's own type.
+    let expected = match row.scale {
+        Scale::Index(_) | Scale::Flag(_) => "string",
+        _ => row.value_type,
+    };
+    let fits = match (expected, v) {
+        (_, Value::Null) => true,
+        ("string", v) => v.is_string(),
+        _ => row.fits(v),
+    };
+    if fits {
+        return;
+    }
+    let kind = kind(v);
+    let mut shown = v.to_string();
+    if shown.chars().count() > 40 {
+        shown = format!("{}…", shown.chars().take(40).collect::<String>());
+    }
+    out.push(Mismatch {
+        cause: format!("{type_name}.{field} as {kind}"),
+        message: format!(
+            "{}: the cloud sent {field} as {kind} ({shown}), expected a {expected}; \
+             its state shows null (logged once per type and field)",
+            owner()
+        ),
+    });
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -159,9 +173,9 @@ mod tests {
         assert_eq!(
             causes,
             [
+                "home.connected as a string",
                 "weather.temperature as an array",
-                "SECURITY_AND_ALARM.alarmActive as a number",
-                "home.connected as a string"
+                "SECURITY_AND_ALARM.alarmActive as a number"
             ]
         );
     }
