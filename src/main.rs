@@ -203,6 +203,10 @@ fn main() -> anyhow::Result<()> {
         .with(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
         )
+        // Whatever RUST_LOG asks for: no library's log line that carries a token.
+        .with(tracing_subscriber::filter::filter_fn(
+            iobroker_hmip::cloud::stream::log_event_is_secret_free,
+        ))
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -67,12 +67,20 @@ impl InstanceConfig {
     }
 
     /// Write a config file readable by its owner only (it holds tokens): mode 0600, via a
-    /// temporary file and rename so a crash never leaves half a file.
+    /// temporary file and rename so a crash never leaves half a file. The temporary file
+    /// is always created afresh: one left over (by a crash, or by someone else, with
+    /// looser permissions or as a symlink) would keep its mode or lead elsewhere.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         use std::io::Write;
         let tmp = path.with_extension("tmp");
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                anyhow::bail!("cannot replace {}: {e}", tmp.display())
+            }
+            _ => {}
+        }
         let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
+        opts.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -122,5 +130,35 @@ mod tests {
         assert_eq!(InstanceConfig::load(&p).unwrap(), c);
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(text.contains("accessPointSgtin") && text.contains("authToken"));
+    }
+
+    /// Regression: a temporary file left over with mode 0644 kept its mode through
+    /// `truncate`, and the config holding the tokens became world-readable; a symlink in
+    /// its place was followed.
+    #[cfg(unix)]
+    #[test]
+    fn a_leftover_temporary_file_does_not_loosen_the_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let c = InstanceConfig {
+            access_point_sgtin: "S".into(),
+            auth_token: "SECRET2".into(),
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.json");
+        let tmp = dir.path().join("c.tmp");
+        std::fs::write(&tmp, "old").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+        c.save(&p).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&p), 0o600);
+        // A symlink where the temporary file goes is replaced, not followed.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, "untouched").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &tmp).unwrap();
+        c.save(&p).unwrap();
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "untouched");
+        assert_eq!(mode(&p), 0o600);
+        assert_eq!(InstanceConfig::load(&p).unwrap(), c);
     }
 }

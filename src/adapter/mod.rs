@@ -383,7 +383,17 @@ impl Runtime {
         }
     }
 
+    /// Log each cloud value of the wrong kind (its state shows null), once per cause.
+    fn report_mismatches(&mut self, found: Vec<tree::check::Mismatch>) {
+        for m in found {
+            if self.reported.insert(format!("mismatch:{}", m.cause)) {
+                warn!("{}", m.message);
+            }
+        }
+    }
+
     fn report_unknown_device(&mut self, d: &crate::cloud::Device) {
+        self.report_mismatches(tree::check::device(d));
         self.report_unknown("device", &d.device_type, &d.id);
         for (k, ch) in &d.channels {
             self.report_unknown(
@@ -400,7 +410,9 @@ impl Runtime {
         }
         for g in state.groups.values() {
             self.report_unknown("group", &g.group_type, &g.id);
+            self.report_mismatches(tree::check::group(g));
         }
+        self.report_mismatches(tree::check::home(&state.home));
         // Part by part (a device at a time), stored in batches: a large home never has
         // all its objects built at once, and the store still gets few, large writes.
         const BATCH: usize = 2048;
@@ -446,7 +458,11 @@ impl Runtime {
         let ns = self.opts.namespace.clone();
         match &ev {
             PushEvent::DeviceChanged(d) => self.report_unknown_device(d),
-            PushEvent::GroupChanged(g) => self.report_unknown("group", &g.group_type, &g.id),
+            PushEvent::GroupChanged(g) => {
+                self.report_unknown("group", &g.group_type, &g.id);
+                self.report_mismatches(tree::check::group(g));
+            }
+            PushEvent::HomeChanged(h) => self.report_mismatches(tree::check::home(h)),
             _ => {}
         }
         let Some(model) = self.model.as_mut() else {

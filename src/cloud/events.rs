@@ -113,9 +113,11 @@ fn parse_raw_event(raw: &RawValue) -> Result<PushEvent, String> {
     }) = serde_json::from_str::<Head<'_>>(raw.get())
     {
         if kind == "DEVICE_CHANGED" || kind == "DEVICE_ADDED" {
-            return serde_json::from_str(device.get())
-                .map(|d| PushEvent::DeviceChanged(Box::new(d)))
-                .map_err(|e| format!("bad \"device\": {e}"));
+            // A strict read first (the common case); a device with a field of the wrong
+            // type goes the lenient way below, which repairs and reports it.
+            if let Ok(d) = serde_json::from_str(device.get()) {
+                return Ok(PushEvent::DeviceChanged(Box::new(d)));
+            }
         }
     }
     let ev: Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
@@ -135,8 +137,11 @@ fn typed<T: for<'de> Deserialize<'de>>(ev: &Value, key: &str) -> Result<Box<T>, 
     let v = ev
         .get(key)
         .ok_or_else(|| format!("no \"{key}\" in event"))?;
-    T::deserialize(v)
-        .map(Box::new)
+    // Leniently: a field of the wrong type is left out (and logged), not the whole event.
+    let mut notes = Vec::new();
+    let read = super::lenient::entity::<T>(key, v, &mut notes);
+    super::lenient::log_once("websocket event", &notes);
+    read.map(Box::new)
         .map_err(|e| format!("bad \"{key}\": {e}"))
 }
 
@@ -165,6 +170,7 @@ fn parse_event(ev: &Value) -> Result<PushEvent, String> {
                 .get("functionalChannelIndex")
                 .or_else(|| ev.get("channelIndex"))
                 .and_then(Value::as_u64)
+                .and_then(|i| u32::try_from(i).ok())
                 .ok_or("no channel index")?;
             let event_type = ev
                 .get("channelEventType")
@@ -173,7 +179,7 @@ fn parse_event(ev: &Value) -> Result<PushEvent, String> {
                 .to_string();
             PushEvent::ChannelEvent(ChannelEvent {
                 device_id,
-                channel_index: index as u32,
+                channel_index: index,
                 event_type,
             })
         }
@@ -228,6 +234,17 @@ mod tests {
             matches!(&events[9], PushEvent::ChannelEvent(c) if c.channel_index == 2 && c.event_type == "KEY_PRESS_SHORT")
         );
         assert!(matches!(&events[11], PushEvent::Unknown(_)));
+    }
+
+    /// Regression (fuzz/corpus/event_parser/regression-channel-index-above-u32.json): an
+    /// index above u32::MAX was truncated onto another channel (4294967297 -> 1).
+    #[test]
+    fn a_channel_index_beyond_u32_is_refused_not_truncated() {
+        let msg = r#"{"events": {"0": {"pushEventType": "DEVICE_CHANNEL_EVENT", "deviceId": "D",
+            "channelIndex": 4294967297, "channelEventType": "KEY_PRESS_SHORT"}}}"#;
+        let (events, bad) = parse_message(msg.as_bytes()).unwrap();
+        assert!(events.is_empty());
+        assert_eq!(bad, ["event 0: no channel index"]);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod lenient;
 pub mod lookup;
 pub mod model;
 pub mod pairing;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +15,9 @@ use serde_json::{json, Value};
 use super::state::Shared;
 use super::{control, hooks, pairing, time, ws};
 
+/// The largest request body the simulator takes.
+const SIM_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
 /// All routes of the simulator.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -21,6 +25,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/hmip/{*path}", post(hmip))
         .route("/ws", get(ws::upgrade))
         .merge(hooks::routes())
+        // Tests push oversized websocket frames through `/sim/push` (axum's default is 2 MB).
+        .layer(DefaultBodyLimit::max(SIM_BODY_LIMIT))
         .with_state(shared)
 }
 

@@ -17,6 +17,7 @@
 //! the repository checker finds no missing parent.
 
 pub mod alarm;
+pub mod check;
 pub mod doc;
 pub mod events;
 pub mod ids;
@@ -758,13 +759,16 @@ fn resolve<'a>(
                         .find(|d| ids::segment(&d.id) == device)
                 })
                 .ok_or_else(|| gone(format!("device {device}")))?;
-            let ch = d
+            // By key, or by its escaped form (a key with characters ids may not have).
+            let (key, ch) = d
                 .channels
-                .get(channel)
+                .get_key_value(channel)
+                .or_else(|| d.channels.iter().find(|(k, _)| ids::segment(k) == channel))
                 .ok_or_else(|| gone(format!("channel {channel} of device {device}")))?;
-            let index: u32 = channel
-                .parse()
-                .map_err(|_| WriteError::UnknownId(id.to_string()))?;
+            let index: u32 = key.parse().map_err(|_| WriteError::BadValue {
+                id: id.to_string(),
+                reason: format!("the cloud addresses channels by number, not as {key:?}"),
+            })?;
             let mut ids = Map::new();
             ids.insert("deviceId".into(), json!(d.id));
             ids.insert("channelIndex".into(), json!(index));

@@ -380,9 +380,30 @@ impl FieldRow {
     }
 
     /// The state value of a cloud value under this row. A value that does not fit the
-    /// row's type (an enum string the table does not know yet) reads as null rather than
-    /// as a value of the wrong type.
+    /// row's type (an enum string the table does not know yet, a string or an object
+    /// where a number belongs) reads as null rather than as a value of the wrong type.
     pub fn state_value(&self, cloud: &Value) -> Value {
+        let val = self.scaled(cloud);
+        if self.fits(&val) {
+            val
+        } else {
+            Value::Null
+        }
+    }
+
+    /// Is `val` of the kind the row's `common.type` declares (null always is)?
+    pub fn fits(&self, val: &Value) -> bool {
+        match (self.value_type, val) {
+            (_, Value::Null) => true,
+            ("boolean", v) => v.is_boolean(),
+            ("number", v) => v.is_number(),
+            ("string", v) => v.is_string(),
+            _ => true,
+        }
+    }
+
+    /// A cloud value in the state's scale, of whatever kind it is.
+    fn scaled(&self, cloud: &Value) -> Value {
         match (self.scale, cloud) {
             (_, Value::Null) => Value::Null,
             (Scale::Index(names), Value::String(s)) => names

@@ -2,6 +2,8 @@
 //! in-process on 127.0.0.1 with short timings.
 #![allow(dead_code)]
 
+pub mod proc;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,6 +74,16 @@ impl Harness {
 
     /// Start with client and adapter options of the test's choosing.
     pub async fn start_full(home: Value, options: ClientOptions, opts: AdapterOptions) -> Harness {
+        Self::start_within(home, options, opts, Duration::from_secs(10)).await
+    }
+
+    /// [`Harness::start_full`], waiting up to `limit` for the home to load (a big home).
+    pub async fn start_within(
+        home: Value,
+        options: ClientOptions,
+        opts: AdapterOptions,
+        limit: Duration,
+    ) -> Harness {
         let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
         cfg.home = home;
         let sim = sim::start(cfg).await.expect("simulator starts");
@@ -103,8 +115,10 @@ impl Harness {
             stop,
             task,
         };
-        h.wait_state("hmip.0.info.connection", |s| {
-            s["val"] == Value::Bool(true) && s["ack"] == Value::Bool(true)
+        wait_until_within(limit, || async {
+            h.state("hmip.0.info.connection")
+                .await
+                .is_some_and(|s| s["val"] == Value::Bool(true) && s["ack"] == Value::Bool(true))
         })
         .await;
         // info.connection turns true only once the snapshot after the connect is applied.
@@ -209,6 +223,55 @@ impl Harness {
         }
         out
     }
+}
+
+/// Everything logged in this test binary from the first call on (one global subscriber
+/// per binary; the filter of the first call wins), without ANSI colours.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// All of it.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Where the log is now, for [`Captured::since`].
+    pub fn mark(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    /// What was logged after `mark`.
+    pub fn since(&self, mark: usize) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()[mark..]).into_owned()
+    }
+}
+
+/// Capture the logs of this test binary at `filter` (e.g. `debug`).
+pub fn capture_logs(filter: &str) -> Captured {
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURED
+        .get_or_init(|| {
+            let logs = Captured::default();
+            let writer = logs.clone();
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .init();
+            logs
+        })
+        .clone()
 }
 
 pub async fn wait_until<F, Fut>(f: F)

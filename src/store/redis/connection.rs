@@ -9,10 +9,10 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use redis_protocol::codec::Resp2;
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
+use super::codec::WireCodec;
 use super::frame::{cmd, error_text, Frame};
 use super::DbConfig;
 
@@ -35,7 +35,7 @@ pub enum ConnError {
 
 /// A connection to one database.
 pub struct Connection {
-    framed: Framed<TcpStream, Resp2>,
+    framed: Framed<TcpStream, WireCodec>,
 }
 
 impl Connection {
@@ -50,7 +50,7 @@ impl Connection {
             .map_err(|e| ConnError::Gone(format!("cannot connect: {e}")))?;
         let _ = stream.set_nodelay(true);
         let mut conn = Connection {
-            framed: Framed::new(stream, Resp2::default()),
+            framed: Framed::new(stream, WireCodec::default()),
         };
         let mut setup = Vec::new();
         if let Some(pw) = &cfg.password {

@@ -21,6 +21,7 @@
 //!
 //! The password is sent with `auth` and never logged or put in an error.
 
+pub mod codec;
 mod commands;
 mod connection;
 mod frame;
