@@ -343,3 +343,147 @@ async fn a_slider_dragged_through_40_values_sends_one_call() {
     );
     h.stop().await.unwrap();
 }
+
+/// The device states under hmip.0.devices. with their `q`.
+async fn device_qualities(h: &Harness) -> std::collections::BTreeMap<String, u64> {
+    h.store
+        .states("hmip.0.devices.*")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, s)| (id, u64::from(s.q)))
+        .collect()
+}
+
+/// HOME_CHANGED with `connected: false` (the access point lost its cloud link) marks every
+/// device state "device not connected" (q 0x42) with its value kept, and only those; the
+/// next report that says it is back clears them. A resync meanwhile changes nothing.
+/// A single device that reports `unreach` gets the same for its states, except `unreach`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_access_point_marks_every_device_unreachable_until_it_is_back() {
+    let home = fixture("home.json");
+    let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
+    let mut h = Harness::start(home).await;
+    // The fixture has one device that reports `unreach` (3014F711AAAAAAAAAAAAA002):
+    // its states are marked from the start, its `unreach` state is not.
+    let model: CurrentState = serde_json::from_value(fixture("home.json")).unwrap();
+    let unreachable: Vec<String> = model
+        .devices
+        .values()
+        .filter(|d| d.channels.get("0").and_then(|c| c.fields.get("unreach")) == Some(&json!(true)))
+        .map(|d| format!("hmip.0.devices.{}.", d.id))
+        .collect();
+    assert_eq!(unreachable.len(), 1);
+    assert!(!unreachable.contains(&format!("hmip.0.devices.{dev}.")));
+    let normal = |id: &str| -> u32 {
+        if unreachable.iter().any(|p| id.starts_with(p)) && !id.ends_with(".unreach") {
+            0x42
+        } else {
+            0
+        }
+    };
+    let before = h.store.states("hmip.0.*").await.unwrap();
+    for (id, s) in &before {
+        assert_eq!(s.q, normal(id), "{id}");
+    }
+    let device_count = before
+        .keys()
+        .filter(|id| id.starts_with("hmip.0.devices.") && normal(id) == 0)
+        .count();
+    h.drain_writes();
+
+    h.sim_post("/sim/home", json!({"connected": false})).await;
+    h.wait_until(|| async { device_qualities(&h).await.values().all(|&q| q == 0x42) })
+        .await;
+    let after = h.store.states("hmip.0.*").await.unwrap();
+    for (id, s) in &after {
+        let old = &before[id];
+        if id.starts_with("hmip.0.devices.") {
+            assert_eq!(s.val, old.val, "{id}: the value stays");
+            assert!(s.ack, "{id}");
+        } else if id != "hmip.0.homes.connected" && !id.starts_with("hmip.0.homes.") {
+            assert_eq!(s.q, 0, "{id}: not a device state");
+            assert_eq!(s.ts, old.ts, "{id}: not rewritten");
+        }
+    }
+    // Each device state written once, nothing else but the home's own fields.
+    let writes = h.drain_writes();
+    let device_writes = writes
+        .iter()
+        .filter(|w| w.id.starts_with("hmip.0.devices."))
+        .count();
+    assert_eq!(device_writes, device_count);
+    assert!(writes
+        .iter()
+        .all(|w| w.id.starts_with("hmip.0.devices.") || w.id.starts_with("hmip.0.homes.")));
+
+    // A report meanwhile: the new value, still marked.
+    let on = format!("hmip.0.devices.{dev}.channels.{ch}.on");
+    let was = after[&on].val.as_bool().unwrap();
+    h.sim_post(
+        &format!("/sim/device/{dev}/channel/{ch}"),
+        json!({"on": !was}),
+    )
+    .await;
+    h.wait_state(&on, |s| s["val"] == json!(!was) && s["q"] == json!(0x42))
+        .await;
+
+    // A reconnect (fresh snapshot, still offline) rewrites nothing.
+    h.drain_writes();
+    h.sim_post("/sim/drop", json!({})).await;
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(false))
+        .await;
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(true))
+        .await;
+    let resync: Vec<_> = h
+        .drain_writes()
+        .into_iter()
+        .filter(|w| w.id.starts_with("hmip.0.devices."))
+        .map(|w| w.id)
+        .collect();
+    assert!(resync.is_empty(), "rewritten on resync: {resync:?}");
+
+    // Back: every device state good again, values kept.
+    h.sim_post("/sim/home", json!({"connected": true})).await;
+    h.wait_until(|| async {
+        device_qualities(&h)
+            .await
+            .iter()
+            .all(|(id, &q)| q == u64::from(normal(id)))
+    })
+    .await;
+    assert_eq!(h.state(&on).await.unwrap()["val"], json!(!was));
+
+    // One device unreachable: its states marked, `unreach` itself not, no other device's.
+    h.drain_writes();
+    h.sim_post(
+        &format!("/sim/device/{dev}/channel/0"),
+        json!({"unreach": true}),
+    )
+    .await;
+    let prefix = format!("hmip.0.devices.{dev}.");
+    let unreach = format!("{prefix}channels.0.unreach");
+    h.wait_state(&unreach, |s| s["val"] == json!(true)).await;
+    h.wait_state(&on, |s| s["q"] == json!(0x42)).await;
+    for (id, q) in device_qualities(&h).await {
+        let want = if id.starts_with(&prefix) && id != unreach {
+            0x42
+        } else {
+            u64::from(normal(&id))
+        };
+        assert_eq!(q, want, "{id}");
+    }
+    h.sim_post(
+        &format!("/sim/device/{dev}/channel/0"),
+        json!({"unreach": false}),
+    )
+    .await;
+    h.wait_until(|| async {
+        device_qualities(&h)
+            .await
+            .iter()
+            .all(|(id, &q)| q == u64::from(normal(id)))
+    })
+    .await;
+    h.stop().await.unwrap();
+}

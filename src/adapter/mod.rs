@@ -77,7 +77,31 @@ pub struct Runtime {
     awaiting: HashMap<String, Instant>,
     /// Unknown device, channel and group types already reported (each is logged once).
     reported: std::collections::HashSet<String>,
+    /// The access point lost its cloud link (`HOME_CHANGED` with `connected: false`).
+    ap_offline: bool,
+    /// Device id segments whose maintenance channel reports `unreach: true`.
+    unreachable: HashSet<String>,
 }
+
+/// Note in `unreachable` whether a device reports `unreach`; true when that changed.
+fn note_reachability(unreachable: &mut HashSet<String>, d: &crate::cloud::Device) -> bool {
+    let unreach = d
+        .channels
+        .get("0")
+        .and_then(|c| c.fields.get("unreach"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    let seg = tree::ids::segment(&d.id);
+    if unreach {
+        unreachable.insert(seg)
+    } else {
+        unreachable.remove(&seg)
+    }
+}
+
+/// ioBroker's quality "device not connected" (js-controller's `STATE_QUALITY`): the value
+/// is the last one known, the device cannot confirm it now.
+pub const Q_DEVICE_NOT_CONNECTED: u32 = 0x42;
 
 /// Connect to the cloud (the lookup), retrying with backoff while the network or the
 /// cloud is down, so that the adapter never gives up on a passing outage. None when
@@ -214,6 +238,8 @@ impl Runtime {
             objects,
             awaiting: HashMap::new(),
             reported: Default::default(),
+            ap_offline: false,
+            unreachable: HashSet::new(),
         };
         rt.write_instance_objects().await?;
         Ok(rt)
@@ -232,13 +258,10 @@ impl Runtime {
 
     async fn set_connection(&mut self, connected: bool) {
         let id = format!("{}.info.connection", self.ns());
-        self.write_values(
-            vec![tree::TreeValue {
-                id,
-                val: Value::Bool(connected),
-            }],
-            0,
-        )
+        self.write_values(vec![tree::TreeValue {
+            id,
+            val: Value::Bool(connected),
+        }])
         .await;
     }
 
@@ -258,17 +281,79 @@ impl Runtime {
         Ok(())
     }
 
-    /// Write the values that differ from what the store holds, acknowledged.
-    async fn write_values(&mut self, values: Vec<tree::TreeValue>, q: u32) {
-        self.write_values_with(values, q, false).await
+    /// The quality a state's value carries now: [`Q_DEVICE_NOT_CONNECTED`] for the states of
+    /// every device while the access point is offline, and for those of a device that
+    /// reports `unreach` (except that `unreach` state itself, which is current news);
+    /// 0 (good) otherwise.
+    fn quality(&self, id: &str) -> u32 {
+        let Some(rest) = id
+            .strip_prefix(self.ns())
+            .and_then(|r| r.strip_prefix(".devices."))
+        else {
+            return 0;
+        };
+        if self.ap_offline {
+            return Q_DEVICE_NOT_CONNECTED;
+        }
+        match rest.split_once('.') {
+            Some((device, field))
+                if self.unreachable.contains(device) && !field.ends_with(".unreach") =>
+            {
+                Q_DEVICE_NOT_CONNECTED
+            }
+            _ => 0,
+        }
     }
 
-    /// Write values, acknowledged; `force` writes even equal ones (events: every press
-    /// must fire "on update" triggers).
-    async fn write_values_with(&mut self, values: Vec<tree::TreeValue>, q: u32, force: bool) {
+    /// Rewrite the device states under `prefix` whose quality changed (the access point went
+    /// offline or came back, a device became unreachable or reachable), with their last
+    /// confirmed value. A pending user command keeps its place; its confirmation brings
+    /// the right quality.
+    async fn requalify(&mut self, prefix: &str) {
+        let stale: Vec<tree::TreeValue> = self
+            .states
+            .iter()
+            .filter(|(id, m)| id.starts_with(prefix) && !m.commanded && m.q != self.quality(id))
+            .map(|(id, m)| tree::TreeValue {
+                id: id.clone(),
+                val: m.val.clone(),
+            })
+            .collect();
+        if !stale.is_empty() {
+            debug!(
+                count = stale.len(),
+                prefix, "quality of device states changed"
+            );
+            self.write_values(stale).await;
+        }
+    }
+
+    /// Follow the access point's link state (`connected` of a home report).
+    async fn set_ap_offline(&mut self, offline: bool) {
+        if offline != self.ap_offline {
+            self.ap_offline = offline;
+            if offline {
+                warn!("the access point lost its cloud connection: every device's states are marked unreachable (q 0x42) until it is back");
+            } else {
+                info!("the access point is connected again");
+            }
+            let prefix = format!("{}.devices.", self.ns());
+            self.requalify(&prefix).await;
+        }
+    }
+
+    /// Write the values that differ from what the store holds, acknowledged.
+    async fn write_values(&mut self, values: Vec<tree::TreeValue>) {
+        self.write_values_with(values, false).await
+    }
+
+    /// Write values, acknowledged, each with its [`Runtime::quality`]; `force` writes even
+    /// equal ones (events: every press must fire "on update" triggers).
+    async fn write_values_with(&mut self, values: Vec<tree::TreeValue>, force: bool) {
         let now = now_ms();
         let mut writes = Vec::new();
         for v in values {
+            let q = self.quality(&v.id);
             let lc = match self.states.get(&v.id) {
                 Some(m) if m.val == v.val && m.q == q && !m.commanded && !force => continue,
                 Some(m) if m.val == v.val => m.lc,
@@ -310,7 +395,7 @@ impl Runtime {
         if let Err(e) = self.write_objects(snap.objects).await {
             error!("writing objects failed: {e}");
         }
-        self.write_values(snap.values, 0).await;
+        self.write_values(snap.values).await;
     }
 
     /// Delete an object and everything below it.
@@ -413,6 +498,16 @@ impl Runtime {
             self.report_mismatches(tree::check::group(g));
         }
         self.report_mismatches(tree::check::home(&state.home));
+        // Qualities first, so that the values below are written with theirs.
+        let offline = state.home.connected() == Some(false);
+        if offline && !self.ap_offline {
+            warn!("the access point has no cloud connection: every device's states are marked unreachable (q 0x42) until it is back");
+        }
+        self.ap_offline = offline;
+        self.unreachable.clear();
+        for d in state.devices.values() {
+            note_reachability(&mut self.unreachable, d);
+        }
         // Part by part (a device at a time), stored in batches: a large home never has
         // all its objects built at once, and the store still gets few, large writes.
         const BATCH: usize = 2048;
@@ -427,6 +522,8 @@ impl Runtime {
             }
         }
         self.apply(batch).await;
+        // States the snapshot does not carry (button events) get their quality too.
+        self.requalify(&format!("{ns}.devices.")).await;
         info!(
             devices = state.devices.len(),
             groups = state.groups.len(),
@@ -479,15 +576,20 @@ impl Runtime {
                     }
                     _ => tree::device(&ns, &d, &model.groups),
                 };
+                let reach_changed = note_reachability(&mut self.unreachable, &d);
+                let prefix = format!("{}.", tree::ids::device(&ns, &d.id));
                 model.devices.insert(d.id.clone(), *d);
                 self.apply(snap).await;
+                if reach_changed {
+                    self.requalify(&prefix).await;
+                }
             }
             PushEvent::GroupChanged(g) => {
                 let snap = tree::group(&ns, &g);
                 model.groups.insert(g.id.clone(), *g);
                 let alarm = tree::alarm::value(&ns, model);
                 self.apply(snap).await;
-                self.write_values(alarm.into_iter().collect(), 0).await;
+                self.write_values(alarm.into_iter().collect()).await;
             }
             PushEvent::ClientChanged(c) => {
                 let snap = tree::client(&ns, &c);
@@ -496,13 +598,16 @@ impl Runtime {
             }
             PushEvent::HomeChanged(h) => {
                 let snap = tree::home(&ns, &h);
+                let offline = h.connected() == Some(false);
                 model.home = *h;
                 let alarm = tree::alarm::value(&ns, model);
                 self.apply(snap).await;
-                self.write_values(alarm.into_iter().collect(), 0).await;
+                self.write_values(alarm.into_iter().collect()).await;
+                self.set_ap_offline(offline).await;
             }
             PushEvent::DeviceRemoved(id) => {
                 model.devices.shift_remove(&id);
+                self.unreachable.remove(&tree::ids::segment(&id));
                 self.remove_subtree(&tree::ids::device(&ns, &id)).await;
             }
             PushEvent::GroupRemoved(id) => {
@@ -521,7 +626,7 @@ impl Runtime {
                     error!("writing objects failed: {e}");
                 }
                 let values = tree::events::channel_event_values(&ns, &ev, now_ms());
-                self.write_values_with(values, 0, true).await;
+                self.write_values_with(values, true).await;
             }
             PushEvent::CodeStateEvent {
                 device_id,
@@ -541,7 +646,7 @@ impl Runtime {
                     &code_state,
                     now_ms(),
                 );
-                self.write_values_with(values, 0, true).await;
+                self.write_values_with(values, true).await;
             }
             PushEvent::SecurityJournalChanged => debug!("security journal changed"),
             PushEvent::Unknown(raw) => {
@@ -579,7 +684,7 @@ impl Runtime {
                 if let Some(m) = self.states.get_mut(&id) {
                     m.commanded = true;
                 }
-                self.write_values(vec![tree::TreeValue { id, val: st.val }], 0)
+                self.write_values(vec![tree::TreeValue { id, val: st.val }])
                     .await;
             }
             Err(reason) => {
@@ -631,14 +736,11 @@ impl Runtime {
     async fn restore(&mut self, id: &str) {
         if let Some(m) = self.states.get_mut(id) {
             m.commanded = true; // force the write
-            let (val, q) = (m.val.clone(), m.q);
-            self.write_values(
-                vec![tree::TreeValue {
-                    id: id.to_string(),
-                    val,
-                }],
-                q,
-            )
+            let val = m.val.clone();
+            self.write_values(vec![tree::TreeValue {
+                id: id.to_string(),
+                val,
+            }])
             .await;
         }
     }

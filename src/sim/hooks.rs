@@ -14,6 +14,7 @@
 //! | `GET /sim/calls`, `DELETE /sim/calls` | recorded control calls / clear them |
 //! | `GET /sim/stats` | request and websocket counters |
 //! | `GET /sim/home` | the simulated home now |
+//! | `POST /sim/home` | merge the body into the home object, push `HOME_CHANGED` (e.g. `{"connected": false}`) |
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -46,7 +47,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/sim/button", post(button))
         .route("/sim/calls", get(calls).delete(clear_calls))
         .route("/sim/stats", get(stats))
-        .route("/sim/home", get(home))
+        .route("/sim/home", get(home).post(set_home))
 }
 
 /// `POST /sim/device/{deviceId}/channel/{index}` with `{field: value, ...}`: merge the
@@ -262,4 +263,23 @@ async fn stats(State(s): State<Arc<Shared>>) -> Response {
 /// `GET /sim/home`: the simulated home now (what getCurrentState would answer).
 async fn home(State(s): State<Arc<Shared>>) -> Response {
     answer(StatusCode::OK, s.home())
+}
+
+/// `POST /sim/home` with `{field: value, ...}`: merge the fields into the home object and
+/// push `HOME_CHANGED`, as the cloud does when the home changes (`{"connected": false}`:
+/// the access point lost its cloud link). Answers the home object; 400 if the body is not
+/// an object.
+async fn set_home(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    };
+    let mut inner = s.lock();
+    let Some(home) = inner.home.get_mut("home").and_then(Value::as_object_mut) else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "NO_HOME");
+    };
+    home.extend(fields);
+    let home = Value::Object(home.clone());
+    s.push_events(vec![json!({"pushEventType": "HOME_CHANGED", "home": home})]);
+    drop(inner);
+    answer(StatusCode::OK, home)
 }
