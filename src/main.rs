@@ -382,27 +382,76 @@ async fn run(
             config_path.display()
         );
     }
-    let lookup_url = lookup_url
-        .or(config.lookup_url.clone())
-        .unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string());
     let data_dir = data_dir.unwrap_or_else(|| default_data_dir(&config_path));
     let store: Arc<dyn Store> = Arc::new(
         EmbeddedStore::open(&data_dir)
             .with_context(|| format!("opening the store in {}", data_dir.display()))?,
     );
-    let cloud_config = CloudConfig {
+    let cloud_config = move |config: &InstanceConfig| CloudConfig {
         sgtin: config.access_point_sgtin.clone(),
         auth_token: config.auth_token.clone(),
-        lookup_url,
+        lookup_url: lookup_url
+            .clone()
+            .or(config.lookup_url.clone())
+            .unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string()),
         options: ClientOptions::default(),
     };
-    run_standalone(cloud_config, store, http, namespace).await
+    let first = cloud_config(&config);
+    let credentials = watch_credentials(config_path, config, move |c| cloud_config(c));
+    run_standalone(first, Some(credentials), store, http, namespace).await
+}
+
+/// How often `run` looks at its config file for new credentials.
+const CONFIG_POLL: Duration = Duration::from_secs(2);
+
+/// Watch the config file: whenever `pair` (or the user) writes other credentials into it,
+/// send the cloud config they make. So a revoked token is fixed by pairing again, without
+/// restarting `run`. Polls the file's modification time (cheap, and works on every file
+/// system); a file that cannot be read or is not paired is ignored until it is fixed.
+fn watch_credentials(
+    path: PathBuf,
+    mut current: InstanceConfig,
+    cloud_config: impl Fn(&InstanceConfig) -> CloudConfig + Send + 'static,
+) -> tokio::sync::mpsc::Receiver<CloudConfig> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    tokio::spawn(async move {
+        let mut seen = modified(&path);
+        loop {
+            tokio::time::sleep(CONFIG_POLL).await;
+            let now = modified(&path);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            let Ok(config) = InstanceConfig::load(&path) else {
+                continue;
+            };
+            let changed = config.access_point_sgtin != current.access_point_sgtin
+                || config.auth_token != current.auth_token
+                || config.lookup_url != current.lookup_url;
+            if config.is_paired() && changed {
+                info!(
+                    "{} has new credentials: reconnecting with them",
+                    path.display()
+                );
+                if tx.send(cloud_config(&config)).await.is_err() {
+                    return;
+                }
+                current = config;
+            }
+        }
+    });
+    rx
 }
 
 /// The standalone runtime: HTTP API, then the cloud (the lookup retried with backoff
-/// while the network or the cloud is down), then the adapter until a signal.
+/// while the network or the cloud is down), then the adapter until a signal. New
+/// credentials from `credentials` end the adapter's run and start it again with them
+/// (same store and HTTP API, the tree kept).
 async fn run_standalone(
-    cloud_config: CloudConfig,
+    mut cloud_config: CloudConfig,
+    mut credentials: Option<tokio::sync::mpsc::Receiver<CloudConfig>>,
     store: Arc<dyn Store>,
     http: SocketAddr,
     namespace: String,
@@ -414,17 +463,42 @@ async fn run_standalone(
     info!(
         "HTTP API on http://{bound}/ (states: http://{bound}/api/v1/states?pattern={namespace}.*)"
     );
-    let Some(cloud) = adapter::connect_cloud(cloud_config, shutdown.clone())
-        .await
-        .context("connecting to the Homematic IP cloud")?
-    else {
-        return Ok(());
-    };
-    let opts = AdapterOptions {
-        namespace,
-        ..AdapterOptions::default()
-    };
-    adapter::run(Arc::new(cloud), store, opts, shutdown).await
+    loop {
+        // One run with these credentials: stopped by a signal or by new credentials.
+        let (stop_tx, stop) = watch::channel(false);
+        let mut signal = shutdown.clone();
+        let next = async {
+            tokio::select! {
+                Some(c) = async { credentials.as_mut()?.recv().await } => Some(c),
+                _ = async { while !*signal.borrow_and_update() && signal.changed().await.is_ok() {} } => None,
+            }
+        };
+        let this_config = cloud_config.clone();
+        let session = async {
+            let Some(cloud) = adapter::connect_cloud(this_config, stop.clone())
+                .await
+                .context("connecting to the Homematic IP cloud")?
+            else {
+                return Ok(());
+            };
+            let opts = AdapterOptions {
+                namespace: namespace.clone(),
+                ..AdapterOptions::default()
+            };
+            adapter::run(Arc::new(cloud), store.clone(), opts, stop.clone()).await
+        };
+        tokio::pin!(session);
+        let new_config = tokio::select! {
+            r = &mut session => { r?; return Ok(()) }
+            n = next => n,
+        };
+        let _ = stop_tx.send(true);
+        session.await?;
+        match new_config {
+            Some(c) => cloud_config = c,
+            None => return Ok(()),
+        }
+    }
 }
 
 async fn pair(
@@ -517,7 +591,7 @@ async fn demo(http: SocketAddr) -> anyhow::Result<()> {
         options: ClientOptions::default(),
     };
     eprintln!("demo: a simulated home of {} devices; open the page below to watch and switch it, Ctrl-C stops", sim::demo_home()["devices"].as_object().map_or(0, |d| d.len()));
-    let res = run_standalone(cloud_config, store, http, "hmip.0".into()).await;
+    let res = run_standalone(cloud_config, None, store, http, "hmip.0".into()).await;
     handle.shutdown().await;
     res
 }

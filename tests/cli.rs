@@ -196,3 +196,99 @@ fn demo_runs_the_demo_home() {
     assert!(page.contains("<html"), "the page is served");
     assert!(demo.terminate().success());
 }
+
+/// `http://127.0.0.1:P/` from the HTTP API line `run` prints.
+fn api_of(run: &Proc) -> String {
+    run.wait_for("HTTP API on ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn wait_connection(api: &str, run: &Proc, want: bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get_json(&format!("{api}/api/v1/state/hmip.0.info.connection"))["val"] != want {
+        assert!(
+            Instant::now() < deadline,
+            "info.connection never became {want}:\n{}",
+            run.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The token revoked under a running `run`: one clear error, `info.connection` false, no
+/// retries; `pair` again (a new token in the same config file) and the same process is
+/// connected again, with the tree and HTTP API it had.
+#[test]
+fn a_revoked_token_is_one_error_and_pairing_again_recovers_without_a_restart() {
+    let (sim, url) = start_sim(&[
+        "--fixture",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/home.json"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("hmip.json");
+    let sgtin = "3014F711A000000000000001";
+    let mut pairing = pair(&url, sgtin, &cfg, &[], &[]);
+    assert!(pairing.wait_exit().success(), "{}", pairing.output());
+    let first_token = std::fs::read_to_string(&cfg).unwrap();
+    let mut run = Proc::spawn(
+        &[
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let api = api_of(&run);
+    wait_connection(&api, &run, true);
+
+    let post = |path: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{url}{path}"))
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    post("/sim/revoke");
+    wait_connection(&api, &run, false);
+    let before = get_json(&format!("{url}/sim/stats"));
+    // Longer than the first reconnect delay (8 s) would be, had the client retried.
+    std::thread::sleep(Duration::from_secs(10));
+    let after = get_json(&format!("{url}/sim/stats"));
+    assert_eq!(
+        after["requests"], before["requests"],
+        "requests after the token was revoked"
+    );
+    assert_eq!(after["wsConnects"], before["wsConnects"], "reconnects");
+    let out = run.output();
+    assert_eq!(
+        out.matches("rejected the access token").count(),
+        1,
+        "one clear error:\n{out}"
+    );
+    assert!(out.contains("pair again"), "{out}");
+
+    // Pair again: the running process picks the new token up.
+    let mut again = pair(&url, sgtin, &cfg, &[], &[]);
+    assert!(again.wait_exit().success(), "{}", again.output());
+    assert_ne!(std::fs::read_to_string(&cfg).unwrap(), first_token);
+    wait_connection(&api, &run, true);
+    let out = run.output();
+    assert!(out.contains("has new credentials"), "{out}");
+    let devices = get_json(&format!("{api}/api/v1/objects?pattern=hmip.0.devices.*"));
+    assert!(devices.as_object().unwrap().len() > 150);
+    assert!(run.terminate().success(), "{}", run.output());
+    drop(sim);
+}
