@@ -336,11 +336,11 @@ async fn clear_calls(State(s): State<Arc<Shared>>) -> Response {
 }
 
 /// `GET /sim/stats`: `{"requests", "upgrades", "throttled", "failed", "delayed",
-/// "movedAway", "wsConnects", "wsOpen", "requestTimes", "rest"}`: `/hmip` requests so far,
+/// "movedAway", "wsConnects", "wsOpen", "requestTimes", "upgradeTimes", "rest"}`: `/hmip` requests so far,
 /// websocket upgrade requests, of both those answered 429, answered the status of
 /// `/sim/fail`, delayed by it, answered 503 by the host the access point left; websocket
 /// connections accepted so far, open now; the epoch-ms time of every `/hmip` request and
-/// upgrade, oldest first; the REST URL of the host serving the access point.
+/// upgrade, oldest first, and of the upgrades alone; the REST URL of the host serving the access point.
 async fn stats(State(s): State<Arc<Shared>>) -> Response {
     let addr = s.active_addr();
     let inner = s.lock();
@@ -357,6 +357,7 @@ async fn stats(State(s): State<Arc<Shared>>) -> Response {
             "wsConnects": st.ws_connects,
             "wsOpen": st.ws_open,
             "requestTimes": inner.request_times,
+            "upgradeTimes": inner.upgrade_times,
             "rest": format!("http://{addr}"),
         }),
     )

@@ -97,6 +97,8 @@ pub(crate) struct Inner {
     pub fail: Fail,
     /// Epoch-ms times of every `/hmip/...` request and websocket upgrade.
     pub request_times: Vec<i64>,
+    /// Epoch-ms times of the websocket upgrades alone (reconnect attempts).
+    pub upgrade_times: Vec<i64>,
     /// Which host serves the access point: 0 the first listener, 1 the one `/sim/move`
     /// started.
     pub active_host: u8,
@@ -145,6 +147,7 @@ impl Shared {
                 throttle_until_ms: 0,
                 fail: Fail::default(),
                 request_times: Vec::new(),
+                upgrade_times: Vec::new(),
                 active_host: 0,
             }),
             tx,
@@ -184,6 +187,7 @@ impl Shared {
         inner.request_times.push(now);
         if path == "ws" {
             inner.stats.upgrades += 1;
+            inner.upgrade_times.push(now);
         } else {
             inner.stats.requests += 1;
         }
