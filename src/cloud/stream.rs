@@ -264,10 +264,18 @@ impl HmipCloud {
                 }
                 _ = tokio::time::sleep_until(last_seen + opts.dead_timeout) => {
                     let _ = sink.close().await;
-                    return dropped(format!(
-                        "no message or pong from the cloud for {:?}; connection considered dead",
-                        opts.dead_timeout
-                    ));
+                    // Up only until the cloud last answered: a connection that went silent
+                    // at once (a hung cloud host) must not earn the fast reconnect, or the
+                    // client reconnects every dead_timeout + reconnect_min, with a
+                    // getCurrentState each time, for as long as the cloud hangs.
+                    // (tests/faults.rs a_silent_websocket_is_declared_dead_and_replaced)
+                    return SessionEnd::Dropped {
+                        reason: format!(
+                            "no message or pong from the cloud for {:?}; connection considered dead",
+                            opts.dead_timeout
+                        ),
+                        up_for: last_seen.duration_since(up_since),
+                    };
                 }
             }
         }

@@ -8,11 +8,17 @@
 //! | `POST /sim/burst` `{"count": N, "seed": S, "changes": k}` | N device reports, each its own `DEVICE_CHANGED` |
 //! | `POST /sim/push[?binary=true]` | send the raw body to every websocket |
 //! | `POST /sim/drop` | close every websocket |
-//! | `POST /sim/throttle` `{"count": N}` | the next N requests answer 429 |
+//! | `POST /sim/throttle` `{"count": N}` | the next N `/hmip/...` requests and websocket upgrades answer 429 |
+//! | `POST /sim/throttle` `{"forMs": D}` | every `/hmip/...` request and websocket upgrade answers 429 for the next D ms |
+//! | `POST /sim/silence` `{"on": true\|false}` | while on, websockets (open and new) stay open but send nothing, answer no ping (the socket is not read) and lose the events pushed meanwhile |
+//! | `POST /sim/move` | the access point moves to the other host: a second listener on 127.0.0.1 (started once, random port); the lookup names it, the old host answers `/hmip/...` and upgrades with 503, its websockets close. Again: moves back. Answers `{"rest", "websocket"}` |
+//! | `POST /sim/fail` `{"count": N, "status": S}` | the next N `/hmip/...` requests and websocket upgrades answer HTTP S |
+//! | `POST /sim/fail` `{"count": N, "delayMs": D}` | the next N of them wait D ms, then are served normally |
+//! | `POST /sim/fail` `{..., "path": P}` | only requests whose path below `/hmip/` (`ws` for an upgrade) starts with P count (e.g. `home/getCurrentState`) |
 //! | `POST /sim/revoke` / `POST /sim/unrevoke` | invalidate every token / restore the default token |
 //! | `POST /sim/button` | press the blue button |
 //! | `GET /sim/calls`, `DELETE /sim/calls` | recorded control calls / clear them |
-//! | `GET /sim/stats` | request and websocket counters |
+//! | `GET /sim/stats` | request and websocket counters, fault counters, `requestTimes` |
 //! | `GET /sim/home` | the simulated home now |
 //! | `POST /sim/home` | merge the body into the home object, push `HOME_CHANGED` (e.g. `{"connected": false}`) |
 
@@ -31,7 +37,7 @@ use serde_json::{json, Map, Value};
 use super::burst::Burst;
 use super::control::{device_changed, device_mut};
 use super::rest::{answer, error};
-use super::state::{Outgoing, Shared};
+use super::state::{Fail, Outgoing, Shared};
 use super::{time, DEFAULT_AUTH_TOKEN};
 
 /// The hook routes, merged into the simulator's router.
@@ -42,6 +48,9 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/sim/push", post(push))
         .route("/sim/drop", post(drop_sockets))
         .route("/sim/throttle", post(throttle))
+        .route("/sim/silence", post(silence))
+        .route("/sim/move", post(move_host))
+        .route("/sim/fail", post(fail))
         .route("/sim/revoke", post(revoke))
         .route("/sim/unrevoke", post(unrevoke))
         .route("/sim/button", post(button))
@@ -201,16 +210,93 @@ async fn drop_sockets(State(s): State<Arc<Shared>>) -> Response {
 }
 
 /// `POST /sim/throttle` with `{"count": N}`: the next N `/hmip/...` requests and websocket
-/// upgrades answer 429. Answers `{"count": N}`.
+/// upgrades answer 429; with `{"forMs": D}`: every one of them answers 429 for the next D ms
+/// (as the real cloud blocks an IP for about an hour). Answers what it armed.
 async fn throttle(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    let count = serde_json::from_slice::<Value>(&body)
+    let req = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    let count = req.get("count").and_then(Value::as_u64);
+    let for_ms = req.get("forMs").and_then(Value::as_u64);
+    if count.is_none() && for_ms.is_none() {
+        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    }
+    let mut inner = s.lock();
+    if let Some(count) = count {
+        inner.throttle = count;
+    }
+    if let Some(ms) = for_ms {
+        inner.throttle_until_ms = time::now_ms() + ms as i64;
+        tracing::info!("hook: throttling every request for {ms} ms");
+    }
+    answer(StatusCode::OK, req)
+}
+
+/// `POST /sim/silence` with `{"on": true|false}`: while on, every websocket, open or new,
+/// stays open but sends nothing and reads nothing (so no pong answers a ping); events pushed
+/// meanwhile are lost for them. Answers `{"on": b}`.
+async fn silence(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let on = serde_json::from_slice::<Value>(&body)
         .ok()
-        .and_then(|v| v.get("count").and_then(Value::as_u64));
-    let Some(count) = count else {
+        .and_then(|v| v.get("on").and_then(Value::as_bool));
+    let Some(on) = on else {
         return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
     };
-    s.lock().throttle = count;
-    answer(StatusCode::OK, json!({ "count": count }))
+    s.set_silence(on);
+    tracing::info!(
+        "hook: websockets {}",
+        if on { "silent" } else { "talk again" }
+    );
+    answer(StatusCode::OK, json!({ "on": on }))
+}
+
+/// `POST /sim/move`: the access point moves to the other host (a second listener on
+/// 127.0.0.1, started on first use): the lookup names it from now on, the old host answers
+/// `/hmip/...` and websocket upgrades with 503 and its websockets close. Answers the new
+/// host's `{"rest": url, "websocket": url}`.
+async fn move_host(State(s): State<Arc<Shared>>) -> Response {
+    if let Err(e) = super::second_host(&s).await {
+        tracing::warn!("hook: move failed: {e:#}");
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "MOVE_FAILED");
+    }
+    {
+        let mut inner = s.lock();
+        inner.active_host = 1 - inner.active_host;
+    }
+    let addr = s.active_addr();
+    let n = s.close_all_websockets();
+    tracing::info!("hook: the access point moved to {addr}; {n} websocket(s) closed");
+    answer(
+        StatusCode::OK,
+        json!({"rest": format!("http://{addr}"), "websocket": format!("ws://{addr}/ws")}),
+    )
+}
+
+/// `POST /sim/fail` with `{"count": N, "status": S}` (the next N `/hmip/...` requests and
+/// websocket upgrades answer HTTP S) or `{"count": N, "delayMs": D}` (they wait D ms, then are
+/// served normally); `"path": P` limits it to requests whose path below `/hmip/` (`ws` for an
+/// upgrade) starts with P. Replaces what was armed before; answers the request.
+async fn fail(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let req = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    let count = req.get("count").and_then(Value::as_u64);
+    let status = req
+        .get("status")
+        .and_then(Value::as_u64)
+        .filter(|s| (100..=599).contains(s))
+        .map(|s| s as u16);
+    let delay = req
+        .get("delayMs")
+        .and_then(Value::as_u64)
+        .map(Duration::from_millis);
+    let path = req.get("path").and_then(Value::as_str).map(str::to_string);
+    let (Some(count), true) = (count, status.is_some() != delay.is_some()) else {
+        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    };
+    s.lock().fail = Fail {
+        count,
+        status,
+        delay,
+        path,
+    };
+    answer(StatusCode::OK, req)
 }
 
 /// `POST /sim/revoke`: every auth token becomes invalid (403 `INVALID_AUTH_TOKEN` from now
@@ -250,13 +336,31 @@ async fn clear_calls(State(s): State<Arc<Shared>>) -> Response {
     answer(StatusCode::OK, json!({}))
 }
 
-/// `GET /sim/stats`: `{"requests", "throttled", "wsConnects", "wsOpen"}`: `/hmip` requests
-/// so far, of which answered 429, websocket connections accepted so far, open now.
+/// `GET /sim/stats`: `{"requests", "upgrades", "throttled", "failed", "delayed",
+/// "movedAway", "wsConnects", "wsOpen", "requestTimes", "upgradeTimes", "rest"}`: `/hmip` requests so far,
+/// websocket upgrade requests, of both those answered 429, answered the status of
+/// `/sim/fail`, delayed by it, answered 503 by the host the access point left; websocket
+/// connections accepted so far, open now; the epoch-ms time of every `/hmip` request and
+/// upgrade, oldest first, and of the upgrades alone; the REST URL of the host serving the access point.
 async fn stats(State(s): State<Arc<Shared>>) -> Response {
-    let st = s.lock().stats;
+    let addr = s.active_addr();
+    let inner = s.lock();
+    let st = inner.stats;
     answer(
         StatusCode::OK,
-        json!({"requests": st.requests, "throttled": st.throttled, "wsConnects": st.ws_connects, "wsOpen": st.ws_open}),
+        json!({
+            "requests": st.requests,
+            "upgrades": st.upgrades,
+            "throttled": st.throttled,
+            "failed": st.failed,
+            "delayed": st.delayed,
+            "movedAway": st.moved_away,
+            "wsConnects": st.ws_connects,
+            "wsOpen": st.ws_open,
+            "requestTimes": inner.request_times,
+            "upgradeTimes": inner.upgrade_times,
+            "rest": format!("http://{addr}"),
+        }),
     )
 }
 

@@ -157,7 +157,7 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
         .with_context(|| format!("binding the simulator to {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared::new(&cfg, sgtin, addr));
-    let app = rest::router(shared.clone());
+    let app = rest::router(shared.clone(), 0);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let signal = async move {
@@ -180,6 +180,30 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
         stop,
         task,
     })
+}
+
+/// The second host of `/sim/move` (started on first use): another listener on the same
+/// loopback address serving the same routes as host 1. Returns its address.
+pub(crate) async fn second_host(shared: &Arc<Shared>) -> anyhow::Result<SocketAddr> {
+    let addr = shared
+        .second
+        .get_or_try_init(|| async {
+            let listener = tokio::net::TcpListener::bind(SocketAddr::new(shared.addr.ip(), 0))
+                .await
+                .context("binding the simulator's second host")?;
+            let addr = listener.local_addr()?;
+            let app = rest::router(shared.clone(), 1);
+            let task = tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::warn!("simulator's second host failed: {e}");
+                }
+            });
+            *shared.second_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+            tracing::info!("simulated HmIP cloud's second host listening on http://{addr}");
+            anyhow::Ok(addr)
+        })
+        .await?;
+    Ok(*addr)
 }
 
 impl SimHandle {
@@ -219,6 +243,14 @@ impl SimHandle {
         } = self;
         // Websockets would otherwise keep the graceful shutdown waiting.
         shared.close_all_websockets();
+        if let Some(second) = shared
+            .second_task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            second.abort();
+        }
         let _ = stop.send(());
         if tokio::time::timeout(Duration::from_secs(5), &mut task)
             .await

@@ -5,21 +5,26 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::state::Shared;
+use super::state::{Fault, Shared};
 use super::{control, hooks, pairing, time, ws};
 
 /// The largest request body the simulator takes.
 const SIM_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
-/// All routes of the simulator.
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+/// Which listener a request came in on: 0 the simulator's own, 1 the one `/sim/move`
+/// starts. Only the host that serves the access point answers `/hmip/...` and websockets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Host(pub u8);
+
+/// All routes of the simulator, as served by host `host`.
+pub(crate) fn router(shared: Arc<Shared>, host: u8) -> Router {
     Router::new()
         .route("/getHost", post(lookup))
         .route("/hmip/{*path}", post(hmip))
@@ -27,6 +32,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .merge(hooks::routes())
         // Tests push oversized websocket frames through `/sim/push` (axum's default is 2 MB).
         .layer(DefaultBodyLimit::max(SIM_BODY_LIMIT))
+        .layer(Extension(Host(host)))
         .with_state(shared)
 }
 
@@ -48,8 +54,8 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
         .unwrap_or("")
 }
 
-/// `POST /getHost`: known SGTIN -> this server's URLs; anything else -> 418 like the real
-/// lookup.
+/// `POST /getHost`: known SGTIN -> the URLs of the host serving the access point now (this
+/// server, or the other one after `/sim/move`); anything else -> 418 like the real lookup.
 async fn lookup(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let id = serde_json::from_slice::<Value>(&body)
         .ok()
@@ -60,11 +66,12 @@ async fn lookup(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
         return error(StatusCode::IM_A_TEAPOT, "INVALID_REQUEST");
     }
     tracing::info!("lookup for the simulated access point");
+    let addr = s.active_addr();
     answer(
         StatusCode::OK,
         json!({
-            "urlREST": format!("http://{}", s.addr),
-            "urlWebSocket": format!("ws://{}/ws", s.addr),
+            "urlREST": format!("http://{addr}"),
+            "urlWebSocket": format!("ws://{addr}/ws"),
             "apiVersion": "12",
         }),
     )
@@ -88,17 +95,38 @@ pub(crate) fn check_headers(
     Ok(())
 }
 
-/// `POST /hmip/{path}`: throttling, header checks, then pairing, getCurrentState or a
-/// control call.
+/// The answer to a request that meets a fault, or None to serve it (after a delay, if
+/// that is the fault).
+pub(crate) async fn fault_answer(fault: Fault) -> Option<Response> {
+    match fault {
+        Fault::None => None,
+        Fault::MovedAway => Some(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+        )),
+        Fault::Status(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Some(error(status, "SIMULATED_FAULT"))
+        }
+        Fault::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        Fault::Throttled => Some(error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS")),
+    }
+}
+
+/// `POST /hmip/{path}`: faults (another host serves the access point, `/sim/fail`,
+/// throttling), header checks, then pairing, getCurrentState or a control call.
 async fn hmip(
     State(s): State<Arc<Shared>>,
+    Extension(Host(host)): Extension<Host>,
     Path(path): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    s.lock().stats.requests += 1;
-    if s.take_throttle() {
-        return error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS");
+    if let Some(refused) = fault_answer(s.admit(host, &path)).await {
+        return refused;
     }
     let is_auth = path.starts_with("auth/");
     if let Err(code) = check_headers(&s, &headers, !is_auth) {

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use tokio::sync::{broadcast, watch};
@@ -40,6 +41,42 @@ pub(crate) struct Stats {
     pub throttled: u64,
     pub ws_connects: u64,
     pub ws_open: u64,
+    /// Websocket upgrade requests (accepted or not).
+    pub upgrades: u64,
+    /// Requests answered with the status of `/sim/fail`.
+    pub failed: u64,
+    /// Requests held back by the delay of `/sim/fail`.
+    pub delayed: u64,
+    /// Requests answered 503 because the access point moved to the other host.
+    pub moved_away: u64,
+}
+
+/// A fault armed by `POST /sim/fail`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fail {
+    /// How many more matching requests it affects.
+    pub count: u64,
+    /// Answer this status instead of serving the request.
+    pub status: Option<u16>,
+    /// Or: wait this long, then serve the request normally.
+    pub delay: Option<Duration>,
+    /// Only requests whose path (below `/hmip/`, or `ws` for the upgrade) starts with this.
+    pub path: Option<String>,
+}
+
+/// What a request meets before it is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// Nothing: serve it.
+    None,
+    /// The access point moved to the other host: 503.
+    MovedAway,
+    /// Answer this status (from `/sim/fail`).
+    Status(u16),
+    /// Wait, then serve it (from `/sim/fail`).
+    Delay(Duration),
+    /// Answer 429.
+    Throttled,
 }
 
 /// What the lock protects.
@@ -54,6 +91,17 @@ pub(crate) struct Inner {
     pub stats: Stats,
     /// How many more requests answer 429.
     pub throttle: u64,
+    /// Every request answers 429 until this time (epoch ms).
+    pub throttle_until_ms: i64,
+    /// The fault armed by `/sim/fail`.
+    pub fail: Fail,
+    /// Epoch-ms times of every `/hmip/...` request and websocket upgrade.
+    pub request_times: Vec<i64>,
+    /// Epoch-ms times of the websocket upgrades alone (reconnect attempts).
+    pub upgrade_times: Vec<i64>,
+    /// Which host serves the access point: 0 the first listener, 1 the one `/sim/move`
+    /// started.
+    pub active_host: u8,
 }
 
 /// State shared by all handlers and websocket tasks.
@@ -70,12 +118,19 @@ pub(crate) struct Shared {
     tx: broadcast::Sender<Outgoing>,
     /// Bumped to make every open websocket close (drop, revoke, shutdown).
     close: watch::Sender<u64>,
+    /// True while open websockets are silent (`/sim/silence`).
+    silence: watch::Sender<bool>,
+    /// The second host, started by the first `/sim/move`.
+    pub second: tokio::sync::OnceCell<SocketAddr>,
+    /// The second host's server task, stopped with the simulator.
+    pub second_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Shared {
     pub fn new(cfg: &SimConfig, sgtin: String, addr: SocketAddr) -> Self {
         let (tx, _) = broadcast::channel(1024);
         let (close, _) = watch::channel(0);
+        let (silence, _) = watch::channel(false);
         Shared {
             client_auth: crate::cloud::identity::client_auth(&sgtin),
             sgtin,
@@ -89,9 +144,17 @@ impl Shared {
                 calls: Vec::new(),
                 stats: Stats::default(),
                 throttle: 0,
+                throttle_until_ms: 0,
+                fail: Fail::default(),
+                request_times: Vec::new(),
+                upgrade_times: Vec::new(),
+                active_host: 0,
             }),
             tx,
             close,
+            silence,
+            second: tokio::sync::OnceCell::new(),
+            second_task: Mutex::new(None),
         }
     }
 
@@ -106,14 +169,67 @@ impl Shared {
     }
 
     /// Count a 429 if throttling is armed; true means "answer 429".
-    pub fn take_throttle(&self) -> bool {
-        let mut inner = self.lock();
-        if inner.throttle == 0 {
+    fn throttled(inner: &mut Inner, now: i64) -> bool {
+        if inner.throttle == 0 && now >= inner.throttle_until_ms {
             return false;
         }
-        inner.throttle -= 1;
+        inner.throttle = inner.throttle.saturating_sub(1);
         inner.stats.throttled += 1;
         true
+    }
+
+    /// Record a `/hmip/{path}` request (`path` "ws" for a websocket upgrade) that reached
+    /// host `host`, and say which fault it meets: the other host serves the access point,
+    /// then `/sim/fail`, then throttling.
+    pub fn admit(&self, host: u8, path: &str) -> Fault {
+        let now = super::time::now_ms();
+        let mut inner = self.lock();
+        inner.request_times.push(now);
+        if path == "ws" {
+            inner.stats.upgrades += 1;
+            inner.upgrade_times.push(now);
+        } else {
+            inner.stats.requests += 1;
+        }
+        if inner.active_host != host {
+            inner.stats.moved_away += 1;
+            return Fault::MovedAway;
+        }
+        let fail = &mut inner.fail;
+        if fail.count > 0 && fail.path.as_deref().is_none_or(|p| path.starts_with(p)) {
+            fail.count -= 1;
+            if let Some(status) = fail.status {
+                inner.stats.failed += 1;
+                return Fault::Status(status);
+            }
+            if let Some(delay) = fail.delay {
+                inner.stats.delayed += 1;
+                return Fault::Delay(delay);
+            }
+        }
+        if Self::throttled(&mut inner, now) {
+            return Fault::Throttled;
+        }
+        Fault::None
+    }
+
+    /// The address of the host that serves the access point now.
+    pub fn active_addr(&self) -> SocketAddr {
+        let active = self.lock().active_host;
+        match (active, self.second.get()) {
+            (1, Some(addr)) => *addr,
+            _ => self.addr,
+        }
+    }
+
+    /// Make open (and new) websockets silent, or talk again.
+    pub fn set_silence(&self, on: bool) {
+        self.silence.send_replace(on);
+    }
+
+    /// A receiver of the silence switch.
+    pub fn silence_signal(&self) -> watch::Receiver<bool> {
+        self.silence.subscribe()
     }
 
     pub fn token_valid(&self, token: &str) -> bool {

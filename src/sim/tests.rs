@@ -631,6 +631,173 @@ async fn throttle_answers_429_exactly_n_times() {
 }
 
 #[tokio::test]
+async fn throttle_for_a_time_answers_429_until_it_ends() {
+    let h = start(SimConfig::demo(local())).await.unwrap();
+    let api = Api::new(&h);
+    api.sim_post("throttle", json!({"forMs": 300})).await;
+    assert_eq!(api.call("home/getCurrentState", json!({})).await.0, 429);
+    assert!(matches!(
+        ws_connect(&h, DEFAULT_AUTH_TOKEN).await,
+        Err(tungstenite::Error::Http(r)) if r.status() == StatusCode::TOO_MANY_REQUESTS
+    ));
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(api.call("home/getCurrentState", json!({})).await.0, 200);
+    let stats = api.sim_get("stats").await;
+    assert_eq!(stats["throttled"], 2);
+    assert_eq!(
+        (stats["requests"].as_u64(), stats["upgrades"].as_u64()),
+        (Some(2), Some(1))
+    );
+    // Every request and upgrade has its time, oldest first.
+    let times: Vec<i64> = serde_json::from_value(stats["requestTimes"].clone()).unwrap();
+    assert_eq!(times.len(), 3);
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]) && times[2] - times[0] >= 300,
+        "{times:?}"
+    );
+    assert_eq!(
+        api.hook(reqwest::Method::POST, "throttle", "{}").await.0,
+        400
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn fail_answers_a_status_or_delays_the_next_n_requests() {
+    let h = start(SimConfig::demo(local())).await.unwrap();
+    let api = Api::new(&h);
+    api.sim_post("fail", json!({"count": 2, "status": 502}))
+        .await;
+    assert!(matches!(
+        ws_connect(&h, DEFAULT_AUTH_TOKEN).await,
+        Err(tungstenite::Error::Http(r)) if r.status() == StatusCode::BAD_GATEWAY
+    ));
+    assert_eq!(api.call("home/getCurrentState", json!({})).await.0, 502);
+    assert_eq!(api.call("home/getCurrentState", json!({})).await.0, 200);
+
+    // Only the named path counts.
+    api.sim_post(
+        "fail",
+        json!({"count": 1, "status": 500, "path": "home/getCurrentState"}),
+    )
+    .await;
+    assert!(ws_connect(&h, DEFAULT_AUTH_TOKEN).await.is_ok());
+    assert_eq!(api.call("home/getCurrentState", json!({})).await.0, 500);
+
+    api.sim_post("fail", json!({"count": 1, "delayMs": 300}))
+        .await;
+    let t = std::time::Instant::now();
+    assert_eq!(api.call("home/getCurrentState", json!({})).await.0, 200);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    let t = std::time::Instant::now();
+    assert_eq!(api.call("home/getCurrentState", json!({})).await.0, 200);
+    assert!(t.elapsed() < Duration::from_millis(300));
+    let stats = api.sim_get("stats").await;
+    assert_eq!(
+        (stats["failed"].as_u64(), stats["delayed"].as_u64()),
+        (Some(3), Some(1))
+    );
+    // Neither both nor none of status and delay.
+    let both = r#"{"count": 1, "status": 500, "delayMs": 5}"#;
+    assert_eq!(api.hook(reqwest::Method::POST, "fail", both).await.0, 400);
+    assert_eq!(
+        api.hook(reqwest::Method::POST, "fail", r#"{"count": 1}"#)
+            .await
+            .0,
+        400
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_silent_websocket_answers_no_ping_and_loses_events() {
+    let h = start(SimConfig::demo(local())).await.unwrap();
+    let api = Api::new(&h);
+    let contact = device_of(&h.home(), "HmIP-SWDO");
+    let mut ws = ws_connect(&h, DEFAULT_AUTH_TOKEN).await.unwrap();
+    api.sim_post("silence", json!({"on": true})).await;
+    ws.send(Message::Ping(b"hi".to_vec().into())).await.unwrap();
+    let path = format!("device/{contact}/channel/1");
+    api.sim_post(&path, json!({"windowState": "OPEN"})).await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), ws.next())
+            .await
+            .is_err(),
+        "a silent websocket sent something"
+    );
+    // A new connection is silent too.
+    let mut ws2 = ws_connect(&h, DEFAULT_AUTH_TOKEN).await.unwrap();
+    api.sim_post(&path, json!({"windowState": "TILTED"})).await;
+    assert!(tokio::time::timeout(Duration::from_millis(300), ws2.next())
+        .await
+        .is_err());
+    api.sim_post("silence", json!({"on": false})).await;
+    // Talking again: the pending ping is answered, the lost event stays lost, new ones come.
+    let pong = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    assert_eq!(pong.unwrap().unwrap(), Message::Pong(b"hi".to_vec().into()));
+    api.sim_post(&path, json!({"windowState": "CLOSED"})).await;
+    let msg = next_json(&mut ws).await;
+    assert_eq!(
+        msg["events"]["0"]["device"]["functionalChannels"]["1"]["windowState"],
+        "CLOSED"
+    );
+    assert_eq!(
+        api.hook(reqwest::Method::POST, "silence", "{}").await.0,
+        400
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn move_switches_the_lookup_to_a_second_host_and_back() {
+    let h = start(SimConfig::demo(local())).await.unwrap();
+    let api = Api::new(&h);
+    let lookup = || async {
+        reqwest::Client::new()
+            .post(h.lookup_url())
+            .json(&json!({"id": DEFAULT_SGTIN}))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let mut ws = ws_connect(&h, DEFAULT_AUTH_TOKEN).await.unwrap();
+    let moved = api.sim_post("move", json!({})).await;
+    let rest = moved["rest"].as_str().unwrap().to_string();
+    assert_ne!(rest, h.url());
+    assert!(rest.starts_with("http://127.0.0.1:"), "{rest}");
+    assert_eq!(
+        moved["websocket"],
+        format!("ws://{}/ws", &rest["http://".len()..])
+    );
+    assert_eq!(lookup().await["urlREST"], rest.as_str());
+    assert!(closed(&mut ws).await, "the old host's websocket stays open");
+    // The old host refuses, the new one serves.
+    assert_eq!(api.call("home/getCurrentState", json!({})).await.0, 503);
+    assert!(matches!(
+        ws_connect(&h, DEFAULT_AUTH_TOKEN).await,
+        Err(tungstenite::Error::Http(r)) if r.status() == StatusCode::SERVICE_UNAVAILABLE
+    ));
+    let second = Api {
+        base: rest.clone(),
+        ..Api::new(&h)
+    };
+    assert_eq!(second.call("home/getCurrentState", json!({})).await.0, 200);
+    // And back.
+    let back = api.sim_post("move", json!({})).await;
+    assert_eq!(back["rest"], h.url());
+    assert_eq!(lookup().await["urlREST"], h.url());
+    assert_eq!(api.call("home/getCurrentState", json!({})).await.0, 200);
+    assert_eq!(second.call("home/getCurrentState", json!({})).await.0, 503);
+    assert_eq!(api.sim_get("stats").await["movedAway"], 3);
+    h.shutdown().await;
+}
+
+#[tokio::test]
 async fn revoke_refuses_tokens_and_closes_websockets() {
     let h = start(SimConfig::demo(local())).await.unwrap();
     let api = Api::new(&h);
