@@ -60,6 +60,13 @@ struct Mirror {
     lc: i64,
     /// The store currently holds a user command (ack false) instead of `val`.
     commanded: bool,
+    /// `ts` of the newest store content this runtime knows of for the state: its own last
+    /// write, the last user write it handled, or what it loaded at start. A replayed
+    /// unacknowledged state no newer than this was handled (or is older than the adapter).
+    seen_ts: i64,
+    /// `ts` and value of the last user write handled: its announcement may still arrive
+    /// after the same write was replayed (and executed) at a resubscription.
+    handled: Option<Box<(i64, Value)>>,
 }
 
 /// The adapter's state and its handling of cloud events and user writes, owned by one
@@ -196,6 +203,8 @@ impl Runtime {
                     q: st.q,
                     lc: st.lc,
                     commanded: !st.ack,
+                    seen_ts: st.ts,
+                    handled: None,
                 },
             );
         }
@@ -275,6 +284,7 @@ impl Runtime {
                 _ => now,
             };
             self.awaiting.remove(&v.id);
+            let handled = self.states.get_mut(&v.id).and_then(|m| m.handled.take());
             self.states.insert(
                 v.id.clone(),
                 Mirror {
@@ -282,6 +292,8 @@ impl Runtime {
                     q,
                     lc,
                     commanded: false,
+                    seen_ts: now,
+                    handled,
                 },
             );
             writes.push((
@@ -557,6 +569,28 @@ impl Runtime {
             return;
         }
         let id = change.id;
+        let mirror = self.states.get(&id);
+        if change.replayed {
+            // Found holding ack false when the subscription was (re)established: a command
+            // written while the database connection was down is executed now; one handled
+            // already, or older than this adapter's view of the state, is not.
+            match mirror {
+                Some(m) if st.ts > m.seen_ts => {
+                    info!(%id, "executing a write made while the database connection was down")
+                }
+                _ => return,
+            }
+        } else if mirror
+            .and_then(|m| m.handled.as_deref())
+            .is_some_and(|(ts, val)| *ts == st.ts && *val == st.val)
+        {
+            // The late announcement of a command already executed from a replay.
+            return;
+        }
+        if let Some(m) = self.states.get_mut(&id) {
+            m.seen_ts = m.seen_ts.max(st.ts);
+            m.handled = Some(Box::new((st.ts, st.val.clone())));
+        }
         let action = match &self.model {
             None => Err("the home is not loaded yet (not connected to the cloud)".to_string()),
             Some(model) => {
