@@ -177,6 +177,18 @@ fn release_freed_memory() {
     }
 }
 
+/// Are two state values the same for ioBroker? Numbers compare by value: a JSON number
+/// keeps no integer/float distinction, and js-controller's jsonl database gives back `21`
+/// for the `21.0` the adapter wrote. Comparing serde_json's variants made the first
+/// snapshot after a restart rewrite every whole-numbered float state (216 of the fixture),
+/// found by tests/e2e/instance.test.js.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
 fn object_hash(o: &IobObject) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     o.obj_type.hash(&mut h);
@@ -279,8 +291,10 @@ impl Runtime {
         let mut writes = Vec::new();
         for v in values {
             let lc = match self.states.get(&v.id) {
-                Some(m) if m.val == v.val && m.q == q && !m.commanded && !force => continue,
-                Some(m) if m.val == v.val => m.lc,
+                Some(m) if same_value(&m.val, &v.val) && m.q == q && !m.commanded && !force => {
+                    continue
+                }
+                Some(m) if same_value(&m.val, &v.val) => m.lc,
                 _ => now,
             };
             self.awaiting.remove(&v.id);
@@ -675,5 +689,23 @@ impl Runtime {
             )
             .await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_value;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_are_the_same_by_value() {
+        // What js-controller's jsonl database gives back for what the adapter wrote.
+        assert!(same_value(&json!(21), &json!(21.0)));
+        assert!(same_value(&json!(0.0), &json!(0)));
+        assert!(same_value(&json!(-3), &json!(-3.0)));
+        assert!(!same_value(&json!(21), &json!(21.5)));
+        assert!(!same_value(&json!(1), &json!(true)));
+        assert!(!same_value(&json!("1"), &json!(1)));
+        assert!(same_value(&json!(null), &json!(null)));
     }
 }
