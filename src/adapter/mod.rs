@@ -584,22 +584,24 @@ impl Runtime {
         }
         let id = change.id;
         let mirror = self.states.get(&id);
+        if mirror
+            .and_then(|m| m.handled.as_deref())
+            .is_some_and(|(ts, val)| *ts == st.ts && *val == st.val)
+        {
+            // This very write was executed already: the late announcement of one replayed
+            // first, or a replay of one announced.
+            return;
+        }
         if change.replayed {
             // Found holding ack false when the subscription was (re)established: a command
-            // written while the database connection was down is executed now; one handled
-            // already, or older than this adapter's view of the state, is not.
+            // written while the database connection was down is executed now; one older
+            // than this adapter's view of the state is not.
             match mirror {
                 Some(m) if st.ts > m.seen_ts => {
                     info!(%id, "executing a write made while the database connection was down")
                 }
                 _ => return,
             }
-        } else if mirror
-            .and_then(|m| m.handled.as_deref())
-            .is_some_and(|(ts, val)| *ts == st.ts && *val == st.val)
-        {
-            // The late announcement of a command already executed from a replay.
-            return;
         }
         if let Some(m) = self.states.get_mut(&id) {
             m.seen_ts = m.seen_ts.max(st.ts);
