@@ -325,7 +325,7 @@ async fn run_instance(instance: u32, iobroker: Option<PathBuf>) -> anyhow::Resul
         {
             Ok(s) => break s,
             Err(e) => {
-                warn!("ioBroker's databases are not reachable yet: {e}; retrying in {delay:?}");
+                warn!("waiting for ioBroker's databases: {e}; retrying in {delay:?}");
                 let mut sd = shutdown.clone();
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}

@@ -951,6 +951,72 @@ async fn writes_during_an_outage_arrive_after_the_restart_and_subscriptions_come
 }
 
 #[tokio::test]
+async fn a_command_written_while_the_connection_was_down_is_replayed_after_the_reconnect() {
+    let (states, objects, store) = fakes().await;
+    let as_json = |s: &IobState| serde_json::to_value(s).unwrap();
+    // A command already waiting when the subscription starts.
+    let old = state(json!(1), false, 5);
+    states.set("io.hmip.0.old", &as_json(&old));
+    let mut rx = store.subscribe(Subscription {
+        pattern: "hmip.0.*".into(),
+        only_unacked: true,
+    });
+    store.wait_subscribed().await;
+    let c = recv(&mut rx).await;
+    assert_eq!((c.id.as_str(), c.replayed), ("hmip.0.old", true));
+    assert_eq!(c.state, Some(old.clone()));
+    nothing_more(&mut rx).await;
+
+    // The connections drop; meanwhile a user's command lands on the database (its
+    // announcement reaches no one), and an acknowledged value.
+    states.kill();
+    objects.kill();
+    until("the store to notice", || !store.is_connected()).await;
+    let cmd = state(json!(42), false, 300);
+    states.set("io.hmip.0.devices.x.level", &as_json(&cmd));
+    states.set(
+        "io.hmip.0.devices.x.temp",
+        &as_json(&state(json!(20), true, 301)),
+    );
+    states.set(
+        "io.hmip.1.devices.y.level",
+        &as_json(&state(json!(7), false, 302)),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    states.restart().await;
+    objects.restart().await;
+    until("reconnected", || store.is_connected()).await;
+    store.wait_subscribed().await;
+
+    // After the resubscription: every unacked state under the pattern, marked replayed
+    // (the subscriber tells the new command from the old one); no acked one, no other
+    // namespace.
+    let mut replayed = Vec::new();
+    while let Ok(Some(c)) = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
+        assert!(c.replayed, "{c:?}");
+        replayed.push((c.id, c.state.unwrap()));
+    }
+    replayed.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        replayed,
+        [
+            ("hmip.0.devices.x.level".to_string(), cmd),
+            ("hmip.0.old".to_string(), old),
+        ]
+    );
+
+    // Live writes go on, not marked.
+    let live = state(json!(43), false, 400);
+    store
+        .set_states(vec![("hmip.0.devices.x.level".into(), live.clone())])
+        .await
+        .unwrap();
+    let c = recv(&mut rx).await;
+    assert!(!c.replayed);
+    assert_eq!(c.state, Some(live));
+}
+
+#[tokio::test]
 async fn a_write_the_server_refuses_is_an_error() {
     let (_states, _objects, store) = fakes().await;
     // The simulator (and this fake) only publish JSON on raw channels.

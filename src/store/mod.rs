@@ -21,6 +21,10 @@ pub struct StateChange {
     pub id: String,
     /// The new state, or None when it was deleted.
     pub state: Option<IobState>,
+    /// Not a write just announced but a state found holding `ack: false` when the
+    /// subscription was (re)established (see [`Subscription::only_unacked`]): it may have
+    /// been handled already, or written while no subscription was listening.
+    pub replayed: bool,
 }
 
 /// How many writes a store has applied since it was created or opened (what
@@ -39,6 +43,12 @@ pub struct Subscription {
     /// An ioBroker glob such as `hmip.0.*`.
     pub pattern: String,
     /// Only writes with `ack: false` (user commands), as an adapter listens to its own states.
+    ///
+    /// Such a subscriber also hears, each time the subscription is established on the
+    /// database (at first and after every reconnect), every matching state that holds
+    /// `ack: false` at that moment, marked [`StateChange::replayed`]. A command written
+    /// while the connection was down (its announcement went to no one) is thus not lost;
+    /// the subscriber decides which of them it has not handled yet.
     pub only_unacked: bool,
 }
 

@@ -10,8 +10,13 @@
 //      call and comes back acked from system.adapter.hmip.0;
 //   3. `iob stop` ends the binary within 2 s; a SIGKILLed launcher takes the binary along;
 //   4. the databases go away and come back (jsonl: the controller restarts; redis: redis-server
-//      restarts under the running controller): the adapter is connected again and a value
-//      changed in the cloud meanwhile reaches the states database;
+//      restarts under the running controller): the adapter is connected again, a value
+//      changed in the cloud meanwhile reaches the states database, no other state of
+//      hmip.0 was rewritten (its `ts` did not move), and a user write made afterwards
+//      reaches the cloud and comes back acked (the subscription was renewed);
+//   4b. (redis) the adapter's pub/sub connection is cut (CLIENT KILL) in the same
+//      transaction that writes a user command: the command's announcement reaches no one,
+//      yet the adapter executes it after it resubscribes (it looks for unacked states);
 //   5. pairing through the messagebox exactly as admin's "Create token" sends it: wrong PIN,
 //      right PIN, the blue-button hint in info.pairing, the tokens saved encrypted.
 // One root per database type, both at once; the checks of a root in order, each leaving the
@@ -129,6 +134,70 @@ async function withLogs(iob, fn) {
             (out ? `\n--- controller output (last 2000 chars)\n${out.slice(-2000)}` : '');
         throw err;
     }
+}
+
+/** Every state under hmip.0. in the states database: id -> state. */
+async function instanceStates(iob) {
+    const c = await iob.connect('states');
+    try {
+        const keys = (await c.keys('io.hmip.0.*')).sort();
+        const values = await mget(c, keys);
+        const out = new Map();
+        keys.forEach((k, i) => { if (values[i] != null) out.set(k.slice('io.'.length), JSON.parse(values[i])); });
+        return out;
+    } finally {
+        c.close();
+    }
+}
+
+/**
+ * States of `before` that were written again (their `ts` moved) although their value did
+ * not change, other than the ids in `allowed`; and states that disappeared.
+ */
+function rewrittenUnchanged(before, after, allowed = new Set()) {
+    const rewritten = [];
+    const gone = [];
+    for (const [id, b] of before) {
+        const a = after.get(id);
+        if (!a) { gone.push(id); continue; }
+        if (a.ts !== b.ts && JSON.stringify(a.val) === JSON.stringify(b.val) && a.q === b.q && a.ack === b.ack && !allowed.has(id)) {
+            rewritten.push(id);
+        }
+    }
+    return { rewritten, gone };
+}
+
+/**
+ * A user's write of `val` to the switch (ack false through the states database): the
+ * setSwitchState call reaches the simulator once and the state comes back acked.
+ * `write(id, state)` writes it (default: the harness's setState).
+ */
+async function switchWriteRoundTrip(iob, sim, { write, timeoutMs = 10000 } = {}) {
+    const id = `${SWITCH_CH}.on`;
+    const before = await iob.getState(id);
+    assert.equal(before.ack, true, `${id} acked before the write: ${JSON.stringify(before)}`);
+    const want = !before.val;
+    await sim.clearCalls();
+    if (write) {
+        const now = Date.now();
+        await write(id, { val: want, ack: false, ts: now, lc: now, from: 'system.adapter.javascript.0', q: 0, user: 'system.user.admin' });
+    } else {
+        await iob.setState(id, want, { ack: false, from: 'system.adapter.javascript.0' });
+    }
+    const call = await waitFor(async () => (await sim.calls()).find(c => /setSwitchState$/.test(c.path)),
+        { timeoutMs, what: 'the setSwitchState call at the simulator' });
+    const body = typeof call.body === 'string' ? JSON.parse(call.body) : call.body;
+    assert.deepEqual(body, { channelIndex: 1, deviceId: SWITCH, on: want });
+    const acked = await iob.waitForState(id, s => s.ack === true && s.val === want, { timeoutMs });
+    assert.equal(acked.from, INSTANCE);
+    return { id, want };
+}
+
+/** Local ports of the established TCP connections of process pid to 127.0.0.1:port. */
+function connectionsOf(pid, port) {
+    const out = execFileSync('ss', ['-tnpH', 'state', 'established', `dport = :${port}`], { encoding: 'utf8' });
+    return out.split('\n').filter(l => l.includes(`pid=${pid},`))
+        .map(l => Number(/\S+:(\d+)\s+\S+:\d+/.exec(l)[1]));
 }
 
 /** Rejects when promise has not settled within ms (a database that stopped answering). */
@@ -336,13 +405,15 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
             }));
 
             test(dbType === 'jsonl'
-                ? 'js-controller restarted: the adapter is connected again, a value changed meanwhile arrives'
-                : 'redis-server restarted under the running controller: the adapter reconnects, a value changed meanwhile arrives',
+                ? 'js-controller restarted: the adapter is connected again, a value changed meanwhile arrives, nothing unchanged is rewritten, a write afterwards is executed'
+                : 'redis-server restarted under the running controller: the adapter reconnects, a value changed meanwhile arrives, nothing unchanged is rewritten, a write afterwards is executed',
             { timeout: TEST_TIMEOUT }, () => withLogs(iob, async () => {
                 const id = `${SWITCH_CH}.currentPowerConsumption`;
                 const old = (await iob.getState(id)).val;
                 const want = Math.round((Number(old) || 0) * 10 + 4711) / 10;
                 const pidBefore = await waitForBinary(iob);
+                const statesBefore = await instanceStates(iob);
+                assert.ok(statesBefore.size > 9000, `${statesBefore.size} states under hmip.0`);
                 const t0 = Date.now();
                 if (dbType === 'jsonl') {
                     await iob.stop();
@@ -375,7 +446,67 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
                 if (dbType === 'redis') {
                     assert.equal(pidAfter, pidBefore, 'the same binary reconnected (js-controller did not restart it)');
                 }
+
+                // Nothing that did not change was written again (the snapshot after the new
+                // start, the queue after the reconnect): every state keeps its ts, except the
+                // value changed meanwhile (and, jsonl, info.connection: the stopped adapter wrote
+                // false). Read after alive was written again, so a late rewrite shows too.
+                const statesAfter = await instanceStates(iob);
+                const allowed = new Set(dbType === 'jsonl' ? ['hmip.0.info.connection'] : []);
+                const { rewritten, gone } = rewrittenUnchanged(statesBefore, statesAfter, allowed);
+                assert.deepEqual(gone.slice(0, 10), [], `${gone.length} states of hmip.0 are gone after the restart`);
+                assert.deepEqual(rewritten.slice(0, 10), [], `${rewritten.length} unchanged states of hmip.0 were written again`);
+                assert.notEqual(statesAfter.get(id).ts, statesBefore.get(id).ts, 'the changed value was written');
+                timings.statesCompared = statesBefore.size;
+
+                // The store subscription is back: a user's write reaches the cloud, comes back acked.
+                const tw = Date.now();
+                await switchWriteRoundTrip(iob, sim);
+                timings.writeAfterDbUp = Date.now() - tw;
             }));
+
+            if (dbType === 'redis') {
+                test('a user write whose announcement was lost (pub/sub connection cut) is executed after the resubscribe', { timeout: TEST_TIMEOUT }, () => withLogs(iob, async () => {
+                    const pid = await waitForBinary(iob);
+                    const c = await iob.connect('states');
+                    try {
+                        // The adapter's pub/sub connection: one of its connections to Redis, with patterns.
+                        const ports = connectionsOf(pid, iob.redis.port);
+                        assert.ok(ports.length >= 2, `the adapter's connections to redis: ${ports}`);
+                        const clients = String(await c.call('client', 'list')).split('\n')
+                            .filter(l => ports.some(p => l.includes(` addr=127.0.0.1:${p} `)));
+                        const pubsub = clients.filter(l => /\bpsub=[1-9]/.test(l));
+                        assert.equal(pubsub.length, 1, `one pub/sub connection of the adapter: ${clients.join('\n')}`);
+                        const addr = /\baddr=(\S+)/.exec(pubsub[0])[1];
+                        const t0 = Date.now();
+                        // One transaction: the connection is gone before the write is published,
+                        // so no subscriber of the adapter hears it; Redis itself stays up.
+                        await switchWriteRoundTrip(iob, sim, {
+                            timeoutMs: 20000,
+                            write: async (id, st) => {
+                                const json = JSON.stringify(st);
+                                assert.equal(await c.call('multi'), 'OK');
+                                await c.call('client', 'kill', 'addr', addr);
+                                await c.call('set', `io.${id}`, json);
+                                await c.call('publish', `io.${id}`, json);
+                                const res = await c.call('exec');
+                                // exec: [clients killed, set, subscribers that heard the publish].
+                                assert.equal(res[0], 1, `client kill: ${JSON.stringify(res)}`);
+                                assert.equal(res[2], 0, `no subscriber heard the write: ${JSON.stringify(res)}`);
+                            },
+                        });
+                        timings.lostWriteExecuted = Date.now() - t0;
+                        // Reconnected, the same process; exactly one control call.
+                        assert.equal(await waitForBinary(iob), pid);
+                        const again = connectionsOf(pid, iob.redis.port);
+                        assert.ok(!again.includes(Number(addr.split(':')[1])), 'a new pub/sub connection');
+                        await sleep(1000);
+                        assert.equal((await sim.calls()).filter(x => /setSwitchState$/.test(x.path)).length, 1, 'one control call');
+                    } finally {
+                        c.close();
+                    }
+                }));
+            }
 
             test('pairing through the messagebox as admin sends it: wrong PIN, then the tokens', { timeout: TEST_TIMEOUT }, () => withLogs(iob, async () => {
                 pinSim = await startSim(BIN, ['--pin', '1234', '--button', 'auto']);

@@ -208,6 +208,7 @@ impl Inner {
             let change = StateChange {
                 id: id.to_string(),
                 state: state.cloned(),
+                replayed: false,
             };
             closed |= s.tx.send(change).is_err();
         }
@@ -444,6 +445,20 @@ impl Store for EmbeddedStore {
 
     fn subscribe(&self, sub: Subscription) -> mpsc::UnboundedReceiver<StateChange> {
         let (tx, rx) = mpsc::unbounded_channel();
+        // The states lock is held while the subscriber is added (writers notify under it):
+        // every write is either among the replayed states or announced afterwards.
+        let states = read(&self.inner.states);
+        if sub.only_unacked {
+            for (id, st) in states.iter() {
+                if !st.ack && pattern_matches(&sub.pattern, id) {
+                    let _ = tx.send(StateChange {
+                        id: id.clone(),
+                        state: Some(st.clone()),
+                        replayed: true,
+                    });
+                }
+            }
+        }
         let mut subs = lock(&self.inner.subscribers);
         subs.retain(|s| !s.tx.is_closed());
         subs.push(Subscriber { sub, tx });

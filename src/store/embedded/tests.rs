@@ -305,3 +305,32 @@ async fn open_creates_missing_directory() {
     s.flush().await.unwrap();
     assert!(sub_dir.join(OBJECTS_FILE).exists());
 }
+
+#[tokio::test]
+async fn an_unacked_subscriber_first_hears_the_commands_already_waiting() {
+    let s = EmbeddedStore::in_memory();
+    s.set_states(vec![
+        ("hmip.0.a".into(), st(json!(1), false)),
+        ("hmip.0.b".into(), st(json!(2), true)),
+        ("hmip.1.c".into(), st(json!(3), false)),
+    ])
+    .await
+    .unwrap();
+    let mut cmds = s.subscribe(sub("hmip.0.*", true));
+    let mut all = s.subscribe(sub("hmip.0.*", false));
+    // The waiting command, marked replayed; not the acked state, not another namespace.
+    let c = cmds.try_recv().unwrap();
+    assert_eq!((c.id.as_str(), c.replayed), ("hmip.0.a", true));
+    assert_eq!(c.state.unwrap().val, json!(1));
+    assert!(cmds.try_recv().is_err());
+    assert!(
+        all.try_recv().is_err(),
+        "only unacked subscribers get a replay"
+    );
+    // Then live writes, not marked.
+    s.set_states(vec![("hmip.0.d".into(), st(json!(4), false))])
+        .await
+        .unwrap();
+    let c = cmds.try_recv().unwrap();
+    assert_eq!((c.id.as_str(), c.replayed), ("hmip.0.d", false));
+}

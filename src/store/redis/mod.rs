@@ -9,7 +9,8 @@
 //! - `queue` and `commands`: writes as a queue of operations, sent as one transaction per
 //!   batch;
 //! - `worker`: one task per database that owns its connection, writes, reads, reconnects;
-//! - `pubsub`: a dedicated connection for state changes and raw messages;
+//! - `pubsub`: a dedicated connection for state changes and raw messages, and the
+//!   replay of unacknowledged states whenever a subscription is (re)established;
 //! - `health`: one log line when the databases go away, one when they are back.
 //!
 //! Why a queue rather than a call per write: performance (thousands of states in one
@@ -143,7 +144,7 @@ impl RedisStore {
         let (objects_db, t) =
             Db::start(DbKind::Objects, objects, opts.clone(), Arc::clone(&health)).await?;
         guard.0.push(t.abort_handle());
-        let (pubsub, t) = PubSub::start(states, opts, Arc::clone(&health))
+        let (pubsub, t) = PubSub::start(states, Arc::clone(&states_db), opts, Arc::clone(&health))
             .await
             .map_err(StoreError::Io)?;
         guard.0.push(t.abort_handle());

@@ -16,6 +16,12 @@
 //! - A state that expires arrives as `null` from the simulator; a real Redis announces it
 //!   as a keyspace event (`__keyevent@<db>__:expired`, which js-controller enables on the
 //!   server), which is subscribed too and delivered the same way.
+//!
+//! Pub/sub delivers only to who listens at that moment: a user's command written while the
+//! connection was down (a Redis or js-controller restart, a killed connection) would be
+//! lost. So whenever the server confirms a state pattern (the first time and after every
+//! reconnect), its `only_unacked` subscribers also get the states matching it that hold
+//! `ack: false`, read through the states command connection and marked `replayed`.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,7 +32,8 @@ use super::connection::Connection;
 use super::frame::{array, cmd, describe, text, Frame};
 use super::health::Health;
 use super::keys::{redis_glob, strip_io, STATE_PREFIX};
-use super::{DbConfig, RedisOptions};
+use super::worker::Db;
+use super::{DbConfig, RedisOptions, RedisStore};
 use crate::iobroker::{pattern_matches, IobState};
 use crate::store::{StateChange, Subscription};
 
@@ -80,6 +87,8 @@ struct Registry {
 /// The subscriptions, shared by the store (which adds) and the pub/sub task.
 pub struct PubSub {
     registry: Mutex<Registry>,
+    /// The states command connection, for the replay of unacknowledged states.
+    states: Arc<Db>,
     /// New patterns for the task to subscribe.
     new_patterns: mpsc::UnboundedSender<String>,
     /// Bumped whenever `confirmed` changes.
@@ -90,6 +99,7 @@ impl PubSub {
     /// Connect the pub/sub connection and spawn its task.
     pub async fn start(
         cfg: DbConfig,
+        states: Arc<Db>,
         opts: RedisOptions,
         health: Arc<Health>,
     ) -> Result<(Arc<PubSub>, tokio::task::JoinHandle<()>), String> {
@@ -99,6 +109,7 @@ impl PubSub {
         let (tx, rx) = mpsc::unbounded_channel();
         let ps = Arc::new(PubSub {
             registry: Mutex::new(Registry::default()),
+            states,
             new_patterns: tx,
             changed: watch::Sender::new(0),
         });
@@ -265,6 +276,7 @@ impl PubSub {
             }
             [Some(kind), Some(pattern), _] if kind == "psubscribe" => {
                 let pattern = pattern.clone();
+                self.replay_unacked(&pattern);
                 self.set_confirmed(|c| {
                     c.insert(pattern);
                 });
@@ -272,6 +284,66 @@ impl PubSub {
             [Some(kind), ..] if kind == "subscribe" => {}
             _ => tracing::debug!("pub/sub: unexpected {desc}"),
         }
+    }
+
+    /// The server confirmed `pattern` on this connection: read the states matching it that
+    /// hold `ack: false` and hand them to its `only_unacked` subscribers, marked `replayed`
+    /// (in a task: the pub/sub connection cannot send reads, and keeps delivering).
+    fn replay_unacked(&self, pattern: &str) {
+        let key = strip_io(pattern);
+        let (glob, sinks) = {
+            let reg = self.lock();
+            let Some(e) = reg
+                .entries
+                .iter()
+                .find(|e| e.kind == Kind::State && e.key == key)
+            else {
+                return;
+            };
+            let sinks: Vec<mpsc::UnboundedSender<StateChange>> = e
+                .sinks
+                .iter()
+                .filter_map(|s| match s {
+                    Sink::State {
+                        tx,
+                        only_unacked: true,
+                    } => Some(tx.clone()),
+                    _ => None,
+                })
+                .collect();
+            (e.glob.clone(), sinks)
+        };
+        if sinks.is_empty() {
+            return;
+        }
+        let db = Arc::clone(&self.states);
+        tokio::spawn(async move {
+            db.wait_up().await;
+            let values = match RedisStore::values(&db, STATE_PREFIX, &glob).await {
+                Ok(v) => v,
+                Err(e) => {
+                    // The connection dropped again: the next confirmation replays.
+                    tracing::debug!("replaying unacknowledged states of {glob}: {e}");
+                    return;
+                }
+            };
+            for (key, json) in values {
+                let id = &key[STATE_PREFIX.len()..];
+                let Some(st) = super::commands::parse::<IobState>(&key, &json) else {
+                    continue;
+                };
+                if st.ack {
+                    continue;
+                }
+                for tx in &sinks {
+                    let _ = tx.send(StateChange {
+                        id: id.to_string(),
+                        state: Some(st.clone()),
+                        replayed: true,
+                    });
+                }
+            }
+        });
     }
 
     /// A message for `pattern` on `channel` (either may carry `io.`).
@@ -317,6 +389,7 @@ impl PubSub {
                         let _ = tx.send(StateChange {
                             id: channel.to_string(),
                             state: state.clone(),
+                            replayed: false,
                         });
                     }
                     Sink::Raw(tx) => {
@@ -342,6 +415,7 @@ impl PubSub {
                     let _ = tx.send(StateChange {
                         id: id.to_string(),
                         state: None,
+                        replayed: false,
                     });
                 }
             }

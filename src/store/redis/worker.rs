@@ -116,6 +116,12 @@ impl Db {
         *self.up.borrow()
     }
 
+    /// Wait until the connection is up (at once when it is).
+    pub async fn wait_up(&self) {
+        let mut up = self.up.subscribe();
+        let _ = up.wait_for(|u| *u).await;
+    }
+
     /// Does the objects database keep type index sets?
     pub fn use_sets(&self) -> bool {
         self.use_sets.load(Ordering::Relaxed)
