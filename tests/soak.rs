@@ -21,15 +21,16 @@
 //!   written), or an object id on one side only;
 //! - an accepted user write (HTTP 200 that maps to a control call) that never reached the
 //!   cloud (`/sim/calls`) and was not refused with an error line in the adapter's log;
-//! - the last write to a state (nothing else changed that device afterwards) whose value
-//!   the state does not show at the end: silently reverted;
+//! - a delivered write that the state never showed acknowledged before the next write to
+//!   it, while no report, burst or fault touched its device: silently reverted (an
+//!   accepted command without a value of its own: not acknowledged as written);
 //! - more requests in a 60 s window than the client's budget (bucket 10 + 1/s).
 //!
 //! Exit 0 with zero differences; 1 and `soak: N differences` otherwise (the logs of the
 //! three processes stay in the directory it names); 2 for a usage error or a simulator
 //! without a hook the fault table needs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -82,6 +83,14 @@ struct Fault {
     /// Hold it at least until the adapter opened a new websocket (a fault it can only
     /// notice by its dead-connection timeout: ending it before would lose events for good).
     until_reconnect: bool,
+    /// No fault for this long after it ended (a 429 pauses the client 30 s, doubling on
+    /// every further 429 until a call succeeds: 429s back to back would block every write).
+    rest_ms: u64,
+    /// The most the adapter may need, after the fault ended, to be connected with the
+    /// whole home again (reconnect backoff 8 s doubling, the lookup repeated only after 3
+    /// failed connects, a 429 pause of 30 s): the fault is injected only while the run
+    /// has that much time left, so that the end converges within its bounded wait.
+    recover_s: u64,
     probe: Probe,
 }
 
@@ -94,6 +103,8 @@ const FAULTS: &[Fault] = &[
         end: None,
         hold_ms: (0, 0),
         until_reconnect: false,
+        rest_ms: 20_000,
+        recover_s: 30,
         probe: Probe::Route("/sim/drop"),
     },
     Fault {
@@ -105,6 +116,8 @@ const FAULTS: &[Fault] = &[
         end: Some(("/sim/throttle", || json!({"count": 0}))),
         hold_ms: (2_000, 10_000),
         until_reconnect: false,
+        rest_ms: 45_000,
+        recover_s: 45,
         probe: Probe::NoOp("/sim/throttle", || json!({"count": 0})),
     },
     Fault {
@@ -113,6 +126,8 @@ const FAULTS: &[Fault] = &[
         end: None,
         hold_ms: (2_000, 10_000),
         until_reconnect: false,
+        rest_ms: 45_000,
+        recover_s: 45,
         probe: Probe::NoOp("/sim/throttle", || json!({"forMs": 0})),
     },
     Fault {
@@ -121,6 +136,8 @@ const FAULTS: &[Fault] = &[
         end: Some(("/sim/silence", || json!({"on": false}))),
         hold_ms: (5_000, 20_000),
         until_reconnect: true,
+        rest_ms: 20_000,
+        recover_s: 30,
         probe: Probe::NoOp("/sim/silence", || json!({"on": false})),
     },
     Fault {
@@ -129,6 +146,8 @@ const FAULTS: &[Fault] = &[
         end: None,
         hold_ms: (0, 0),
         until_reconnect: false,
+        rest_ms: 20_000,
+        recover_s: 240,
         probe: Probe::Route("/sim/move"),
     },
     Fault {
@@ -140,6 +159,8 @@ const FAULTS: &[Fault] = &[
         end: Some(("/sim/fail", || json!({"count": 0, "status": 503}))),
         hold_ms: (1_000, 8_000),
         until_reconnect: false,
+        rest_ms: 10_000,
+        recover_s: 40,
         probe: Probe::NoOp("/sim/fail", || json!({"count": 0, "status": 503})),
     },
     Fault {
@@ -151,6 +172,8 @@ const FAULTS: &[Fault] = &[
         end: Some(("/sim/fail", || json!({"count": 0, "delayMs": 0}))),
         hold_ms: (2_000, 8_000),
         until_reconnect: false,
+        rest_ms: 10_000,
+        recover_s: 40,
         probe: Probe::NoOp("/sim/fail", || json!({"count": 0, "delayMs": 0})),
     },
 ];
@@ -570,8 +593,6 @@ struct UserWrite {
     local: bool,
     /// The adapter's log length when it was written.
     log_from: usize,
-    /// Its step number: later steps that touch its device make the end value unjudged.
-    step: u64,
 }
 
 #[derive(Default)]
@@ -592,6 +613,51 @@ struct ActiveFault {
     until: Instant,
     ws_connects: u64,
     since: Instant,
+    since_ms: i64,
+}
+
+/// Changes of watched states: id -> (ts, val, ack), in order.
+type Changes = Arc<Mutex<HashMap<String, Vec<(i64, Value, bool)>>>>;
+
+/// Follow `GET /api/v1/events` and keep the changes of the `watched` states.
+async fn watch_changes(api: String, watched: Arc<HashSet<String>>, changes: Changes) {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("HTTP client");
+    loop {
+        let url = format!("{api}/api/v1/events?pattern={NS}.*");
+        if let Ok(mut resp) = client.get(url).send().await {
+            let mut buf = Vec::new();
+            while let Ok(Some(chunk)) = resp.chunk().await {
+                buf.extend_from_slice(&chunk);
+                while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = buf.drain(..=pos).collect();
+                    let Some(data) = line.strip_prefix(b"data:") else {
+                        continue;
+                    };
+                    let Ok(ev) = serde_json::from_slice::<Value>(data) else {
+                        continue;
+                    };
+                    let Some(id) = ev["id"].as_str().filter(|id| watched.contains(*id)) else {
+                        continue;
+                    };
+                    let st = &ev["state"];
+                    changes
+                        .lock()
+                        .unwrap()
+                        .entry(id.to_string())
+                        .or_default()
+                        .push((
+                            st["ts"].as_i64().unwrap_or(0),
+                            st["val"].clone(),
+                            st["ack"] == json!(true),
+                        ));
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// `/sim/stats` sampled once a second: (epoch ms, requests + upgrades so far).
@@ -817,22 +883,45 @@ async fn main() {
         .into_iter()
         .map(|(id, st)| (id, st["val"].clone()))
         .collect();
-    println!("soak: {} writable states", writable.len());
+    // Which of them are local parameters (kept by the adapter, never sent alone).
+    let (params_ids, commands): (Vec<usize>, Vec<usize>) = {
+        let (_, model) = http.home().await.expect("the simulator's home");
+        let mut prng = StdRng::seed_from_u64(0);
+        (0..writable.len()).partition(|&i| {
+            let (id, common) = &writable[i];
+            let v = random_value(common, id, &mut prng);
+            matches!(
+                tree::write_to_call(NS, &model, id, &v, &|_| Some(json!(1))),
+                Ok(WriteAction::Local)
+            )
+        })
+    };
+    println!(
+        "soak: {} writable states ({} local parameters)",
+        writable.len(),
+        params_ids.len()
+    );
 
     // The loop.
     let mut counts = Counts::default();
     let mut writes: Vec<UserWrite> = Vec::new();
-    // owner -> last step that touched it other than a write (a report, or a burst that did).
-    let mut touched: HashMap<String, u64> = HashMap::new();
+    // owner -> when something other than a write changed it (a report, a burst), epoch ms.
+    let mut touched: HashMap<String, Vec<i64>> = HashMap::new();
+    // When a fault may have cost pushes: (injected, ended + 15 s), epoch ms.
+    let mut fault_windows: Vec<(i64, i64)> = Vec::new();
+    // What the store did with the writable states, from the adapter's event stream.
+    let watched: Arc<HashSet<String>> =
+        Arc::new(writable.iter().map(|(id, _)| id.clone()).collect());
+    let changes: Changes = Arc::default();
+    let watcher = tokio::spawn(watch_changes(http.api.clone(), watched, changes.clone()));
     let mut active: Option<ActiveFault> = None;
+    let mut next_fault = Instant::now();
     let mut samples: Samples = Vec::new();
     let mut last_sample = Instant::now() - Duration::from_secs(2);
     let mut last_progress = Instant::now();
-    let mut step: u64 = 0;
     let (mut raw, mut model) = http.home().await.expect("the simulator's home");
     let t0 = Instant::now();
     while t0.elapsed() < run_for {
-        step += 1;
         if last_sample.elapsed() >= Duration::from_secs(1) {
             last_sample = Instant::now();
             if let Ok((_, st)) = http.sim_get("/sim/stats").await {
@@ -877,25 +966,25 @@ async fn main() {
             let overdue = a.since.elapsed() > RECONNECT_WAIT_MAX;
             if Instant::now() >= a.until && (reconnected || overdue) {
                 end_fault(&http, a, &mut counts).await;
+                fault_windows.push((a.since_ms, now_ms() + 15_000));
+                next_fault = Instant::now() + Duration::from_millis(a.row.rest_ms);
                 active = None;
             }
         }
 
         let remaining = run_for.saturating_sub(t0.elapsed());
         let roll: f64 = rng.random();
-        if roll < 0.04 && active.is_none() && !faults.is_empty() {
+        if roll < 0.06 && active.is_none() && Instant::now() >= next_fault && !faults.is_empty() {
             let row = faults[rng.random_range(0..faults.len())];
             let hold = rng.random_range(row.hold_ms.0..=row.hold_ms.1);
             let needs = Duration::from_millis(hold)
+                + Duration::from_secs(row.recover_s)
                 + if row.until_reconnect {
                     RECONNECT_WAIT_MAX
                 } else {
                     Duration::ZERO
                 };
-            // Leave a third of the run for the faults' effects to pass.
-            if needs < remaining.saturating_sub(run_for / 3)
-                || (row.hold_ms.1 == 0 && remaining > run_for / 3)
-            {
+            if needs < remaining {
                 let st = http
                     .sim_get("/sim/stats")
                     .await
@@ -923,6 +1012,7 @@ async fn main() {
                             until: Instant::now() + Duration::from_millis(hold),
                             ws_connects: st["wsConnects"].as_u64().unwrap_or(0),
                             since: Instant::now(),
+                            since_ms: now_ms(),
                         });
                     }
                     other => {
@@ -957,7 +1047,10 @@ async fn main() {
             }
             for (id, d) in raw["devices"].as_object().into_iter().flatten() {
                 if before["devices"][id]["lastStatusUpdate"] != d["lastStatusUpdate"] {
-                    touched.insert(format!("devices.{id}"), step);
+                    touched
+                        .entry(format!("devices.{id}"))
+                        .or_default()
+                        .push(now_ms());
                 }
             }
         } else if roll < 0.30 {
@@ -968,7 +1061,15 @@ async fn main() {
             if let Ok(h) = http.home().await {
                 (raw, model) = h;
             }
-            let (id, common) = &writable[rng.random_range(0..writable.len())];
+            // Local parameters (half the writable states) one write in five.
+            let pool = if params_ids.is_empty()
+                || (rng.random_bool(0.8) && params_ids.len() < writable.len())
+            {
+                &commands
+            } else {
+                &params_ids
+            };
+            let (id, common) = &writable[pool[rng.random_range(0..pool.len())]];
             let val = random_value(common, id, &mut rng);
             let log_from = adapter.line_count();
             let (status, answer) = match http.api_put(id, &val).await {
@@ -988,7 +1089,6 @@ async fn main() {
                 call: None,
                 local: false,
                 log_from,
-                step,
             };
             if status == 200 {
                 counts.writes_ok += 1;
@@ -1013,7 +1113,10 @@ async fn main() {
                 match http.sim_post(&path, &Value::Object(fields.clone())).await {
                     Ok((200, device)) => {
                         counts.reports += 1;
-                        touched.insert(format!("devices.{dev}"), step);
+                        touched
+                            .entry(format!("devices.{dev}"))
+                            .or_default()
+                            .push(now_ms());
                         if let Some(d) = raw["devices"].get_mut(&dev) {
                             *d = device;
                         }
@@ -1035,6 +1138,7 @@ async fn main() {
     // The end: every fault ended, then connected and quiet.
     if let Some(a) = active.take() {
         end_fault(&http, &a, &mut counts).await;
+        fault_windows.push((a.since_ms, now_ms() + 15_000));
     }
     for f in &faults {
         if let Some((path, body)) = f.end {
@@ -1235,24 +1339,61 @@ async fn main() {
             }
             continue;
         }
-        // The last write to a state whose device nothing else changed since: the state
-        // must show the written value at the end.
-        let untouched = touched.get(&owner(&w.id)).is_none_or(|&s| s < w.step);
+        // What the store showed after the write: the first acknowledged value must be the
+        // written one, unless something else changed the device or a fault may have lost
+        // the confirming push before it (then the final comparison judges).
         let mirrors = call
             .body
             .get(w.id.rsplit('.').next().unwrap_or_default())
             .is_some();
-        if is_last && !sent.is_empty() && failed.is_none() && untouched && mirrors {
-            judged += 1;
-            let now = &states.get(&w.id).map_or(Value::Null, |s| s["val"].clone());
-            if !same_value(now, &w.val) {
-                differences.push(format!(
-                    "write {} = {} (delivered as {} {}): the state shows {now} at the end (silently reverted)",
-                    w.id, w.val, call.path, call.body
-                ));
-            }
+        if sent.is_empty() || failed.is_some() || !mirrors {
+            continue;
+        }
+        let next_write = writes[i + 1..]
+            .iter()
+            .find(|n| n.id == w.id && n.status == 200)
+            .map_or(i64::MAX, |n| n.ts);
+        // Every acknowledged value from the write until the next write to the state (the
+        // adapter may still be working through events older than the write).
+        let acks: Vec<(i64, Value)> = changes
+            .lock()
+            .unwrap()
+            .get(&w.id)
+            .map(|c| {
+                c.iter()
+                    .filter(|(ts, _, ack)| *ack && *ts >= w.ts - 50 && *ts < next_write)
+                    .map(|(ts, v, _)| (*ts, v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Some((last_ts, last_val)) = acks.last().cloned() else {
+            continue;
+        };
+        // Something else changed the device from 5 s before (events still queued) until
+        // then, or a fault may have lost the confirming push: the final comparison judges.
+        let disturbed = touched
+            .get(&owner(&w.id))
+            .is_some_and(|t| t.iter().any(|&t| t >= w.ts - 5_000 && t <= last_ts))
+            || fault_windows
+                .iter()
+                .any(|&(a, b)| a <= last_ts && b >= w.ts - 5_000);
+        if disturbed {
+            continue;
+        }
+        judged += 1;
+        if !acks.iter().any(|(_, v)| same_value(v, &w.val)) {
+            differences.push(format!(
+                "write {} = {} (delivered as {} {}): never acknowledged as written; {} ms later \
+                 the state showed {last_val} (silently reverted)",
+                w.id,
+                w.val,
+                call.path,
+                call.body,
+                last_ts - w.ts
+            ));
         }
     }
+    watcher.abort();
 
     // The request budget.
     let sim_stats = http
@@ -1282,7 +1423,7 @@ async fn main() {
         "soak: {} writes: {} refused by the API, {} accepted ({} local parameters, {refused_mapping} \
          refused by the adapter with a log line, {} control calls: \
          {delivered} reached the cloud ({exact} with the exact body), {refused_logged} refused with an \
-         error in the log, {superseded} superseded by a later write; {judged} checked at the end)",
+         error in the log, {superseded} superseded by a later write; {judged} judged by what the state showed next)",
         counts.writes,
         counts.writes_refused,
         counts.writes_ok,
