@@ -319,6 +319,47 @@ async fn a_failed_call_puts_the_real_value_back() {
     h.stop().await.unwrap();
 }
 
+/// Found by the soak: a command to a state the cloud reports no value for (an action such
+/// as `setDimLevelWithTime`) stayed unacknowledged for good; it is acknowledged, as
+/// written, once the cloud accepted the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_action_is_acknowledged_as_written() {
+    let home = fixture("home.json");
+    let (dev, ch) = find_channel(&home, "DIMMER_CHANNEL", "dimLevel");
+    let h = Harness::start(home).await;
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(true))
+        .await;
+    let id = format!("hmip.0.devices.{dev}.channels.{ch}.setDimLevelWithTime");
+    assert!(
+        h.state(&id).await.is_none_or(|s| s["val"].is_null()),
+        "an action has no value"
+    );
+    // Its parameters first, as a user sets them.
+    for (param, val) in [("controlOnTime", 10), ("controlRampTime", 1)] {
+        let pid = format!("hmip.0.devices.{dev}.channels.{ch}.{param}");
+        assert_eq!(h.put(&pid, json!(val)).await.status(), 200);
+        h.wait_state(&pid, |s| s["ack"] == json!(true) && s["val"] == json!(val))
+            .await;
+    }
+    assert_eq!(h.put(&id, json!(40)).await.status(), 200);
+    let st = h.wait_state(&id, |s| s["ack"] == json!(true)).await;
+    assert_eq!(st["val"], json!(40), "acknowledged as written");
+    assert!(h
+        .calls()
+        .await
+        .iter()
+        .any(|c| c["path"] == json!("device/control/setDimLevelWithTime")));
+    // Again, with another value: an action again, not a value to restore.
+    assert_eq!(h.put(&id, json!(60)).await.status(), 200);
+    let st = h
+        .wait_state(&id, |s| s["ack"] == json!(true) && s["val"] == json!(60))
+        .await;
+    // Past the confirmation timeout (3 s here): nothing puts another value back.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(h.state(&id).await.unwrap()["val"], st["val"]);
+    h.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slider_dragged_through_40_values_sends_one_call() {
     let home = fixture("home.json");

@@ -82,6 +82,11 @@ pub struct Runtime {
     objects: BTreeMap<String, u64>,
     /// state id -> when to give up waiting for the cloud to confirm a sent command.
     awaiting: HashMap<String, Instant>,
+    /// Commands sent to states the cloud reports no value for (an action such as
+    /// `setDimLevelWithTime`, `stop`, a reset): state id -> the value the user wrote,
+    /// acknowledged as it is once the cloud accepted the call. Nothing would ever confirm
+    /// them, so without this they stayed unacknowledged (ack false) for good.
+    actions: HashMap<String, Value>,
     /// Unknown device, channel and group types already reported (each is logged once).
     reported: std::collections::HashSet<String>,
     /// The access point lost its cloud link (`HOME_CHANGED` with `connected: false`).
@@ -258,6 +263,7 @@ impl Runtime {
             states,
             objects,
             awaiting: HashMap::new(),
+            actions: HashMap::new(),
             reported: Default::default(),
             ap_offline: false,
             unreachable: HashSet::new(),
@@ -724,8 +730,11 @@ impl Runtime {
         match action {
             Ok(tree::WriteAction::Call(call)) => {
                 debug!(%id, path = %call.path, "user write queued");
-                if let Some(m) = self.states.get_mut(&id) {
-                    m.commanded = true;
+                match self.states.get_mut(&id) {
+                    Some(m) => m.commanded = true,
+                    None => {
+                        self.actions.insert(id.clone(), st.val.clone());
+                    }
                 }
                 queue.submit(id, call);
             }
@@ -747,6 +756,10 @@ impl Runtime {
     async fn on_write_result(&mut self, res: writes::WriteResult) {
         match res.result {
             Ok(()) => {
+                if let Some(val) = self.actions.remove(&res.id) {
+                    self.ack_action(res.id, val).await;
+                    return;
+                }
                 // Acknowledged when the cloud pushes the new value; until the deadline.
                 if self.states.get(&res.id).is_some_and(|m| m.commanded) {
                     self.awaiting
@@ -754,6 +767,8 @@ impl Runtime {
                 }
             }
             Err(e) => {
+                // An action keeps the user's command, unacknowledged: it did not happen.
+                self.actions.remove(&res.id);
                 match &e {
                     CloudError::AuthRevoked { .. } => error!("{} failed: {e}", res.call.path),
                     _ => error!(
@@ -779,6 +794,25 @@ impl Runtime {
             self.awaiting.remove(&id);
             debug!(%id, "no confirmation from the cloud; showing the real value");
             self.restore(&id).await;
+        }
+    }
+
+    /// Acknowledge an action the cloud accepted, as written. No mirror: the state has no
+    /// value of the cloud to show or to restore, and the next command is an action again.
+    async fn ack_action(&mut self, id: String, val: Value) {
+        let now = now_ms();
+        let st = IobState {
+            val,
+            ack: true,
+            ts: now,
+            lc: now,
+            from: self.from.clone(),
+            q: 0,
+            user: None,
+            c: None,
+        };
+        if let Err(e) = self.store.set_states(vec![(id, st)]).await {
+            error!("writing states failed: {e}");
         }
     }
 
