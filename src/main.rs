@@ -447,11 +447,11 @@ fn watch_credentials(
 
 /// The standalone runtime: HTTP API, then the cloud (the lookup retried with backoff
 /// while the network or the cloud is down), then the adapter until a signal. New
-/// credentials from `credentials` end the adapter's run and start it again with them
-/// (same store and HTTP API, the tree kept).
+/// credentials from `credentials` become a new cloud connection that takes over in the
+/// running adapter (same tree, store subscription and pending writes).
 async fn run_standalone(
-    mut cloud_config: CloudConfig,
-    mut credentials: Option<tokio::sync::mpsc::Receiver<CloudConfig>>,
+    cloud_config: CloudConfig,
+    credentials: Option<tokio::sync::mpsc::Receiver<CloudConfig>>,
     store: Arc<dyn Store>,
     http: SocketAddr,
     namespace: String,
@@ -463,42 +463,35 @@ async fn run_standalone(
     info!(
         "HTTP API on http://{bound}/ (states: http://{bound}/api/v1/states?pattern={namespace}.*)"
     );
-    loop {
-        // One run with these credentials: stopped by a signal or by new credentials.
-        let (stop_tx, stop) = watch::channel(false);
-        let mut signal = shutdown.clone();
-        let next = async {
-            tokio::select! {
-                Some(c) = async { credentials.as_mut()?.recv().await } => Some(c),
-                _ = async { while !*signal.borrow_and_update() && signal.changed().await.is_ok() {} } => None,
+    let (replace, replacements) =
+        tokio::sync::mpsc::channel::<Arc<dyn iobroker_hmip::cloud::Transport>>(1);
+    if let Some(mut credentials) = credentials {
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            while let Some(cfg) = credentials.recv().await {
+                match adapter::connect_cloud(cfg, stop.clone()).await {
+                    Ok(Some(cloud)) => {
+                        if replace.send(Arc::new(cloud)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(e) => error!("connecting with the new credentials failed: {e}"),
+                }
             }
-        };
-        let this_config = cloud_config.clone();
-        let session = async {
-            let Some(cloud) = adapter::connect_cloud(this_config, stop.clone())
-                .await
-                .context("connecting to the Homematic IP cloud")?
-            else {
-                return Ok(());
-            };
-            let opts = AdapterOptions {
-                namespace: namespace.clone(),
-                ..AdapterOptions::default()
-            };
-            adapter::run(Arc::new(cloud), store.clone(), opts, stop.clone()).await
-        };
-        tokio::pin!(session);
-        let new_config = tokio::select! {
-            r = &mut session => { r?; return Ok(()) }
-            n = next => n,
-        };
-        let _ = stop_tx.send(true);
-        session.await?;
-        match new_config {
-            Some(c) => cloud_config = c,
-            None => return Ok(()),
-        }
+        });
     }
+    let Some(cloud) = adapter::connect_cloud(cloud_config, shutdown.clone())
+        .await
+        .context("connecting to the Homematic IP cloud")?
+    else {
+        return Ok(());
+    };
+    let opts = AdapterOptions {
+        namespace,
+        ..AdapterOptions::default()
+    };
+    adapter::run_with(Arc::new(cloud), replacements, store, opts, shutdown).await
 }
 
 async fn pair(

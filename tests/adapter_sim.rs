@@ -528,3 +528,49 @@ async fn an_offline_access_point_marks_every_device_unreachable_until_it_is_back
     .await;
     h.stop().await.unwrap();
 }
+
+/// A user write that arrives before the home is loaded (the adapter just started, or
+/// reconnects with new credentials) waits for the home and is executed then, instead of
+/// being refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_before_the_home_is_loaded_waits_for_it() {
+    let home = fixture("home.json");
+    let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
+    let mut h = Harness::start(home).await;
+    let on = format!("hmip.0.devices.{dev}.channels.{ch}.on");
+    let was = h.state(&on).await.unwrap()["val"].as_bool().unwrap();
+    // The restarted adapter's getCurrentState takes 2 s.
+    h.sim_post(
+        "/sim/fail",
+        json!({"count": 1, "delayMs": 2000, "path": "home/getCurrentState"}),
+    )
+    .await;
+    h.http.delete(h.sim_url("/sim/calls")).send().await.unwrap();
+    let opts = iobroker_hmip::adapter::AdapterOptions {
+        namespace: "hmip.0".into(),
+        write_debounce: Duration::from_millis(50),
+        confirm_timeout: Duration::from_secs(3),
+    };
+    h.restart_adapter(common::fast_options(), opts).await;
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(false))
+        .await;
+    h.put(&on, json!(!was)).await;
+    // Held, not refused: still the user's command while the home loads.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let st = h.state(&on).await.unwrap();
+    assert_eq!(
+        (st["val"].clone(), st["ack"].clone()),
+        (json!(!was), json!(false))
+    );
+    assert!(h.calls().await.is_empty());
+    // Then executed once the home is there, and confirmed by the cloud.
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(true))
+        .await;
+    h.wait_state(&on, |s| s["val"] == json!(!was) && s["ack"] == json!(true))
+        .await;
+    let calls = h.calls().await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["path"], json!("device/control/setSwitchState"));
+    assert_eq!(calls[0]["body"]["on"], json!(!was));
+    h.stop().await.unwrap();
+}

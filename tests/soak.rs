@@ -91,12 +91,26 @@ struct Fault {
     /// failed connects, a 429 pause of 30 s): the fault is injected only while the run
     /// has that much time left, so that the end converges within its bounded wait.
     recover_s: u64,
+    /// Ending it takes `pair` again (a new token into the config file `run` watches).
+    pair_again: bool,
     probe: Probe,
 }
 
-/// `POST /sim/revoke` is not a row: a revoked token is final by design (the adapter stops
-/// calling and asks for a new pairing; `/sim/unrevoke` restores only the default token).
+/// The faults, one row each.
 const FAULTS: &[Fault] = &[
+    // The token revoked: the adapter goes offline and sends nothing until the user pairs
+    // again; `run` picks the new token up from its config file without a restart.
+    Fault {
+        name: "revoke",
+        inject: ("/sim/revoke", |_, _| json!({})),
+        end: None,
+        hold_ms: (2_000, 10_000),
+        until_reconnect: false,
+        rest_ms: 20_000,
+        recover_s: 60,
+        pair_again: true,
+        probe: Probe::Route("/sim/revoke"),
+    },
     Fault {
         name: "drop",
         inject: ("/sim/drop", |_, _| json!({})),
@@ -105,6 +119,7 @@ const FAULTS: &[Fault] = &[
         until_reconnect: false,
         rest_ms: 20_000,
         recover_s: 30,
+        pair_again: false,
         probe: Probe::Route("/sim/drop"),
     },
     Fault {
@@ -118,6 +133,7 @@ const FAULTS: &[Fault] = &[
         until_reconnect: false,
         rest_ms: 45_000,
         recover_s: 45,
+        pair_again: false,
         probe: Probe::NoOp("/sim/throttle", || json!({"count": 0})),
     },
     Fault {
@@ -128,6 +144,7 @@ const FAULTS: &[Fault] = &[
         until_reconnect: false,
         rest_ms: 45_000,
         recover_s: 45,
+        pair_again: false,
         probe: Probe::NoOp("/sim/throttle", || json!({"forMs": 0})),
     },
     Fault {
@@ -138,6 +155,7 @@ const FAULTS: &[Fault] = &[
         until_reconnect: true,
         rest_ms: 20_000,
         recover_s: 30,
+        pair_again: false,
         probe: Probe::NoOp("/sim/silence", || json!({"on": false})),
     },
     Fault {
@@ -148,6 +166,7 @@ const FAULTS: &[Fault] = &[
         until_reconnect: false,
         rest_ms: 20_000,
         recover_s: 240,
+        pair_again: false,
         probe: Probe::Route("/sim/move"),
     },
     Fault {
@@ -161,6 +180,7 @@ const FAULTS: &[Fault] = &[
         until_reconnect: false,
         rest_ms: 10_000,
         recover_s: 40,
+        pair_again: false,
         probe: Probe::NoOp("/sim/fail", || json!({"count": 0, "status": 503})),
     },
     Fault {
@@ -174,6 +194,7 @@ const FAULTS: &[Fault] = &[
         until_reconnect: false,
         rest_ms: 10_000,
         recover_s: 40,
+        pair_again: false,
         probe: Probe::NoOp("/sim/fail", || json!({"count": 0, "delayMs": 0})),
     },
 ];
@@ -791,38 +812,15 @@ async fn main() {
         std::process::exit(2);
     }
 
-    let config = dir_path.join("hmip.json");
-    let lookup = format!("{sim_url}/getHost");
-    let mut pair = Proc::spawn(
-        "pair",
-        &[
-            "pair",
-            "--sgtin",
-            DEFAULT_SGTIN,
-            "--lookup-url",
-            &lookup,
-            "--config",
-            config.to_str().unwrap(),
-        ],
-        &dir_path.join("pair.log"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let paired = loop {
-        if let Some(st) = pair.exited() {
-            break st.success();
-        }
-        if Instant::now() > deadline {
-            break false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let pairing = Pairing {
+        lookup: format!("{sim_url}/getHost"),
+        config: dir_path.join("hmip.json"),
+        log: dir_path.join("pair.log"),
     };
-    if !paired {
-        fail_setup(&format!(
-            "pair failed; see {}",
-            dir_path.join("pair.log").display()
-        ));
+    if !pairing.pair().await {
+        fail_setup(&format!("pair failed; see {}", pairing.log.display()));
     }
-    drop(pair);
+    let config = pairing.config.clone();
 
     let api_addr = format!("127.0.0.1:{}", free_port());
     let data = dir_path.join("data");
@@ -965,7 +963,7 @@ async fn main() {
             };
             let overdue = a.since.elapsed() > RECONNECT_WAIT_MAX;
             if Instant::now() >= a.until && (reconnected || overdue) {
-                end_fault(&http, a, &mut counts).await;
+                end_fault(&http, &pairing, a, &mut counts).await;
                 fault_windows.push((a.since_ms, now_ms() + 15_000));
                 next_fault = Instant::now() + Duration::from_millis(a.row.rest_ms);
                 active = None;
@@ -1137,7 +1135,7 @@ async fn main() {
 
     // The end: every fault ended, then connected and quiet.
     if let Some(a) = active.take() {
-        end_fault(&http, &a, &mut counts).await;
+        end_fault(&http, &pairing, &a, &mut counts).await;
         fault_windows.push((a.since_ms, now_ms() + 15_000));
     }
     for f in &faults {
@@ -1456,7 +1454,51 @@ async fn main() {
     }
 }
 
-async fn end_fault(http: &Http, a: &ActiveFault, counts: &mut Counts) {
+/// `iobroker-hmip pair` against the simulator, into the config file `run` reads.
+struct Pairing {
+    lookup: String,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+impl Pairing {
+    /// Pair (the simulator presses the button itself); true when it worked within 60 s.
+    async fn pair(&self) -> bool {
+        let mut pair = Proc::spawn(
+            "pair",
+            &[
+                "pair",
+                "--sgtin",
+                DEFAULT_SGTIN,
+                "--lookup-url",
+                &self.lookup,
+                "--config",
+                self.config.to_str().unwrap(),
+            ],
+            &self.log,
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(st) = pair.exited() {
+                return st.success();
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn end_fault(http: &Http, pairing: &Pairing, a: &ActiveFault, counts: &mut Counts) {
+    if a.row.pair_again && !pairing.pair().await {
+        counts.hook_errors += 1;
+        println!(
+            "soak: fault {}: pairing again failed; see {}",
+            a.row.name,
+            pairing.log.display()
+        );
+    }
     if let Some((path, body)) = a.row.end {
         match http.sim_post(path, &body()).await {
             Ok((s, _)) if (200..300).contains(&s) => {}

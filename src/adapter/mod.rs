@@ -93,7 +93,15 @@ pub struct Runtime {
     ap_offline: bool,
     /// Device id segments whose maintenance channel reports `unreach: true`.
     unreachable: HashSet<String>,
+    /// User writes that came before the home was loaded (a start, new credentials): state
+    /// id -> the latest write and when to give up on it. Executed once the home is there,
+    /// refused with a log line after [`HELD_WRITE_WAIT`].
+    held: indexmap::IndexMap<String, (StateChange, Instant)>,
 }
+
+/// How long a user write waits for the home to be loaded before it is refused: a start or
+/// a reconnect with new credentials loads it within seconds.
+const HELD_WRITE_WAIT: Duration = Duration::from_secs(30);
 
 /// Note in `unreachable` whether a device reports `unreach`; true when that changed.
 fn note_reachability(unreachable: &mut HashSet<String>, d: &crate::cloud::Device) -> bool {
@@ -145,18 +153,57 @@ pub async fn run(
     transport: Arc<dyn Transport>,
     store: Arc<dyn Store>,
     opts: AdapterOptions,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let (_keep, none) = mpsc::channel(1);
+    run_with(transport, none, store, opts, shutdown).await
+}
+
+/// A [`Transport`] that can be replaced while the adapter runs (new credentials after a
+/// revoked token): the write queue keeps its pending writes and sends them through
+/// whichever transport is current.
+struct Swappable(std::sync::RwLock<Arc<dyn Transport>>);
+
+impl Swappable {
+    fn current(&self) -> Arc<dyn Transport> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for Swappable {
+    async fn current_state(&self) -> Result<CurrentState, CloudError> {
+        self.current().current_state().await
+    }
+    async fn control(&self, call: &crate::cloud::ControlCall) -> Result<Value, CloudError> {
+        self.current().control(call).await
+    }
+    async fn run_events(&self, tx: mpsc::Sender<CloudEvent>) {
+        self.current().run_events(tx).await
+    }
+}
+
+/// [`run`], and every transport that comes through `replacements` takes over from the
+/// current one (its event stream replaces the old; the tree, the store subscription and
+/// pending writes stay, so no user write falls between the two).
+pub async fn run_with(
+    transport: Arc<dyn Transport>,
+    mut replacements: mpsc::Receiver<Arc<dyn Transport>>,
+    store: Arc<dyn Store>,
+    opts: AdapterOptions,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let ns = opts.namespace.clone();
     let mut rt = Runtime::new(opts, store.clone()).await?;
+    let transport = Arc::new(Swappable(std::sync::RwLock::new(transport)));
 
     // Small: a parsed device report is tens of KB, and a deeper queue only held more of
     // them in memory during a burst; the websocket (TCP) buffers what waits.
     let (ev_tx, mut ev_rx) = mpsc::channel::<CloudEvent>(16);
-    let events = {
-        let t = transport.clone();
-        tokio::spawn(async move { t.run_events(ev_tx).await })
+    let spawn_events = |t: Arc<Swappable>, tx: mpsc::Sender<CloudEvent>| {
+        tokio::spawn(async move { t.run_events(tx).await })
     };
+    let mut events = spawn_events(transport.clone(), ev_tx.clone());
     let mut user_rx = store.subscribe(Subscription {
         pattern: format!("{ns}.*"),
         only_unacked: true,
@@ -171,9 +218,21 @@ pub async fn run(
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() { break; }
             }
+            Some(next) = replacements.recv() => {
+                info!("switching to the new cloud connection");
+                events.abort();
+                *transport.0.write().unwrap_or_else(|e| e.into_inner()) = next;
+                events = spawn_events(transport.clone(), ev_tx.clone());
+            }
             Some(ev) = ev_rx.recv() => {
                 rt.on_cloud(ev).await;
                 last_event = Some(Instant::now());
+                // Writes that waited for the home, now that it is loaded.
+                if rt.model.is_some() {
+                    for (_, (change, _)) in std::mem::take(&mut rt.held) {
+                        rt.on_user_write(change, &queue).await;
+                    }
+                }
             }
             Some(change) = user_rx.recv() => rt.on_user_write(change, &queue).await,
             Some(res) = results.recv() => rt.on_write_result(res).await,
@@ -267,6 +326,7 @@ impl Runtime {
             reported: Default::default(),
             ap_offline: false,
             unreachable: HashSet::new(),
+            held: Default::default(),
         };
         rt.write_instance_objects().await?;
         Ok(rt)
@@ -714,19 +774,28 @@ impl Runtime {
                 _ => return,
             }
         }
+        let Some(model) = &self.model else {
+            // Not lost, not refused at once: it waits for the home (the latest per state).
+            debug!(%id, "user write held until the home is loaded");
+            let deadline = Instant::now() + HELD_WRITE_WAIT;
+            let change = StateChange {
+                id: id.clone(),
+                state: Some(st),
+                replayed: change.replayed,
+            };
+            self.held.insert(id, (change, deadline));
+            return;
+        };
+        let action = {
+            let states = &self.states;
+            let param = |pid: &str| states.get(pid).map(|m| m.val.clone());
+            tree::write_to_call(&self.opts.namespace, model, &id, &st.val, &param)
+                .map_err(|e| e.to_string())
+        };
         if let Some(m) = self.states.get_mut(&id) {
             m.seen_ts = m.seen_ts.max(st.ts);
             m.handled = Some(Box::new((st.ts, st.val.clone())));
         }
-        let action = match &self.model {
-            None => Err("the home is not loaded yet (not connected to the cloud)".to_string()),
-            Some(model) => {
-                let states = &self.states;
-                let param = |pid: &str| states.get(pid).map(|m| m.val.clone());
-                tree::write_to_call(&self.opts.namespace, model, &id, &st.val, &param)
-                    .map_err(|e| e.to_string())
-            }
-        };
         match action {
             Ok(tree::WriteAction::Call(call)) => {
                 debug!(%id, path = %call.path, "user write queued");
@@ -769,13 +838,10 @@ impl Runtime {
             Err(e) => {
                 // An action keeps the user's command, unacknowledged: it did not happen.
                 self.actions.remove(&res.id);
-                match &e {
-                    CloudError::AuthRevoked { .. } => error!("{} failed: {e}", res.call.path),
-                    _ => error!(
-                        "control call {} for {} failed: {e}; the state shows the real value again",
-                        res.call.path, res.id
-                    ),
-                }
+                error!(
+                    "control call {} for {} failed: {e}; the state shows the real value again",
+                    res.call.path, res.id
+                );
                 self.restore(&res.id).await;
             }
         }
@@ -784,6 +850,17 @@ impl Runtime {
     /// Commands the cloud did not confirm in time: show the real value again.
     async fn expire_awaiting(&mut self) {
         let now = Instant::now();
+        let late: Vec<String> = self
+            .held
+            .iter()
+            .filter(|(_, (_, t))| *t <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in late {
+            self.held.shift_remove(&id);
+            warn!("write to {id} refused: the home is not loaded yet (not connected to the cloud)");
+            self.restore(&id).await;
+        }
         let expired: Vec<String> = self
             .awaiting
             .iter()

@@ -125,6 +125,25 @@ impl Harness {
         h
     }
 
+    /// Stop the adapter and start it again on the same store and simulator (as a process
+    /// restart would), without waiting for it to connect.
+    pub async fn restart_adapter(&mut self, options: ClientOptions, opts: AdapterOptions) {
+        let _ = self.stop.send(true);
+        (&mut self.task).await.unwrap().unwrap();
+        let cloud = HmipCloud::connect(CloudConfig {
+            sgtin: sim::DEFAULT_SGTIN.into(),
+            auth_token: sim::DEFAULT_AUTH_TOKEN.into(),
+            lookup_url: self.sim.lookup_url(),
+            options,
+        })
+        .await
+        .expect("lookup against the simulator");
+        let (stop, stop_rx) = watch::channel(false);
+        let store: Arc<dyn Store> = self.store.clone();
+        self.task = tokio::spawn(adapter::run(Arc::new(cloud), store, opts, stop_rx));
+        self.stop = stop;
+    }
+
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         let r = self.task.await.unwrap();
