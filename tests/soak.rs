@@ -295,6 +295,10 @@ impl Proc {
             .stderr(Stdio::piped())
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG");
+        // The processes' log filter for a failure's investigation (RUST_LOG is the soak's).
+        if let Ok(filter) = std::env::var("SOAK_RUST_LOG") {
+            cmd.env("RUST_LOG", filter);
+        }
         // SAFETY: prctl only sets a flag of the new process, between fork and exec.
         unsafe {
             cmd.pre_exec(|| {
@@ -1028,6 +1032,9 @@ async fn main() {
         } else if roll < 0.12 {
             // A burst: which devices it touched, from their lastStatusUpdate.
             let before = raw.clone();
+            // Its start: the adapter applies its events before this loop learns which
+            // devices it touched, so a later time would miss them.
+            let started = now_ms();
             let n = rng.random_range(10..=150);
             let body = json!({"count": n, "seed": rng.random::<u32>(), "changes": rng.random_range(1..=2)});
             match http.sim_post("/sim/burst", &body).await {
@@ -1048,7 +1055,7 @@ async fn main() {
                     touched
                         .entry(format!("devices.{id}"))
                         .or_default()
-                        .push(now_ms());
+                        .push(started);
                 }
             }
         } else if roll < 0.30 {
@@ -1108,13 +1115,14 @@ async fn main() {
             // A device report.
             if let Some((dev, ch, fields)) = device_report(&raw, &mut rng) {
                 let path = format!("/sim/device/{dev}/channel/{ch}");
+                let started = now_ms();
                 match http.sim_post(&path, &Value::Object(fields.clone())).await {
                     Ok((200, device)) => {
                         counts.reports += 1;
                         touched
                             .entry(format!("devices.{dev}"))
                             .or_default()
-                            .push(now_ms());
+                            .push(started);
                         if let Some(d) = raw["devices"].get_mut(&dev) {
                             *d = device;
                         }

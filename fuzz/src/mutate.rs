@@ -4,23 +4,22 @@
 //! what lies a few mutations away from the committed corpus, which is where the corpus
 //! was chosen to be. Deterministic for a seed, so any failure can be replayed.
 
-/// SplitMix64: small, fast and good enough to pick mutations.
+use iobroker_hmip::sim::synth::SplitMix64;
+
+/// The mutations' random numbers: the simulator's SplitMix64 (small, fast, deterministic
+/// for a seed), with a `below` that takes 0.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(SplitMix64::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number in `0..n` (0 when `n` is 0).
@@ -28,7 +27,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next_u64() % n as u64) as usize
+            self.0.below(n)
         }
     }
 

@@ -228,18 +228,6 @@ fn drop_unless(
     }
 }
 
-/// The JSON kind of a value, for notes.
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// At most this many distinct notes are remembered; past it, notes are logged again.
 const REMEMBERED: usize = 10_000;
 
@@ -255,6 +243,18 @@ pub fn log_once(context: &str, notes: &[String]) {
         if seen.insert(note.clone()) {
             tracing::warn!("{context}: {note}");
         }
+    }
+}
+
+/// The JSON kind of a value, for messages ("a string", "an object", ...).
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

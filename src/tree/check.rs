@@ -3,6 +3,7 @@
 //! null ([`super::table::FieldRow::state_value`]): a state never holds a value of another
 //! type than its object declares.
 
+use crate::cloud::lenient::kind;
 use serde_json::{Map, Value};
 
 use super::table::{self, FieldRow, Scale, CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
@@ -114,17 +115,6 @@ fn check(
             owner()
         ),
     });
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
