@@ -546,12 +546,8 @@ async fn a_write_before_the_home_is_loaded_waits_for_it() {
     )
     .await;
     h.http.delete(h.sim_url("/sim/calls")).send().await.unwrap();
-    let opts = iobroker_hmip::adapter::AdapterOptions {
-        namespace: "hmip.0".into(),
-        write_debounce: Duration::from_millis(50),
-        confirm_timeout: Duration::from_secs(3),
-    };
-    h.restart_adapter(common::fast_options(), opts).await;
+    h.restart_adapter(common::fast_options(), common::fast_adapter_options())
+        .await;
     h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(false))
         .await;
     h.put(&on, json!(!was)).await;

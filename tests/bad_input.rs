@@ -531,11 +531,7 @@ async fn a_home_of_10000_devices_loads_completely() {
         "DEVICE_BASE",
         "functionalChannelType",
     );
-    let opts = AdapterOptions {
-        namespace: "hmip.0".into(),
-        write_debounce: Duration::from_millis(50),
-        confirm_timeout: Duration::from_secs(3),
-    };
+    let opts = common::fast_adapter_options();
     let mut options = fast_options();
     options.request_timeout = Duration::from_secs(300);
     options.dead_timeout = Duration::from_secs(300);

@@ -104,26 +104,8 @@ fn pair_then_run_and_no_secret_is_ever_logged() {
         ],
         &[],
     );
-    let api = run.wait_for("HTTP API on ");
-    let api = api
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let st = get_json(&format!("{api}/api/v1/state/hmip.0.info.connection"));
-        if st["val"] == Value::Bool(true) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never connected:\n{}",
-            run.output()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let api = api_of(&run);
+    wait_connection(&api, &run, true);
     let devices = get_json(&format!("{api}/api/v1/objects?pattern=hmip.0.devices.*"));
     assert!(devices.as_object().unwrap().len() > 150);
     // The API must not hand out secrets either.
@@ -208,7 +190,7 @@ fn api_of(run: &Proc) -> String {
 }
 
 fn wait_connection(api: &str, run: &Proc, want: bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(20);
     while get_json(&format!("{api}/api/v1/state/hmip.0.info.connection"))["val"] != want {
         assert!(
             Instant::now() < deadline,

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{fast_options, fixture, wait_until};
-use iobroker_hmip::adapter::{self, AdapterOptions};
+use iobroker_hmip::adapter;
 use iobroker_hmip::cloud::stream::{CloudConfig, HmipCloud};
 use iobroker_hmip::iobroker::{IobObject, IobState};
 use iobroker_hmip::sim::{self, SimConfig};
@@ -173,11 +173,7 @@ async fn a_command_lost_in_an_outage_is_executed_once_after_the_reconnect() {
     })
     .await
     .expect("lookup against the simulator");
-    let opts = AdapterOptions {
-        namespace: "hmip.0".into(),
-        write_debounce: Duration::from_millis(50),
-        confirm_timeout: Duration::from_secs(3),
-    };
+    let opts = common::fast_adapter_options();
     let (stop, stop_rx) = watch::channel(false);
     let dyn_store: Arc<dyn Store> = store.clone();
     let task = tokio::spawn(adapter::run(Arc::new(cloud), dyn_store, opts, stop_rx));

@@ -35,6 +35,15 @@ pub fn fast_options() -> ClientOptions {
     }
 }
 
+/// Adapter options for tests: hmip.0, short write debounce and confirmation wait.
+pub fn fast_adapter_options() -> AdapterOptions {
+    AdapterOptions {
+        namespace: "hmip.0".into(),
+        write_debounce: Duration::from_millis(50),
+        confirm_timeout: Duration::from_secs(3),
+    }
+}
+
 pub fn fixture_path(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -64,12 +73,7 @@ impl Harness {
     }
 
     pub async fn start_with(home: Value, options: ClientOptions) -> Harness {
-        let opts = AdapterOptions {
-            namespace: "hmip.0".into(),
-            write_debounce: Duration::from_millis(50),
-            confirm_timeout: Duration::from_secs(3),
-        };
-        Self::start_full(home, options, opts).await
+        Self::start_full(home, options, fast_adapter_options()).await
     }
 
     /// Start with client and adapter options of the test's choosing.
