@@ -148,6 +148,15 @@ async fn every_mode_reads_from_the_request_based_zones() {
     ] {
         push_zones(&h, &[("ABSENCE", absence), ("PRESENCE", presence)]).await;
         wait_read(&h, &home, want).await;
+        // The zone groups' own `active` states follow, a missing field as false.
+        for (label, active) in [("ABSENCE", absence), ("PRESENCE", presence)] {
+            let id = format!(
+                "hmip.0.groups.{}.active",
+                zone(&home, label)["id"].as_str().unwrap()
+            );
+            let want = json!(active.unwrap_or(false));
+            h.wait_state(&id, |s| s["val"] == want).await;
+        }
     }
     h.stop().await.unwrap();
 }

@@ -347,7 +347,8 @@ pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
         None,
     );
     push_field(&mut out, &info, "label", &Value::String(label), None);
-    push_fields(&mut out, &base, GROUP_ROWS, &g.group_type, &g.fields);
+    let fields = alarm::zone_fields(g);
+    push_fields(&mut out, &base, GROUP_ROWS, &g.group_type, &fields);
     out
 }
 

@@ -25,7 +25,9 @@
 
 pub mod problems;
 
-use serde_json::{json, Value};
+use std::borrow::Cow;
+
+use serde_json::{json, Map, Value};
 
 use super::table::FieldRow;
 use super::{ids, TreeValue};
@@ -220,6 +222,18 @@ impl Armed {
             (Panel::Classic, false, true) => "EXTERNAL",
         }
     }
+}
+
+/// A group's fields as its states show them: a security zone that leaves `active` out (a
+/// disarmed zone of the request-based panel) shows `active: false`; without it, the
+/// zone's `active` state kept showing `true` after a disarming.
+pub fn zone_fields(g: &crate::cloud::Group) -> Cow<'_, Map<String, Value>> {
+    if g.group_type != "SECURITY_ZONE" || g.fields.contains_key("active") {
+        return Cow::Borrowed(&g.fields);
+    }
+    let mut fields = g.fields.clone();
+    fields.insert("active".into(), json!(false));
+    Cow::Owned(fields)
 }
 
 /// The full id of an alarm state of the home.

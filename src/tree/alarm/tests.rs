@@ -411,3 +411,22 @@ fn the_rows_match_iobroker_hmip() {
     assert_eq!((anyway.readable(), anyway.writable()), (false, true));
     assert!(!row(PROBLEMS).unwrap().writable());
 }
+
+#[test]
+fn a_zone_without_active_shows_active_false() {
+    let r = request_based(false, true);
+    let (absence, presence) = (&r.groups["za"], &r.groups["zb"]);
+    assert_eq!(zone_fields(absence)["active"], json!(false));
+    assert_eq!(zone_fields(presence)["active"], json!(true));
+    let snap = crate::tree::group(NS, absence);
+    let active = snap
+        .values
+        .iter()
+        .find(|v| v.id == "hmip.0.groups.za.active")
+        .expect("the zone's active state");
+    assert_eq!(active.val, json!(false));
+    // Other groups keep exactly what the cloud sent.
+    let mut other = absence.clone();
+    other.group_type = "HEATING".into();
+    assert!(!zone_fields(&other).contains_key("active"));
+}
