@@ -68,13 +68,13 @@ pub fn event_parser(data: &[u8]) {
             PushEvent::GroupChanged(g) => {
                 add(tree::group(NS, &g));
                 state.groups.insert(g.id.clone(), *g);
-                values.extend(tree::alarm::value(NS, &state));
+                values.extend(tree::alarm::values(NS, &state));
             }
             PushEvent::ClientChanged(c) => add(tree::client(NS, &c)),
             PushEvent::HomeChanged(h) => {
                 add(tree::home(NS, &h));
                 state.home = *h;
-                values.extend(tree::alarm::value(NS, &state));
+                values.extend(tree::alarm::values(NS, &state));
             }
             PushEvent::DeviceRemoved(id) => check_id(&tree::ids::device(NS, &id)),
             PushEvent::GroupRemoved(id) => check_id(&tree::ids::group(NS, &id)),

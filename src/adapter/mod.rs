@@ -679,9 +679,9 @@ impl Runtime {
             PushEvent::GroupChanged(g) => {
                 let snap = tree::group(&ns, &g);
                 model.groups.insert(g.id.clone(), *g);
-                let alarm = tree::alarm::value(&ns, model);
+                let alarm = tree::alarm::values(&ns, model);
                 self.apply(snap).await;
-                self.write_values(alarm.into_iter().collect()).await;
+                self.write_values(alarm).await;
             }
             PushEvent::ClientChanged(c) => {
                 let snap = tree::client(&ns, &c);
@@ -692,9 +692,9 @@ impl Runtime {
                 let snap = tree::home(&ns, &h);
                 let offline = h.connected() == Some(false);
                 model.home = *h;
-                let alarm = tree::alarm::value(&ns, model);
+                let alarm = tree::alarm::values(&ns, model);
                 self.apply(snap).await;
-                self.write_values(alarm.into_iter().collect()).await;
+                self.write_values(alarm).await;
                 self.set_ap_offline(offline).await;
             }
             PushEvent::DeviceRemoved(id) => {
@@ -824,7 +824,13 @@ impl Runtime {
 
     async fn on_write_result(&mut self, res: writes::WriteResult) {
         match res.result {
-            Ok(()) => {
+            Ok(answer) if !self.armed_as_asked(&res.call, &answer).await => {
+                // Nothing was armed: like a refused call, the state shows the real mode
+                // again and an action keeps the user's command unacknowledged.
+                self.actions.remove(&res.id);
+                self.restore(&res.id).await;
+            }
+            Ok(_) => {
                 if let Some(val) = self.actions.remove(&res.id) {
                     self.ack_action(res.id, val).await;
                     return;
@@ -845,6 +851,27 @@ impl Runtime {
                 self.restore(&res.id).await;
             }
         }
+    }
+
+    /// Whether an arming call of the request-based alarm panel armed: its answer lists what
+    /// blocked it, if anything. The list goes to `alarmActivationProblems` (emptied by a
+    /// successful arming) and, when there is one, to one log line naming each device.
+    /// Every other call is taken as the cloud answered it.
+    async fn armed_as_asked(&mut self, call: &crate::cloud::ControlCall, answer: &Value) -> bool {
+        if !tree::alarm::reports_problems(&call.path) {
+            return true;
+        }
+        let Some(model) = &self.model else {
+            return true;
+        };
+        let problems = tree::alarm::problems::parse(model, answer);
+        let value = tree::alarm::problems::state_value(self.ns(), model, &problems);
+        let blocked = !problems.is_empty();
+        if blocked {
+            warn!("{}", tree::alarm::problems::message(call, &problems));
+        }
+        self.write_values(vec![value]).await;
+        !blocked
     }
 
     /// Commands the cloud did not confirm in time: show the real value again.

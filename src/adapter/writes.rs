@@ -20,8 +20,8 @@ pub struct WriteResult {
     pub id: String,
     /// The call that was sent.
     pub call: ControlCall,
-    /// Whether the cloud accepted it.
-    pub result: Result<(), CloudError>,
+    /// The cloud's answer (a JSON body, `{}` for most calls), or why it refused the call.
+    pub result: Result<serde_json::Value, CloudError>,
 }
 
 /// Submit coalesced control calls.
@@ -63,7 +63,7 @@ pub fn spawn(
                     let due: Vec<String> = queued.iter().filter(|(_, (_, d))| *d <= now).map(|(k, _)| k.clone()).collect();
                     for id in due {
                         let Some((call, _)) = queued.shift_remove(&id) else { continue };
-                        let result = transport.control(&call).await.map(|_| ());
+                        let result = transport.control(&call).await;
                         if res_tx.send(WriteResult { id, call, result }).is_err() {
                             return;
                         }

@@ -69,6 +69,7 @@ pub const CONTROL_PATHS: &[&str] = &[
     "home/heating/setCooling",
     "home/security/setZonesActivation",
     "home/security/setExtendedZonesActivation",
+    "home/security/setExtendedZonesActivationWithIgnoreList",
     "home/security/setIntrusionAlertThroughSmokeDetectors",
     "home/security/getSecurityJournal",
     "home/setPowerMeterUnitPrice",

@@ -70,11 +70,13 @@ pub(crate) fn device_changed(device: &Value) -> Value {
     json!({"pushEventType": "DEVICE_CHANGED", "device": device})
 }
 
-fn group_changed(group: &Value) -> Value {
+/// The push event for a changed group.
+pub(crate) fn group_changed(group: &Value) -> Value {
     json!({"pushEventType": "GROUP_CHANGED", "group": group})
 }
 
-fn home_changed(state: &Value) -> Value {
+/// The push event for a changed home.
+pub(crate) fn home_changed(state: &Value) -> Value {
     json!({"pushEventType": "HOME_CHANGED", "home": state["home"]})
 }
 
@@ -373,32 +375,10 @@ fn home_call(
                 events,
             });
         }
-        "security/setZonesActivation" | "security/setExtendedZonesActivation" => {
-            let zones = body
-                .get("zonesActivation")
-                .and_then(Value::as_object)
-                .ok_or(CallError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST"))?;
-            for zone in ["INTERNAL", "EXTERNAL"] {
-                let Some(active) = zones.get(zone).and_then(Value::as_bool) else {
-                    continue;
-                };
-                let Some(group_id) = state["home"]["functionalHomes"]["SECURITY_AND_ALARM"]
-                    ["securityZones"][zone]
-                    .as_str()
-                    .map(str::to_string)
-                else {
-                    continue;
-                };
-                if let Some(group) = state
-                    .get_mut("groups")
-                    .and_then(|g| g.get_mut(&group_id))
-                    .and_then(Value::as_object_mut)
-                {
-                    group.insert("active".into(), json!(active));
-                    group.insert("lastStatusUpdate".into(), json!(now_ms));
-                    events.push(group_changed(&Value::Object(group.clone())));
-                }
-            }
+        "security/setZonesActivation"
+        | "security/setExtendedZonesActivation"
+        | "security/setExtendedZonesActivationWithIgnoreList" => {
+            return super::alarm::zones_call(state, op, body, now_ms);
         }
         "heating/activateAbsenceWithPeriod" => {
             set_absence(

@@ -14,6 +14,7 @@
 //! The home is kept as raw JSON ([`serde_json::Value`]) rather than the typed model, so that
 //! any fixture, unknown device types included, is served back exactly as it was loaded.
 
+mod alarm;
 mod burst;
 mod control;
 mod hooks;

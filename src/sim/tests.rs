@@ -325,8 +325,10 @@ async fn heating_set_point_updates_group_and_member_thermostats() {
 }
 
 #[tokio::test]
-async fn zones_activation_arms_the_named_zones() {
-    let h = start(SimConfig::demo(local())).await.unwrap();
+async fn zones_activation_arms_the_named_zones_of_the_classic_panel() {
+    let h = start(SimConfig::with_fixture_file(FIXTURE, local()).unwrap())
+        .await
+        .unwrap();
     let api = Api::new(&h);
     let zones = h.home()["home"]["functionalHomes"]["SECURITY_AND_ALARM"]["securityZones"].clone();
     let (internal, external) = (
@@ -335,10 +337,12 @@ async fn zones_activation_arms_the_named_zones() {
     );
     let mut ws = ws_connect(&h, DEFAULT_AUTH_TOKEN).await.unwrap();
 
+    // The classic panel does not ask its sensors (the fixture's EXTERNAL zone reports an
+    // open window).
     let body = json!({"zonesActivation": {"INTERNAL": false, "EXTERNAL": true}});
     assert_eq!(
-        api.call("home/security/setZonesActivation", body).await.0,
-        StatusCode::OK
+        api.call("home/security/setZonesActivation", body).await,
+        (StatusCode::OK, json!({}))
     );
     let home = h.home();
     assert_eq!(
@@ -356,6 +360,43 @@ async fn zones_activation_arms_the_named_zones() {
     let body = json!({"zonesActivation": {"INTERNAL": true, "EXTERNAL": true}});
     api.call("home/security/setZonesActivation", body).await;
     assert_eq!(h.home()["groups"][internal]["active"], true);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_request_based_demo_panel_refuses_old_labels_and_lists_open_windows() {
+    let h = start(SimConfig::demo(local())).await.unwrap();
+    let api = Api::new(&h);
+    let before = h.home();
+    let security = &before["home"]["functionalHomes"]["SECURITY_AND_ALARM"];
+    assert_eq!(
+        security["securityZoneActivationMode"],
+        "ACTIVATION_REQUEST_BASED"
+    );
+    let presence = security["securityZones"]["PRESENCE"].as_str().unwrap();
+    assert_eq!(before["groups"][presence]["label"], "PRESENCE");
+    assert!(before["groups"][presence].get("active").is_none());
+
+    let old = json!({"zonesActivation": {"INTERNAL": false, "EXTERNAL": true}});
+    assert_eq!(
+        api.call("home/security/setZonesActivation", old).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let body =
+        json!({"zonesActivation": {"PRESENCE": true, "ABSENCE": false}, "ignoreLowBat": true});
+    let (status, answer) = api
+        .call("home/security/setExtendedZonesActivation", body)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = answer["channelActivationProblems"].as_object().unwrap();
+    assert!(!listed.is_empty(), "{answer}");
+    for (key, reasons) in listed {
+        let (device, channel) = key.split_once(':').unwrap();
+        let window = &before["devices"][device]["functionalChannels"][channel]["windowState"];
+        assert!(window == "OPEN" || window == "TILTED", "{key}: {window}");
+        assert_eq!(reasons, &json!(["WINDOW_NOT_CLOSED"]));
+    }
+    assert_eq!(h.home(), before, "nothing armed");
     h.shutdown().await;
 }
 
@@ -995,8 +1036,9 @@ fn demo_home_is_a_rich_valid_home() {
             }
         }
     }
+    // The request-based alarm panel a user meets today.
     let zones = &state.home.fields["functionalHomes"]["SECURITY_AND_ALARM"]["securityZones"];
-    for zone in ["INTERNAL", "EXTERNAL"] {
+    for zone in ["ABSENCE", "PRESENCE"] {
         assert_eq!(
             state.groups[zones[zone].as_str().unwrap()].group_type,
             "SECURITY_ZONE"

@@ -99,15 +99,13 @@ fn lines_of(
         }
         let row = table::find(rows, type_name, field)
             .or_else(|| table::find(events::EVENT_ROWS, "", field));
-        let row = if field == alarm::FIELD && type_name == alarm::SOLUTION {
-            Some(&alarm::ROW)
-        } else {
-            row
-        };
-        let write = if field == alarm::FIELD && type_name == alarm::SOLUTION {
-            "`home/security/setZonesActivation` {zonesActivation: {INTERNAL, EXTERNAL}}".to_string()
-        } else {
-            write_column(row, ids)
+        let alarm_row = (type_name == alarm::SOLUTION)
+            .then(|| alarm::row(field))
+            .flatten();
+        let row = alarm_row.or(row);
+        let write = match alarm_row.map(|_| alarm::doc_write(field)) {
+            Some(Some(w)) => w.to_string(),
+            _ => write_column(row, ids),
         };
         into.insert(
             field.to_string(),

@@ -144,7 +144,7 @@ pub fn snapshot_parts<'a>(
         ..TreeSnapshot::default()
     });
     let alarm = std::iter::once_with(move || TreeSnapshot {
-        values: alarm::value(ns, state).into_iter().collect(),
+        values: alarm::values(ns, state),
         ..TreeSnapshot::default()
     });
     instance
@@ -347,7 +347,8 @@ pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
         None,
     );
     push_field(&mut out, &info, "label", &Value::String(label), None);
-    push_fields(&mut out, &base, GROUP_ROWS, &g.group_type, &g.fields);
+    let fields = alarm::zone_fields(g);
+    push_fields(&mut out, &base, GROUP_ROWS, &g.group_type, &fields);
     out
 }
 
@@ -400,8 +401,7 @@ pub fn home(ns: &str, h: &Home) -> TreeSnapshot {
                         push_fields(&mut out, &id, HOME_ROWS, solution, fields);
                     }
                     if solution == alarm::SOLUTION {
-                        out.objects
-                            .extend(objects_of_rows(&id, std::slice::from_ref(&alarm::ROW)));
+                        out.objects.extend(objects_of_rows(&id, alarm::ROWS));
                     }
                 }
             }
@@ -625,14 +625,19 @@ pub fn write_to_call(
         .ok_or_else(unknown)?;
     let target = resolve(state, ids::parse(rel).ok_or_else(unknown)?, id)?;
     let in_rows = |rows: &'static [FieldRow]| std::ptr::eq(target.rows, rows);
-    // The alarm mode is derived from two groups, not a field: its own small module.
-    if in_rows(HOME_ROWS) && target.type_name == alarm::SOLUTION && target.field == alarm::FIELD {
-        return alarm::call(val)
-            .map(WriteAction::Call)
-            .ok_or_else(|| WriteError::BadValue {
-                id: id.to_string(),
-                reason: format!("{val} is not one of {}", alarm::MODES.join(", ")),
-            });
+    // The alarm states are derived from the zone groups, not fields, and their call depends
+    // on the panel kind: their own small module.
+    if in_rows(HOME_ROWS) && target.type_name == alarm::SOLUTION {
+        let parent = &id[..id.rfind('.').unwrap_or(0)];
+        let sibling = |field: &str| param(&format!("{parent}.{field}"));
+        if let Some(call) = alarm::write(state, target.field, val, &sibling) {
+            return call
+                .map(WriteAction::Call)
+                .map_err(|reason| WriteError::BadValue {
+                    id: id.to_string(),
+                    reason,
+                });
+        }
     }
     let row = table::find(target.rows, target.type_name, target.field)
         .or_else(|| {

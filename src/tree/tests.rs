@@ -314,6 +314,7 @@ const ROLES: &[&str] = &[
     "sensor.alarm.fire",
     "sensor.alarm.flood",
     "sensor.alarm.power",
+    "sensor.alarm.secure",
     "sensor.motion",
     "sensor.rain",
     "sensor.switch",

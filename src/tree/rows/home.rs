@@ -102,7 +102,8 @@ pub static HOME_ROWS: &[FieldRow] = &[
         "home/heating/setCooling",
         "cooling",
     ),
-    // Security and alarm (arming the zones is in `tree::alarm`).
+    // Security and alarm (the mode, arming and ioBroker.hmip's zone states are in
+    // `tree::alarm`).
     FieldRow::command(
         SECURITY,
         "setIntrusionAlertThroughSmokeDetectors",
@@ -113,5 +114,11 @@ pub static HOME_ROWS: &[FieldRow] = &[
     ),
     FieldRow::new(SECURITY, "alarmEventTimestamp", "value.time", NUM),
     FieldRow::new(SECURITY, "zoneActivationDelay", "value.interval", NUM).unit("s"),
-    FieldRow::new(SECURITY, "alarmActive", "indicator.alarm", BOOL),
+    // The alarm is going off. `sensor.alarm.secure` is ioBroker's role for exactly this
+    // ("door opened, window opened or motion detected during alarm is ON"): a read-only
+    // boolean sensor in its role list that the repository checker knows, and no
+    // type-detector pattern takes it (its window and door patterns match a `sensor` role
+    // only for a window or door role or room enum), so the home is not mistaken for a
+    // contact. `indicator.alarm` says less: any alarm-ish flag.
+    FieldRow::new(SECURITY, "alarmActive", "sensor.alarm.secure", BOOL),
 ];
