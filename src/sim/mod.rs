@@ -17,6 +17,7 @@
 mod burst;
 mod control;
 mod hooks;
+mod manage;
 mod pairing;
 mod rest;
 mod state;
@@ -26,6 +27,8 @@ mod ws;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_2026;
 
 use std::net::SocketAddr;
 use std::path::Path;
