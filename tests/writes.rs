@@ -46,6 +46,16 @@ fn valid_value(o: &IobObject, current: Option<&Value>) -> Value {
                 (None, Some(b)) => b - 1.0,
                 (None, None) => cur.map_or(1.0, |x| (x + 1.0).round()),
             };
+            // An indexed enum takes one of its numbers: the next one, else the first
+            // that differs from the current value.
+            let v = match c.get("states").and_then(Value::as_object) {
+                Some(states) if !states.contains_key(&v.to_string()) => states
+                    .keys()
+                    .filter_map(|k| k.parse::<f64>().ok())
+                    .find(|k| Some(*k) != cur)
+                    .unwrap_or(v),
+                _ => v,
+            };
             if v.fract() == 0.0 {
                 json!(v as i64)
             } else {

@@ -179,6 +179,8 @@ static WATER_SUPPLY_OPEN: Flag = Flag {
 /// (`setVentilationLevel`, `setVentilationState`: homematicip 2.19.1).
 const VENTILATORS: &[&str] = &["UNIVERSAL_ACTUATOR_CHANNEL"];
 const VENTILATION_STATES: &[&str] = &["VENTILATION", "NO_VENTILATION"];
+/// The same as a fan mode: 0 off, 1 ventilating.
+const VENTILATION_MODES: &[&str] = &["NO_VENTILATION", "VENTILATION"];
 /// Energy meters of other makes and the French Linky interface.
 const ENERGY_METERS: &[&str] = &[
     "GENERIC_ENERGY_METER_CHANNEL",
@@ -382,14 +384,21 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         .percent()
         .write("device/control/setSimpleRGBColorDimLevel")
         .along(&["simpleRGBColorState"]),
-    // The 0-10 V actuator as a ventilation controller: level and on/off of the fan.
-    // `level` with a range: type-detector has no fan of its own for it (see tree.test.js).
-    FieldRow::new(VENTILATORS, "ventilationLevel", "level", NUM)
+    // The 0-10 V actuator as a ventilation controller: type-detector's fan needs its mode
+    // as a writable number (`level.mode.fan`, derived from `ventilationState`, which keeps
+    // ioBroker.hmip's string) and takes the level as its speed (`level.speed`).
+    FieldRow::new(VENTILATORS, "ventilationLevel", "level.speed", NUM)
         .percent()
         .write("device/control/setVentilationLevel"),
     FieldRow::new(VENTILATORS, "ventilationState", "text", STR)
         .states(VENTILATION_STATES)
         .write("device/control/setVentilationState"),
+    FieldRow {
+        source: Some("ventilationState"),
+        ..FieldRow::new(VENTILATORS, "ventilationMode", "level.mode.fan", NUM)
+            .indexed(VENTILATION_MODES)
+            .write_as("device/control/setVentilationState", "ventilationState")
+    },
     // The ventilation family of the wired system (HmIP-WVC, flow regulators, fans) has
     // no client that controls it yet: its levels read as such.
     FieldRow::new(&[], "ventilationLevel", "value", NUM).percent(),
