@@ -70,6 +70,7 @@ fn valid_value(o: &IobObject, current: Option<&Value>) -> Value {
                     .unwrap();
                 json!(key)
             }
+            None if field.to_lowercase().contains("timezone") => json!("Europe/Paris"),
             None if field.to_lowercase().contains("time") => json!("2030_01_31 12:30"),
             None if field.to_lowercase().contains("pin") => json!("1234"),
             None if field.to_lowercase().contains("duration") => json!("60"),
