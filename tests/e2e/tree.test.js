@@ -28,9 +28,9 @@ const EXPECTED = [
     { kind: 'rotary handle', channels: ['ROTARY_HANDLE_CHANNEL'], detects: ['windowTilt'] },
     { kind: 'switch', channels: ['SWITCH_CHANNEL', 'SWITCH_MEASURING_CHANNEL', 'EXTERNAL_SWITCH_CHANNEL'], detects: ['socket', 'light'] },
     { kind: 'dimmer', channels: ['DIMMER_CHANNEL', 'UNIVERSAL_DIMMING_CHANNEL'], detects: ['dimmer'] },
-    { kind: 'motion', channels: ['MOTION_DETECTION_CHANNEL', 'PRESENCE_DETECTION_CHANNEL'], detects: ['motion'] },
+    { kind: 'motion', channels: ['MOTION_DETECTION_CHANNEL', 'PRESENCE_DETECTION_CHANNEL', 'GENERIC_OCCUPANCY_SENSOR_CHANNEL'], detects: ['motion'] },
     { kind: 'smoke', channels: ['SMOKE_DETECTOR_CHANNEL', 'GENERIC_SMOKE_ALARM_CHANNEL'], detects: ['fireAlarm'] },
-    { kind: 'water', channels: ['WATER_SENSOR_CHANNEL'], detects: ['floodAlarm'] },
+    { kind: 'water', channels: ['WATER_SENSOR_CHANNEL', 'BASE_WATER_SENSOR_CHANNEL', 'GENERIC_WATER_SENSOR_CHANNEL'], detects: ['floodAlarm'] },
     { kind: 'door lock', channels: ['DOOR_LOCK_CHANNEL'], detects: ['lock'] },
     // type-detector has no valve: the water stop valve's open/closed switch is its socket.
     { kind: 'water stop valve', channels: ['WATER_SUPPLY_STOP_CHANNEL'], detects: ['socket'] },
@@ -39,6 +39,7 @@ const EXPECTED = [
     // Energy meters: type-detector's electricity (power, consumption).
     { kind: 'energy meter', channels: ['GENERIC_ENERGY_METER_CHANNEL', 'ENERGY_SENSORS_INTERFACE_LINKY_CHANNEL'], detects: ['electricity'] },
     { kind: 'air pressure', channels: ['AIR_PRESSURE_SENSOR_CHANNEL'], detects: ['pressure'] },
+    { kind: 'temperature sensor', channels: ['TEMPERATURE_SENSOR_CHANNEL'], detects: ['temperature'] },
 ];
 
 // The homes whose trees are checked: the getCurrentState fixtures and the demo home that
