@@ -1,7 +1,8 @@
-//! Every writable state of the fixture tree, written like a user: each valid value
-//! becomes exactly the control call recorded in tests/golden/writes.json (a reviewed
-//! file: regenerate with `UPDATE_GOLDEN=1 cargo test --test writes` and read the diff),
-//! and every bad value is refused with nothing sent.
+//! Every writable state of the fixture trees, written like a user: each valid value
+//! becomes exactly the control call recorded in the fixture's golden file
+//! (tests/golden/writes.json for the 2023 home, writes-2026.json for the project's 2026
+//! home; reviewed files: regenerate with `UPDATE_GOLDEN=1 cargo test --test writes` and
+//! read the diff), and every bad value is refused with nothing sent.
 
 mod common;
 
@@ -17,6 +18,7 @@ use iobroker_hmip::tree::{self, WriteAction};
 use serde_json::{json, Value};
 
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/writes.json");
+const GOLDEN_2026: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/writes-2026.json");
 
 /// A valid value for a writable state that differs from its current value.
 fn valid_value(o: &IobObject, current: Option<&Value>) -> Value {
@@ -44,6 +46,16 @@ fn valid_value(o: &IobObject, current: Option<&Value>) -> Value {
                 (None, Some(b)) => b - 1.0,
                 (None, None) => cur.map_or(1.0, |x| (x + 1.0).round()),
             };
+            // An indexed enum takes one of its numbers: the next one, else the first
+            // that differs from the current value.
+            let v = match c.get("states").and_then(Value::as_object) {
+                Some(states) if !states.contains_key(&v.to_string()) => states
+                    .keys()
+                    .filter_map(|k| k.parse::<f64>().ok())
+                    .find(|k| Some(*k) != cur)
+                    .unwrap_or(v),
+                _ => v,
+            };
             if v.fract() == 0.0 {
                 json!(v as i64)
             } else {
@@ -58,6 +70,7 @@ fn valid_value(o: &IobObject, current: Option<&Value>) -> Value {
                     .unwrap();
                 json!(key)
             }
+            None if field.to_lowercase().contains("timezone") => json!("Europe/Paris"),
             None if field.to_lowercase().contains("time") => json!("2030_01_31 12:30"),
             None if field.to_lowercase().contains("pin") => json!("1234"),
             None if field.to_lowercase().contains("duration") => json!("60"),
@@ -136,19 +149,30 @@ fn expected(model: &CurrentState, plan: &[(IobObject, Value)]) -> BTreeMap<Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_writable_state_sends_exactly_its_control_call() {
-    let home = fixture("home.json");
+    writes_match_golden("home.json", GOLDEN, 100).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_writable_state_of_the_2026_home_sends_exactly_its_control_call() {
+    writes_match_golden("home-2026.json", GOLDEN_2026, 100).await;
+}
+
+/// Map `fixture`, write each writable state, and check the calls against `golden` (at
+/// least `min_states` of them, so that an empty plan cannot pass).
+async fn writes_match_golden(fixture_name: &str, golden_path: &str, min_states: usize) {
+    let home = fixture(fixture_name);
     let model: CurrentState = serde_json::from_value(home.clone()).unwrap();
     let plan = plan(&model);
     let expected = expected(&model, &plan);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(
-            GOLDEN,
+            golden_path,
             serde_json::to_string_pretty(&expected).unwrap() + "\n",
         )
         .unwrap();
     }
     let golden: BTreeMap<String, Value> =
-        serde_json::from_str(&std::fs::read_to_string(GOLDEN).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(golden_path).unwrap()).unwrap();
     assert_eq!(
         golden.keys().collect::<Vec<_>>(),
         expected.keys().collect::<Vec<_>>(),
@@ -160,7 +184,11 @@ async fn every_writable_state_sends_exactly_its_control_call() {
             "{id}: the mapping no longer matches the reviewed golden file"
         );
     }
-    assert!(golden.len() > 100, "only {} writable states", golden.len());
+    assert!(
+        golden.len() > min_states,
+        "{fixture_name}: only {} writable states",
+        golden.len()
+    );
 
     // End to end. All writes land within one debounce window, so every call is built from
     // the fixture as it was (values sent along don't move under the test's feet).

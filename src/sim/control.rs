@@ -56,6 +56,9 @@ pub(crate) fn apply(
         return Err(CallError::new(StatusCode::NOT_FOUND, "UNKNOWN_REQUEST"));
     }
     let body = body.as_object().cloned().unwrap_or_default();
+    if let Some(outcome) = super::manage::apply(state, path, &body, now_ms) {
+        return outcome;
+    }
     let (area, op) = path.split_once('/').unwrap_or((path, ""));
     match area {
         "device" => device_call(state, op, &body, now_ms),
@@ -142,6 +145,20 @@ fn device_call(
             .ok_or(invalid_channel)?;
         device_effects(channel, op.rsplit('/').next().unwrap_or(op), body);
         merge_existing(channel, body);
+        // The authorized call addresses the access authorization channel; the door it
+        // holds released is the device's door switch channel.
+        if op.ends_with("setDoorLockActiveWithAuthorization") {
+            for ch in device
+                .get_mut("functionalChannels")
+                .and_then(Value::as_object_mut)
+                .into_iter()
+                .flat_map(|c| c.values_mut())
+                .filter_map(Value::as_object_mut)
+                .filter(|c| c.contains_key("doorLockActive"))
+            {
+                copy(ch, body, "doorLockActive", "doorLockActive");
+            }
+        }
     }
     device.insert("lastStatusUpdate".into(), json!(now_ms));
     ok(vec![device_changed(&Value::Object(device.clone()))])
@@ -152,20 +169,20 @@ fn device_effects(ch: &mut Map<String, Value>, op: &str, body: &Map<String, Valu
     let fields: &[(&str, &str)] = match op {
         "setSwitchState" => &[("on", "on")],
         "setDimLevel" | "setDimLevelWithTime" => &[("dimLevel", "dimLevel")],
-        "setSimpleRGBColorDimLevel" => &[
+        "setSimpleRGBColorDimLevel" | "setSimpleRGBColorDimLevelWithTime" => &[
             ("simpleRGBColorState", "simpleRGBColorState"),
             ("dimLevel", "dimLevel"),
         ],
-        "setHueSaturationDimLevel" => &[
+        "setHueSaturationDimLevel" | "setHueSaturationDimLevelWithTime" => &[
             ("hue", "hue"),
             ("saturationLevel", "saturationLevel"),
             ("dimLevel", "dimLevel"),
         ],
-        "setColorTemperatureDimLevel" => &[
+        "setColorTemperatureDimLevel" | "setColorTemperatureDimLevelWithTime" => &[
             ("colorTemperature", "colorTemperature"),
             ("dimLevel", "dimLevel"),
         ],
-        "setOpticalSignal" => &[
+        "setOpticalSignal" | "setOpticalSignalWithTime" => &[
             ("opticalSignalBehaviour", "opticalSignalBehaviour"),
             ("simpleRGBColorState", "simpleRGBColorState"),
             ("dimLevel", "dimLevel"),
@@ -183,9 +200,17 @@ fn device_effects(ch: &mut Map<String, Value>, op: &str, body: &Map<String, Valu
         "setLockState" => &[("targetLockState", "lockState")],
         "setMotionDetectionActive" => &[("motionDetectionActive", "motionDetectionActive")],
         "setOperationLock" => &[("operationLock", "operationLockActive")],
-        "setWateringSwitchState" => &[("wateringActive", "wateringActive")],
+        "setWateringSwitchState" | "setWateringSwitchStateWithTime" => {
+            &[("wateringActive", "wateringActive")]
+        }
+        "startLightScene" => &[("id", "lightSceneId"), ("dimLevel", "dimLevel")],
+        "setVentilationLevel" => &[("ventilationLevel", "ventilationLevel")],
+        "setVentilationState" => &[("ventilationState", "ventilationState")],
+        "setWaterSupplyState" => &[("waterSupplyState", "waterSupplyState")],
         "setSoundFileVolumeLevel" => &[("soundFile", "soundFile"), ("volumeLevel", "volumeLevel")],
         "setClimateControlDisplay" => &[("display", "display")],
+        // The authorized variant's door is another channel (see `device_call`).
+        "setDoorLockActive" => &[("doorLockActive", "doorLockActive")],
         _ => &[],
     };
     for (from, to) in fields {
@@ -196,8 +221,12 @@ fn device_effects(ch: &mut Map<String, Value>, op: &str, body: &Map<String, Valu
         "setDimLevel"
         | "setDimLevelWithTime"
         | "setColorTemperatureDimLevel"
+        | "setColorTemperatureDimLevelWithTime"
         | "setHueSaturationDimLevel"
+        | "setHueSaturationDimLevelWithTime"
         | "setSimpleRGBColorDimLevel"
+        | "setSimpleRGBColorDimLevelWithTime"
+        | "startLightScene"
             if ch.contains_key("on") =>
         {
             if let Some(level) = body.get("dimLevel").and_then(Value::as_f64) {
@@ -273,6 +302,15 @@ fn group_call(
         }
         "switching/alarm/setSignalAcoustic" => (&[("signalAcoustic", "signalAcoustic")], &[]),
         "switching/alarm/setSignalOptical" => (&[("signalOptical", "signalOptical")], &[]),
+        // Hot water and shutter profiles take their mode through a heating path.
+        "heating/setProfileMode" => (&[("profileMode", "profileMode")], &[]),
+        // A switching profile's mode reaches the channels it names.
+        "switching/profile/setProfileMode" => (
+            &[("profileMode", "profileMode"), ("channels", "channels")],
+            &["profileMode"],
+        ),
+        "switching/profile/setGroupChannels" => (&[("channels", "channels")], &[]),
+        "setGroupLabel" => (&[("label", "label")], &[]),
         _ => (&[], &[]),
     };
     for (from, to) in fields {

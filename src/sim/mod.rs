@@ -18,6 +18,7 @@ mod alarm;
 mod burst;
 mod control;
 mod hooks;
+mod manage;
 mod pairing;
 mod rest;
 mod state;
@@ -27,6 +28,8 @@ mod ws;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_2026;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -137,13 +137,18 @@ fn table_of(out: &mut String, lines: &BTreeMap<String, Line>) {
     out.push('\n');
 }
 
-/// The whole document for a home (the project documents the 150-device fixture).
-pub fn states_doc(state: &CurrentState) -> String {
+/// The whole document for the homes given (the project documents its two fixtures: the
+/// 150-device home of 2023 and its own 2026 home, with every newer type). A type found in
+/// several homes is one section, with the states of all of them; the home sections come
+/// from the first home.
+pub fn states_doc(homes: &[&CurrentState]) -> String {
     const NS: &str = "hmip.0";
+    let state = homes[0];
     let mut out = String::from(
         "# States\n\n<!-- generated from src/tree by `UPDATE_DOCS=1 cargo test states_doc`; do not edit -->\n\n\
          Every state the adapter creates, per channel type, group type and home section, as mapped for \
-         the 150-device test fixture (tests/fixtures/home.json). Fields the cloud sends that no table row \
+         the 150-device test fixture (tests/fixtures/home.json) and the project's 2026 home \
+         (tests/fixtures/home-2026.json: one device of every newer device type). Fields the cloud sends that no table row \
          names still appear, with an inferred type and a neutral role; they are listed too. Levels are \
          0..100 %; `shutterLevel` and `slatsLevel` read 100 % when fully open (ioBroker's convention for \
          `level.blind`). Write-only states (buttons, commands) have no value until written. Control calls \
@@ -153,8 +158,12 @@ pub fn states_doc(state: &CurrentState) -> String {
 
     // Device channels, by channel type.
     let mut by_type: BTreeMap<String, (BTreeMap<String, Line>, Vec<String>)> = BTreeMap::new();
-    for d in state.devices.values() {
-        let snap = super::device(NS, d, &state.groups);
+    for d in homes
+        .iter()
+        .flat_map(|h| h.devices.values().map(move |d| (h, d)))
+    {
+        let (home, d) = d;
+        let snap = super::device(NS, d, &home.groups);
         for (k, ch) in &d.channels {
             let parent = format!("{}.channels.{k}", super::ids::device(NS, &d.id));
             let entry = by_type.entry(ch.channel_type.clone()).or_default();
@@ -181,7 +190,7 @@ pub fn states_doc(state: &CurrentState) -> String {
 
     // Groups, by group type.
     let mut groups: BTreeMap<String, BTreeMap<String, Line>> = BTreeMap::new();
-    for g in state.groups.values() {
+    for g in homes.iter().flat_map(|h| h.groups.values()) {
         let snap = super::group(NS, g);
         let parent = super::ids::group(NS, &g.id);
         lines_of(

@@ -10,6 +10,70 @@ fn fixture() -> CurrentState {
     serde_json::from_str(include_str!("../../tests/fixtures/home.json")).unwrap()
 }
 
+/// The project's 2026 home: one device of every device type the 2023 fixture lacks.
+fn fixture_2026() -> CurrentState {
+    serde_json::from_str(include_str!("../../tests/fixtures/home-2026.json")).unwrap()
+}
+
+/// Both fixtures, with their names.
+fn fixtures() -> [(&'static str, CurrentState); 2] {
+    [("home.json", fixture()), ("home-2026.json", fixture_2026())]
+}
+
+#[test]
+fn the_2026_home_maps_every_device_channel_field_and_group() {
+    let home = fixture_2026();
+    let snap = snapshot(NS, &home);
+    let by_id: HashMap<&str, &IobObject> =
+        snap.objects.iter().map(|o| (o.id.as_str(), o)).collect();
+    assert_eq!(
+        by_id.len(),
+        snap.objects.len(),
+        "no object is produced twice"
+    );
+    let mut channel_types = HashSet::new();
+    for d in home.devices.values() {
+        for (k, ch) in &d.channels {
+            channel_types.insert(ch.channel_type.as_str());
+            let cid = format!("{}.channels.{k}", ids::device(NS, &d.id));
+            assert_eq!(by_id[cid.as_str()].obj_type, "channel");
+            for field in ch.fields.keys() {
+                let sid = format!("{cid}.{field}");
+                assert!(by_id.contains_key(sid.as_str()), "no state for {sid}");
+            }
+        }
+    }
+    for g in home.groups.values() {
+        assert_eq!(by_id[ids::group(NS, &g.id).as_str()].obj_type, "device");
+        for field in g.fields.keys() {
+            let sid = format!("{}.{field}", ids::group(NS, &g.id));
+            assert!(by_id.contains_key(sid.as_str()), "no state for {sid}");
+        }
+    }
+    // Every channel type of the 2026 home that the 2023 home lacks has a row of its own
+    // or is listed as taking only the rows for every type.
+    let old: HashSet<String> = fixture()
+        .devices
+        .values()
+        .flat_map(|d| d.channels.values().map(|c| c.channel_type.clone()))
+        .collect();
+    for t in channel_types.iter().filter(|t| !old.contains(**t)) {
+        let named = table::CHANNEL_ROWS.iter().any(|r| r.types.contains(t));
+        assert!(
+            named || super::rows::GENERIC_ONLY_CHANNELS.contains(t),
+            "{t}: no row names it"
+        );
+    }
+    for g in home.groups.values() {
+        let t = g.group_type.as_str();
+        let named = table::GROUP_ROWS.iter().any(|r| r.types.contains(&t));
+        assert!(
+            named || super::rows::GENERIC_ONLY_GROUPS.contains(&t) || t == "HEATING",
+            "{t}: no row names it"
+        );
+    }
+}
+
 #[test]
 fn every_device_channel_group_and_client_has_its_object() {
     let home = fixture();
@@ -57,7 +121,13 @@ fn every_device_channel_group_and_client_has_its_object() {
 
 #[test]
 fn every_object_has_its_parent_and_states_have_types() {
-    let snap = snapshot(NS, &fixture());
+    for (_, home) in fixtures() {
+        parents_and_types(&home);
+    }
+}
+
+fn parents_and_types(home: &CurrentState) {
+    let snap = snapshot(NS, home);
     let ids: HashSet<&str> = snap.objects.iter().map(|o| o.id.as_str()).collect();
     for o in &snap.objects {
         let parent = &o.id[..o.id.rfind('.').unwrap()];
@@ -86,7 +156,13 @@ fn every_object_has_its_parent_and_states_have_types() {
 
 #[test]
 fn value_types_match_their_objects() {
-    let snap = snapshot(NS, &fixture());
+    for (_, home) in fixtures() {
+        value_types_match(&home);
+    }
+}
+
+fn value_types_match(home: &CurrentState) {
+    let snap = snapshot(NS, home);
     let objs: HashMap<&str, &IobObject> = snap.objects.iter().map(|o| (o.id.as_str(), o)).collect();
     for v in &snap.values {
         let t = objs[v.id.as_str()].common["type"].as_str().unwrap();
@@ -258,7 +334,7 @@ fn unknown_types_still_appear() {
 
 #[test]
 fn states_doc_is_current() {
-    let doc = doc::states_doc(&fixture());
+    let doc = doc::states_doc(&[&fixture(), &fixture_2026()]);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/states.md");
     if std::env::var_os("UPDATE_DOCS").is_some() {
         std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/docs")).unwrap();
@@ -303,14 +379,18 @@ const ROLES: &[&str] = &[
     "level.color.temperature",
     "level.dimmer",
     "level.effect",
+    "level.mode.fan",
     "level.mode.thermostat",
     "level.setting.temperature",
     "level.setting.tilt",
     "level.setting.timer",
     "level.setting.valve",
+    "level.speed",
     "level.temperature",
     "level.tilt",
+    "level.timer",
     "level.timer.off",
+    "level.volume",
     "sensor.alarm.fire",
     "sensor.alarm.flood",
     "sensor.alarm.power",
@@ -329,17 +409,20 @@ const ROLES: &[&str] = &[
     "text",
     "time.span",
     "value",
+    "value.battery",
     "value.blind",
     "value.brightness",
     "value.co2",
     "value.dimmer",
     "value.direction.wind",
+    "value.distance",
     "value.energy",
     "value.flow",
     "value.humidity",
     "value.humidity.absolute",
     "value.interval",
     "value.power",
+    "value.pressure",
     "value.rain",
     "value.rain.today",
     "value.rssi",
@@ -377,6 +460,17 @@ fn every_row_names_a_known_type_role_and_endpoint() {
         .map(|g| g.group_type.as_str())
         .collect();
     assert_eq!(group_types.len(), 29);
+    // The 2026 home has every newer type.
+    let home_2026 = fixture_2026();
+    let mut channel_types: HashSet<String> =
+        channel_types.into_iter().map(str::to_string).collect();
+    let mut group_types: HashSet<String> = group_types.into_iter().map(str::to_string).collect();
+    for d in home_2026.devices.values() {
+        channel_types.extend(d.channels.values().map(|c| c.channel_type.clone()));
+    }
+    group_types.extend(home_2026.groups.values().map(|g| g.group_type.clone()));
+    let channel_types: HashSet<&str> = channel_types.iter().map(String::as_str).collect();
+    let group_types: HashSet<&str> = group_types.iter().map(String::as_str).collect();
     let mut sections: HashSet<&str> = home.home.fields.keys().map(String::as_str).collect();
     sections.insert(HOME_SECTION);
     sections.extend(
@@ -470,7 +564,25 @@ fn sample(common: &Map<String, Value>) -> Value {
 
 #[test]
 fn every_writable_state_of_the_fixture_becomes_its_call() {
-    let home = fixture();
+    let mut calls = HashSet::new();
+    for (_, home) in fixtures() {
+        calls.extend(writable_states_become_calls(&home));
+    }
+    // Every endpoint the table names is reached by some state of the fixtures.
+    for (_, row) in all_rows() {
+        if let Some(c) = row.control {
+            assert!(
+                calls.contains(c.path),
+                "no state of the fixtures calls {}",
+                c.path
+            );
+        }
+    }
+}
+
+/// Write every writable state of `home`; the paths called.
+fn writable_states_become_calls(home: &CurrentState) -> HashSet<String> {
+    let home = home.clone();
     let snap = snapshot(NS, &home);
     let params = |id: &str| -> Option<Value> {
         let field = id.rsplit('.').next().unwrap();
@@ -507,16 +619,7 @@ fn every_writable_state_of_the_fixture_becomes_its_call() {
             Err(e) => panic!("{}: writing {val}: {e}", o.id),
         }
     }
-    // Every endpoint the table names is reached by some state of the fixture.
-    for (_, row) in all_rows() {
-        if let Some(c) = row.control {
-            assert!(
-                calls.contains(c.path),
-                "no state of the fixture calls {}",
-                c.path
-            );
-        }
-    }
+    calls
 }
 
 fn channel_id(d: &Device, k: &str, field: &str) -> String {

@@ -14,21 +14,32 @@
 // type (group devices). A key ending in `*` matches every type starting with the text
 // before it. `detects` lists the type-detector types that count as right for the kind.
 const EXPECTED = [
-    { kind: 'blind', channels: ['SHUTTER_CHANNEL', 'BLIND_CHANNEL', 'MULTI_MODE_INPUT_BLIND_CHANNEL'], detects: ['blind'] },
+    // Tubular and window drives report a shutter level like a shutter: blinds too.
+    { kind: 'blind', channels: ['SHUTTER_CHANNEL', 'BLIND_CHANNEL', 'MULTI_MODE_INPUT_BLIND_CHANNEL', 'GENERIC_WINDOW_COVERING_CHANNEL'], detects: ['blind'] },
+    { kind: 'tubular or window drive', channels: ['TUBULAR_DRIVE_CHANNEL', 'WINDOW_DRIVE_CHANNEL'], detects: ['blind'] },
     // A thermostat's set point is written through its room's HEATING group (the cloud has
     // no device call for it); one in no heating group cannot be controlled, so the adapter
-    // shows it read-only and type-detector rightly sees a temperature sensor.
+    // shows it read-only and type-detector rightly sees a temperature sensor. The pattern
+    // takes the glass, basic and without-display thermostats of 2026 too.
     { kind: 'thermostat', channels: ['HEATING_THERMOSTAT_CHANNEL', 'WALL_MOUNTED_THERMOSTAT_*'], inHeatingGroup: true, detects: ['thermostat'] },
     { kind: 'thermostat outside a heating group', channels: ['HEATING_THERMOSTAT_CHANNEL', 'WALL_MOUNTED_THERMOSTAT_*'], inHeatingGroup: false, detects: ['temperature'] },
     { kind: 'heating group', groups: ['HEATING'], detects: ['thermostat'] },
-    { kind: 'window contact', channels: ['SHUTTER_CONTACT_CHANNEL', 'CONTACT_INTERFACE_CHANNEL'], detects: ['window', 'windowTilt'] },
+    { kind: 'window contact', channels: ['SHUTTER_CONTACT_CHANNEL', 'CONTACT_INTERFACE_CHANNEL', 'GENERIC_CONTACT_SENSOR_CHANNEL'], detects: ['window', 'windowTilt'] },
     { kind: 'rotary handle', channels: ['ROTARY_HANDLE_CHANNEL'], detects: ['windowTilt'] },
-    { kind: 'switch', channels: ['SWITCH_CHANNEL', 'SWITCH_MEASURING_CHANNEL'], detects: ['socket', 'light'] },
-    { kind: 'dimmer', channels: ['DIMMER_CHANNEL'], detects: ['dimmer'] },
-    { kind: 'motion', channels: ['MOTION_DETECTION_CHANNEL', 'PRESENCE_DETECTION_CHANNEL'], detects: ['motion'] },
-    { kind: 'smoke', channels: ['SMOKE_DETECTOR_CHANNEL'], detects: ['fireAlarm'] },
-    { kind: 'water', channels: ['WATER_SENSOR_CHANNEL'], detects: ['floodAlarm'] },
+    { kind: 'switch', channels: ['SWITCH_CHANNEL', 'SWITCH_MEASURING_CHANNEL', 'EXTERNAL_SWITCH_CHANNEL'], detects: ['socket', 'light'] },
+    { kind: 'dimmer', channels: ['DIMMER_CHANNEL', 'UNIVERSAL_DIMMING_CHANNEL'], detects: ['dimmer'] },
+    { kind: 'motion', channels: ['MOTION_DETECTION_CHANNEL', 'PRESENCE_DETECTION_CHANNEL', 'GENERIC_OCCUPANCY_SENSOR_CHANNEL'], detects: ['motion'] },
+    { kind: 'smoke', channels: ['SMOKE_DETECTOR_CHANNEL', 'GENERIC_SMOKE_ALARM_CHANNEL'], detects: ['fireAlarm'] },
+    { kind: 'water', channels: ['WATER_SENSOR_CHANNEL', 'BASE_WATER_SENSOR_CHANNEL', 'GENERIC_WATER_SENSOR_CHANNEL'], detects: ['floodAlarm'] },
     { kind: 'door lock', channels: ['DOOR_LOCK_CHANNEL'], detects: ['lock'] },
+    // type-detector has no valve: the water stop valve's open/closed switch is its socket.
+    { kind: 'water stop valve', channels: ['WATER_SUPPLY_STOP_CHANNEL'], detects: ['socket'] },
+    // The 0-10 V actuator as ventilation controller: a fan (mode and speed).
+    { kind: 'ventilation controller', channels: ['UNIVERSAL_ACTUATOR_CHANNEL'], detects: ['fan'] },
+    // Energy meters: type-detector's electricity (power, consumption).
+    { kind: 'energy meter', channels: ['GENERIC_ENERGY_METER_CHANNEL', 'ENERGY_SENSORS_INTERFACE_LINKY_CHANNEL'], detects: ['electricity'] },
+    { kind: 'air pressure', channels: ['AIR_PRESSURE_SENSOR_CHANNEL'], detects: ['pressure'] },
+    { kind: 'temperature sensor', channels: ['TEMPERATURE_SENSOR_CHANNEL'], detects: ['temperature'] },
 ];
 
 // The homes whose trees are checked: the getCurrentState fixtures and the demo home that
@@ -38,6 +49,7 @@ const ADAPTER = 'hmip';
 const ROOT = require('node:path').resolve(__dirname, '..', '..');
 const HOMES = [
     { label: 'home.json', args: ['--fixture', 'tests/fixtures/home.json'], source: 'tests/fixtures/home.json' },
+    { label: 'home-2026.json', args: ['--fixture', 'tests/fixtures/home-2026.json'], source: 'tests/fixtures/home-2026.json' },
     { label: 'unknown_types.json', args: ['--fixture', 'tests/fixtures/unknown_types.json'], source: 'tests/fixtures/unknown_types.json' },
     { label: 'demo home', args: [], source: 'src/sim/demo_home.json' },
 ];
@@ -179,17 +191,19 @@ for (const home of HOMES) {
 }
 
 // The table must keep meaning something: every row matches channels (or groups) of the
-// 150-device fixture, so a misspelt type cannot quietly check nothing.
-test('every row of the table matches the fixture home.json', () => {
-    const home = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/home.json'), 'utf8'));
-    const targets = expectedTargets(home);
+// two fixtures (the 150-device home of 2023 and the project's 2026 home), so a misspelt
+// type cannot quietly check nothing.
+test('every row of the table matches the fixtures home.json and home-2026.json', () => {
+    const homes = ['tests/fixtures/home.json', 'tests/fixtures/home-2026.json']
+        .map(f => JSON.parse(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+    const targets = homes.flatMap(expectedTargets);
     const empty = EXPECTED.filter(row => !targets.some(t => t.row === row)).map(row => row.kind);
-    assert.deepEqual(empty, [], `rows without a channel in home.json: ${empty.join(', ')}`);
+    assert.deepEqual(empty, [], `rows without a channel in the fixtures: ${empty.join(', ')}`);
     const patterns = EXPECTED.flatMap(row => [...(row.channels || []), ...(row.groups || [])]);
-    const types = new Set([
+    const types = new Set(homes.flatMap(home => [
         ...Object.values(home.devices).flatMap(d => Object.values(d.functionalChannels).map(c => c.functionalChannelType)),
         ...Object.values(home.groups).map(g => g.type),
-    ]);
+    ]));
     const unused = patterns.filter(p => ![...types].some(t => typeMatches(p, t)));
-    assert.deepEqual(unused, [], `types in the table that home.json does not have: ${unused.join(', ')}`);
+    assert.deepEqual(unused, [], `types in the table that no fixture has: ${unused.join(', ')}`);
 });

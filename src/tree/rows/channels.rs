@@ -12,6 +12,9 @@ const SWITCHES: &[&str] = &[
     "SWITCH_CHANNEL",
     "SWITCH_MEASURING_CHANNEL",
     "MULTI_MODE_INPUT_SWITCH_CHANNEL",
+    "EXTERNAL_SWITCH_CHANNEL",
+    // The siren's `on` (ioBroker.hmip 3.x switches it through `setSwitchState`).
+    "ALARM_SIREN_CHANNEL",
 ];
 /// Light channels: `on` is `switch.light`, so type-detector's dimmer takes it as its
 /// ON switch instead of leaving it over as a second, socket-like device.
@@ -25,8 +28,14 @@ const LIGHTS: &[&str] = &[
     "BACKLIGHT_CHANNEL",
     "OPTICAL_SIGNAL_CHANNEL",
     "OPTICAL_SIGNAL_GROUP_CHANNEL",
+    "UNIVERSAL_DIMMING_CHANNEL",
+    // The 0-10 V actuator (HmIP-WUA) dims and switches like a dimmer (homematicip and
+    // ioBroker.hmip 3.x send `setDimLevel` / `setSwitchState`); its ventilation level
+    // has rows of its own.
+    "UNIVERSAL_ACTUATOR_CHANNEL",
 ];
-/// Tunable-white lights.
+/// Lights that start the scenes stored in them (`startLightScene`).
+const SCENE_LIGHTS: &[&str] = &["UNIVERSAL_LIGHT_CHANNEL", "UNIVERSAL_LIGHT_GROUP_CHANNEL"];
 const WHITE_LIGHTS: &[&str] = &[
     "UNIVERSAL_LIGHT_CHANNEL",
     "UNIVERSAL_LIGHT_GROUP_CHANNEL",
@@ -38,22 +47,37 @@ const SIGNAL_LIGHTS: &[&str] = &[
     "OPTICAL_SIGNAL_CHANNEL",
     "OPTICAL_SIGNAL_GROUP_CHANNEL",
 ];
+/// Shutters, blinds and other covers: type-detector's blind through `level.blind`. The
+/// tubular drive and the window drive report `shutterLevel` like a shutter; no client
+/// sends a call for them yet (homematicip 2.19.1: "the tubular drive has no commands
+/// yet"), so they take the shutter's calls, the only ones the cloud has for a level.
 const SHUTTERS: &[&str] = &[
     "SHUTTER_CHANNEL",
     "BLIND_CHANNEL",
     "MULTI_MODE_INPUT_BLIND_CHANNEL",
+    "GENERIC_WINDOW_COVERING_CHANNEL",
+    "TUBULAR_DRIVE_CHANNEL",
+    "WINDOW_DRIVE_CHANNEL",
 ];
-const BLINDS: &[&str] = &["BLIND_CHANNEL", "MULTI_MODE_INPUT_BLIND_CHANNEL"];
+const BLINDS: &[&str] = &[
+    "BLIND_CHANNEL",
+    "MULTI_MODE_INPUT_BLIND_CHANNEL",
+    "GENERIC_WINDOW_COVERING_CHANNEL",
+];
 const SHADINGS: &[&str] = &["SHADING_CHANNEL"];
 const THERMOSTATS: &[&str] = &[
     "HEATING_THERMOSTAT_CHANNEL",
     "WALL_MOUNTED_THERMOSTAT_PRO_CHANNEL",
     "WALL_MOUNTED_THERMOSTAT_WITH_CARBON_CHANNEL",
     "ANALOG_ROOM_CONTROL_CHANNEL",
+    "WALL_MOUNTED_THERMOSTAT_CHANNEL",
+    "WALL_MOUNTED_THERMOSTAT_BASIC_CHANNEL",
+    "WALL_MOUNTED_THERMOSTAT_WITHOUT_DISPLAY_CHANNEL",
 ];
 const CLIMATE_DISPLAYS: &[&str] = &[
     "WALL_MOUNTED_THERMOSTAT_PRO_CHANNEL",
     "WALL_MOUNTED_THERMOSTAT_WITH_CARBON_CHANNEL",
+    "WALL_MOUNTED_THERMOSTAT_CHANNEL",
 ];
 /// Contacts whose `windowState` knows no TILTED in practice: type-detector's window,
 /// through the boolean `windowOpen` (`sensor.window`).
@@ -63,6 +87,7 @@ const CONTACTS: &[&str] = &[
     "MULTI_MODE_INPUT_CHANNEL",
     "MULTI_MODE_LOCK_INPUT_CHANNEL",
     "MAGNETIC_DOOR_SENSOR_CHANNEL",
+    "GENERIC_CONTACT_SENSOR_CHANNEL",
 ];
 /// Window handles: type-detector's windowTilt, through `windowState` as `value.window`.
 const HANDLES: &[&str] = &["ROTARY_HANDLE_CHANNEL"];
@@ -105,6 +130,80 @@ const WEATHER: &[&str] = &[
     "WEATHER_SENSOR_CHANNEL",
     "WEATHER_SENSOR_PLUS_CHANNEL",
     "WEATHER_SENSOR_PRO_CHANNEL",
+    "GENERIC_CLIMATE_SENSOR_CHANNEL",
+];
+/// Channel 0 of every device whose channel class has homematicip's `set_identify`
+/// (`DeviceBaseChannel` and its subclasses): the device blinks or beeps.
+const IDENTIFIABLE: &[&str] = &[
+    "DEVICE_BASE",
+    "DEVICE_BASE_FLOOR_HEATING",
+    "DEVICE_GLOBAL_PUMP_CONTROL",
+    "DEVICE_INCORRECT_POSITIONED",
+    "DEVICE_OPERATIONLOCK",
+    "DEVICE_OPERATIONLOCK_WITH_SABOTAGE",
+    "DEVICE_PERMANENT_FULL_RX",
+    "DEVICE_RECHARGEABLE_WITH_SABOTAGE",
+    "DEVICE_SABOTAGE",
+    "DEVICE_GLASS_DISPLAY",
+];
+/// Glass displays: channel 0 (`DEVICE_GLASS_DISPLAY`) and their tiles.
+const GLASS_DISPLAYS: &[&str] = &["DEVICE_GLASS_DISPLAY"];
+const TILES: &[&str] = &["INPUT_TILE_DISPLAY_CHANNEL"];
+const MP3: &[&str] = &["NOTIFICATION_MP3_SOUND_CHANNEL"];
+const SIMPLE_RGB_COLORS: &[&str] = &[
+    "BLACK",
+    "BLUE",
+    "GREEN",
+    "TURQUOISE",
+    "RED",
+    "PURPLE",
+    "YELLOW",
+    "WHITE",
+];
+/// The water supply stop valve (HmIP-WSS): `setWaterSupplyState`.
+const WATER_SUPPLY: &[&str] = &["WATER_SUPPLY_STOP_CHANNEL"];
+/// The states homematicip 2.19.1 knows for the valve (`WaterSupplyState`).
+const WATER_SUPPLY_STATES: &[&str] = &[
+    "UNKNOWN",
+    "NO_WATERFLOW",
+    "REDUCED_WATERFLOW",
+    "FULL_OPENED",
+];
+/// `waterSupplyOpen`: the valve as an on/off switch (open = water flows).
+static WATER_SUPPLY_OPEN: Flag = Flag {
+    on: &["FULL_OPENED", "REDUCED_WATERFLOW"],
+    off: &["NO_WATERFLOW"],
+    send: ["NO_WATERFLOW", "FULL_OPENED"],
+};
+/// Actuators with a ventilation level and state that the cloud sets
+/// (`setVentilationLevel`, `setVentilationState`: homematicip 2.19.1).
+const VENTILATORS: &[&str] = &["UNIVERSAL_ACTUATOR_CHANNEL"];
+const VENTILATION_STATES: &[&str] = &["VENTILATION", "NO_VENTILATION"];
+/// The same as a fan mode: 0 off, 1 ventilating.
+const VENTILATION_MODES: &[&str] = &["NO_VENTILATION", "VENTILATION"];
+/// Energy meters of other makes and the French Linky interface.
+const ENERGY_METERS: &[&str] = &[
+    "GENERIC_ENERGY_METER_CHANNEL",
+    "GENERIC_BATTERY_CHANNEL",
+    "ENERGY_SENSORS_INTERFACE_LINKY_CHANNEL",
+    "GENERIC_ELECTRIC_VEHICLE_CHANNEL",
+    "GENERIC_SMART_METER_GATEWAY_CHANNEL",
+];
+/// Channels of devices paired through a partner system (HCU plug-ins): the partner's id.
+const EXTERNAL: &[&str] = &[
+    "EXTERNAL_ACCESS_EVENT_CHANNEL",
+    "EXTERNAL_CAMERA_CHANNEL",
+    "EXTERNAL_DOORBELL_CHANNEL",
+    "EXTERNAL_DOOR_SWITCH_CHANNEL",
+    "EXTERNAL_HEAT_PUMP_CHANNEL",
+    "EXTERNAL_HMIP_CAMERA_CHANNEL",
+    "EXTERNAL_HOT_WATER_SWITCH_CHANNEL",
+    "EXTERNAL_SWITCH_CHANNEL",
+    "EXTERNAL_UNIVERSAL_LIGHT_CHANNEL",
+    "GENERIC_CONTACT_SENSOR_CHANNEL",
+    "GENERIC_ENERGY_METER_CHANNEL",
+    "GENERIC_OCCUPANCY_SENSOR_CHANNEL",
+    "GENERIC_SWITCH_INPUT_CHANNEL",
 ];
 
 /// Rows for device channel fields.
@@ -124,6 +223,8 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         .write("device/configuration/setRouterModuleEnabled"),
     FieldRow::new(&[], "operationLockActive", "switch.enable", BOOL)
         .write_as("device/configuration/setOperationLock", "operationLock"),
+    // Identify: the device blinks or beeps so that a user finds it.
+    FieldRow::button(IDENTIFIABLE, "identify", "device/control/setIdentify"),
     FieldRow::new(
         &["DEVICE_BASE_FLOOR_HEATING"],
         "minimumFloorHeatingValvePosition",
@@ -208,6 +309,100 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         ])
         .write("device/control/setOpticalSignal")
         .along(&["simpleRGBColorState", "dimLevel"]),
+    // The timed variants of the colour calls, with the on-time and ramp-time parameters
+    // as `setDimLevelWithTime` takes them (homematicip and ioBroker.hmip 3.x send them).
+    FieldRow::command(
+        WHITE_LIGHTS,
+        "setColorTemperatureWithTime",
+        ACTION,
+        NUM,
+        "device/control/setColorTemperatureDimLevelWithTime",
+        "colorTemperature",
+    )
+    .unit("K")
+    .along(&["dimLevel"])
+    .params(&[("onTime", "controlOnTime"), ("rampTime", "controlRampTime")]),
+    FieldRow::command(
+        WHITE_LIGHTS,
+        "setHueWithTime",
+        ACTION,
+        NUM,
+        "device/control/setHueSaturationDimLevelWithTime",
+        "hue",
+    )
+    .unit("°")
+    .range(0.0, 360.0)
+    .along(&["saturationLevel", "dimLevel"])
+    .params(&[("onTime", "controlOnTime"), ("rampTime", "controlRampTime")]),
+    FieldRow::command(
+        SIGNAL_LIGHTS,
+        "setSimpleRGBColorWithTime",
+        "text",
+        STR,
+        "device/control/setSimpleRGBColorDimLevelWithTime",
+        "simpleRGBColorState",
+    )
+    .states(SIMPLE_RGB_COLORS)
+    .along(&["dimLevel"])
+    .params(&[("onTime", "controlOnTime"), ("rampTime", "controlRampTime")]),
+    FieldRow::command(
+        SIGNAL_LIGHTS,
+        "setOpticalSignalWithTime",
+        "text",
+        STR,
+        "device/control/setOpticalSignalWithTime",
+        "opticalSignalBehaviour",
+    )
+    .states(&[
+        "ON",
+        "OFF",
+        "BLINKING_MIDDLE",
+        "FLASH_MIDDLE",
+        "BILLOW_MIDDLE",
+    ])
+    .along(&["simpleRGBColorState", "dimLevel"])
+    .params(&[("onTime", "controlOnTime"), ("rampTime", "controlRampTime")]),
+    // A light scene by its number, at the light's current level (`startLightScene`
+    // takes both). A neutral role: the number names a scene, it is no level.
+    FieldRow::new(SCENE_LIGHTS, "lightSceneId", "state", NUM)
+        .write_as("device/control/startLightScene", "id")
+        .along(&["dimLevel"]),
+    // The MP3 chime (HmIP-MP3P): sound file and volume go together, and so do its
+    // light's colour and level.
+    FieldRow::new(MP3, "soundFile", "text", STR)
+        .write("device/control/setSoundFileVolumeLevel")
+        .along(&["volumeLevel"]),
+    FieldRow::new(MP3, "volumeLevel", "level.volume", NUM)
+        .percent()
+        .write("device/control/setSoundFileVolumeLevel")
+        .along(&["soundFile"]),
+    FieldRow::new(MP3, "simpleRGBColorState", "text", STR)
+        .states(SIMPLE_RGB_COLORS)
+        .write("device/control/setSimpleRGBColorDimLevel")
+        .along(&["dimLevel"]),
+    FieldRow::new(MP3, "dimLevel", "level.dimmer", NUM)
+        .percent()
+        .write("device/control/setSimpleRGBColorDimLevel")
+        .along(&["simpleRGBColorState"]),
+    // The 0-10 V actuator as a ventilation controller: type-detector's fan needs its mode
+    // as a writable number (`level.mode.fan`, derived from `ventilationState`, which keeps
+    // ioBroker.hmip's string) and takes the level as its speed (`level.speed`).
+    FieldRow::new(VENTILATORS, "ventilationLevel", "level.speed", NUM)
+        .percent()
+        .write("device/control/setVentilationLevel"),
+    FieldRow::new(VENTILATORS, "ventilationState", "text", STR)
+        .states(VENTILATION_STATES)
+        .write("device/control/setVentilationState"),
+    FieldRow {
+        source: Some("ventilationState"),
+        ..FieldRow::new(VENTILATORS, "ventilationMode", "level.mode.fan", NUM)
+            .indexed(VENTILATION_MODES)
+            .write_as("device/control/setVentilationState", "ventilationState")
+    },
+    // The ventilation family of the wired system (HmIP-WVC, flow regulators, fans) has
+    // no client that controls it yet: its levels read as such.
+    FieldRow::new(&[], "ventilationLevel", "value", NUM).percent(),
+    FieldRow::new(&[], "ventilationState", "text", STR).states(VENTILATION_STATES),
     FieldRow::new(&[], "powerUpDimLevel", "value", NUM).percent(),
     FieldRow::new(&[], "onMinLevel", "value", NUM).percent(),
     // Shutters and blinds: 100 % = fully open, ioBroker's convention for level.blind.
@@ -233,6 +428,10 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         "device/control/setFavoriteShadingPosition",
     ),
     FieldRow::new(&[], "favoritePrimaryShadingPosition", "value", NUM).open_percent(),
+    // The tubular drive's end positions and obstacle detection.
+    FieldRow::new(&[], "topPositionSet", "indicator", BOOL),
+    FieldRow::new(&[], "bottomPositionSet", "indicator", BOOL),
+    FieldRow::new(&[], "obstacleDetectedError", "indicator.maintenance", BOOL),
     FieldRow::new(&[], "favoriteSecondaryShadingPosition", "value", NUM).open_percent(),
     // Thermostats: the set point is written through the channel's HEATING group (the
     // cloud has no device call for it); `level.temperature` + `value.temperature` make
@@ -242,7 +441,20 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         .range(5.0, 30.0)
         .write("group/heating/setSetPointTemperature")
         .via_group("HEATING"),
+    // A partner system's thermostat reports its set point but takes none (ioBroker.hmip
+    // 3.x: read-only); a set point is no reading, hence plain `value`.
+    FieldRow::new(
+        &["GENERIC_THERMOSTAT_CHANNEL"],
+        "setPointTemperature",
+        "value",
+        NUM,
+    )
+    .unit("°C"),
     FieldRow::new(&[], "actualTemperature", "value.temperature", NUM).unit("°C"),
+    FieldRow::new(&[], "airPressure", "value.pressure", NUM).unit("hPa"),
+    FieldRow::new(&[], "supplyTemperature", "value.temperature", NUM).unit("°C"),
+    FieldRow::new(&[], "heatingTemperatureOffset", "value", NUM).unit("°C"),
+    FieldRow::new(&[], "coolingTemperatureOffset", "value", NUM).unit("°C"),
     FieldRow::new(&[], "valveActualTemperature", "value.temperature", NUM).unit("°C"),
     // An offset is no temperature reading: plain `value`, so no detector takes it.
     FieldRow::new(&[], "temperatureOffset", "value", NUM).unit("°C"),
@@ -308,7 +520,7 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
     // Smoke: type-detector's fireAlarm needs a boolean; the cloud sends an enum.
     FieldRow::new(&[], "smokeDetectorAlarmType", "text", STR).states(SMOKE_ALARM_TYPES),
     FieldRow::flag(
-        &["SMOKE_DETECTOR_CHANNEL"],
+        &["SMOKE_DETECTOR_CHANNEL", "GENERIC_SMOKE_ALARM_CHANNEL"],
         "smokeAlarm",
         "smokeDetectorAlarmType",
         "sensor.alarm.fire",
@@ -364,6 +576,31 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
     )
     .states(WATER_ALARM_TRIGGERS)
     .write("device/configuration/setSirenWaterAlarmTrigger"),
+    // The trigger settings of the other water sensors: read-only (no client sends them).
+    FieldRow::new(&[], "inAppWaterAlarmTrigger", "text", STR).states(WATER_ALARM_TRIGGERS),
+    FieldRow::new(&[], "sirenWaterAlarmTrigger", "text", STR).states(WATER_ALARM_TRIGGERS),
+    // The water supply stop valve: its state, and the valve as an on/off switch (open =
+    // water flows), the closest of type-detector's kinds to a valve. Only the switch is
+    // written: it sends the two states homematicip documents for the call (FULL_OPENED,
+    // NO_WATERFLOW); UNKNOWN and REDUCED_WATERFLOW are states the valve reports.
+    FieldRow::new(&[], "waterSupplyState", "text", STR).states(WATER_SUPPLY_STATES),
+    FieldRow::flag(
+        WATER_SUPPLY,
+        "waterSupplyOpen",
+        "waterSupplyState",
+        "switch",
+        &WATER_SUPPLY_OPEN,
+    )
+    .write_as("device/control/setWaterSupplyState", "waterSupplyState"),
+    FieldRow::new(&[], "waterPressure", "value.pressure", NUM).unit("bar"),
+    FieldRow::new(&[], "waterAlarmActive", "indicator.alarm.flood", BOOL),
+    FieldRow::new(&[], "waterFlowDurationExceeded", "indicator.alarm", BOOL),
+    FieldRow::new(&[], "waterFlowThresholdExceeded", "indicator.alarm", BOOL),
+    FieldRow::new(&[], "waterSupplyVacationModeActive", "indicator", BOOL),
+    FieldRow::new(&[], "lastFlushTimestamp", "value.time", NUM),
+    FieldRow::new(&[], "lastFlushReminderTimestamp", "value.time", NUM),
+    FieldRow::new(WATER_SUPPLY, "vacationStartTime", "text", STR),
+    FieldRow::new(WATER_SUPPLY, "vacationEndTime", "text", STR),
     // Door locks: type-detector's lock needs a writable boolean `switch.lock`
     // (true = unlocked), derived from `lockState`; `setLockState` keeps every target.
     FieldRow::new(&[], "lockState", "text", STR).states(LOCK_STATES),
@@ -388,6 +625,25 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         &["ACCESS_AUTHORIZATION_CHANNEL"],
         "pullLatch",
         "device/control/pullLatch",
+    )
+    .params(&[("authorizationPin", "pin")]),
+    // A door held released ("always open"): true = released (homematicip's polarity).
+    // The door switch takes the plain call; the access authorization channel the one
+    // with its PIN (a client outside the authorization needs it).
+    FieldRow::new(
+        &["DOOR_SWITCH_CHANNEL"],
+        "doorLockActive",
+        "switch.enable",
+        BOOL,
+    )
+    .write("device/control/setDoorLockActive"),
+    FieldRow::command(
+        &["ACCESS_AUTHORIZATION_CHANNEL"],
+        "setDoorLockActive",
+        ACTION_BOOL,
+        BOOL,
+        "device/control/setDoorLockActiveWithAuthorization",
+        "doorLockActive",
     )
     .params(&[("authorizationPin", "pin")]),
     FieldRow::new(&[], "autoRelockDelay", "value.interval", NUM).unit("s"),
@@ -450,6 +706,24 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
         "device/control/setWateringSwitchState",
         "wateringActive",
     ),
+    // Watering for a time: the on-time is a parameter, as with the lights.
+    FieldRow::param(
+        &["WATERING_ACTUATOR_CHANNEL"],
+        "controlOnTime",
+        "level.timer.off",
+        NUM,
+    )
+    .unit("s")
+    .range(1.0, 86400.0),
+    FieldRow::command(
+        &["WATERING_ACTUATOR_CHANNEL"],
+        "setWateringSwitchStateWithTime",
+        ACTION_BOOL,
+        BOOL,
+        "device/control/setWateringSwitchStateWithTime",
+        "wateringActive",
+    )
+    .params(&[("wateringTime", "controlOnTime")]),
     FieldRow::button(
         &["WATERING_ACTUATOR_CHANNEL"],
         "toggleWateringState",
@@ -535,6 +809,71 @@ pub static CHANNEL_ROWS: &[FieldRow] = &[
     FieldRow::new(&[], "yesterdaySunshineDuration", "value", NUM).unit("min"),
     FieldRow::new(&[], "totalSunshineDuration", "value", NUM).unit("min"),
     FieldRow::new(&[], "illuminationThresholdSunshine", "value", NUM).unit("lux"),
+    FieldRow::new(&[], "storm", "indicator", BOOL),
+    FieldRow::new(&[], "sunshine", "indicator", BOOL),
+    // The ultrasonic distance sensor (a cistern's fill level): heights in cm.
+    FieldRow::new(&[], "distance", "value.distance", NUM).unit("cm"),
+    FieldRow::new(&[], "calculatedHeight", "value", NUM).unit("cm"),
+    FieldRow::new(&[], "referenceHeight", "value", NUM).unit("cm"),
+    FieldRow::new(&[], "heightActivated", "indicator", BOOL),
+    FieldRow::new(&[], "measuringInterval", "value", NUM).unit("min"),
+    FieldRow::new(&[], "distanceSensorVoltage", "text", STR),
+    // A number read by a sensor interface: the raw value and the converted one (its
+    // unit is a field of its own, so the state has none).
+    FieldRow::new(&[], "convertedValue", "value", NUM),
+    FieldRow::new(&[], "rawValue", "value", NUM),
+    FieldRow::new(&["NUMBER_VALUE_SENSOR_CHANNEL"], "factor", "value", NUM),
+    FieldRow::new(&["NUMBER_VALUE_SENSOR_CHANNEL"], "offset", "value", NUM),
+    FieldRow::new(
+        &["NUMBER_VALUE_SENSOR_CHANNEL"],
+        "decimalPlaces",
+        "value",
+        NUM,
+    ),
+    FieldRow::new(&["NUMBER_VALUE_SENSOR_CHANNEL"], "unit", "text", STR),
+    // Glass displays: display settings on channel 0, and one channel per tile.
+    FieldRow::new(GLASS_DISPLAYS, "displayBacklightDuration", "value", NUM),
+    FieldRow::new(GLASS_DISPLAYS, "displayBacklightOffset", "value", NUM),
+    FieldRow::new(GLASS_DISPLAYS, "displayLanguage", "text", STR),
+    FieldRow::new(GLASS_DISPLAYS, "detectionRange", "value", NUM),
+    FieldRow::new(TILES, "displayMainText", "text", STR),
+    FieldRow::new(TILES, "displaySubText", "text", STR),
+    FieldRow::new(TILES, "tileFunction", "text", STR),
+    FieldRow::new(TILES, "controlRepresentation", "text", STR),
+    FieldRow::new(TILES, "tileIndex", "value", NUM),
+    FieldRow::new(TILES, "screenIndex", "value", NUM),
+    FieldRow::new(TILES, "inputTileBaseImageId", "value", NUM),
+    FieldRow::new(TILES, "slatsViewPrefered", "indicator", BOOL),
+    // Devices of partner systems: the partner's id of the channel, and what they report.
+    FieldRow::new(EXTERNAL, "channelId", "text", STR),
+    FieldRow::new(&[], "doorBellLabel", "text", STR),
+    FieldRow::new(&[], "doorBellSensorEventTimestamp", "value.time", NUM),
+    FieldRow::new(&[], "fingerprintSensorEventTimestamp", "value.time", NUM),
+    FieldRow::new(&[], "keyCodeEventTimestamp", "value.time", NUM),
+    FieldRow::new(&[], "qrCodeEventTimestamp", "value.time", NUM),
+    FieldRow::new(&[], "remoteControlEventTimestamp", "value.time", NUM),
+    FieldRow::new(&[], "transponderEventTimestamp", "value.time", NUM),
+    FieldRow::new(&[], "accessEventRegistrationStatus", "text", STR),
+    FieldRow::new(&[], "climateOperationMode", "text", STR),
+    FieldRow::new(&[], "presenceMode", "text", STR),
+    FieldRow::new(&[], "motionDetectedByCamera", "sensor.motion", BOOL),
+    FieldRow::new(&[], "noiseDetected", "indicator", BOOL),
+    FieldRow::new(&[], "triggered", "indicator", BOOL),
+    // Energy meters, batteries and wall boxes of other makes, and the Linky interface.
+    FieldRow::new(ENERGY_METERS, "energyCounterOneType", "text", STR),
+    FieldRow::new(ENERGY_METERS, "energyCounterTwoType", "text", STR),
+    FieldRow::new(&[], "batteryLevel", "value.battery", NUM)
+        .unit("%")
+        .range(0.0, 100.0),
+    FieldRow::new(&[], "batteryCapacity", "value", NUM).unit("Wh"),
+    FieldRow::new(&[], "deviceConsumptionCurtailed", "indicator", BOOL),
+    FieldRow::new(&[], "deviceProductionCurtailed", "indicator", BOOL),
+    // Curtailment targets and ends: no payload has carried one yet (ioBroker.hmip 3.x
+    // marks them assumed), so no unit is claimed.
+    FieldRow::new(&[], "deviceConsumptionCurtailmentTarget", "value", NUM),
+    FieldRow::new(&[], "deviceProductionCurtailmentTarget", "value", NUM),
+    FieldRow::new(&[], "deviceConsumptionCurtailmentEnd", "value", NUM),
+    FieldRow::new(&[], "deviceProductionCurtailmentEnd", "value", NUM),
     // Mains failure.
     FieldRow::new(&[], "powerMainsFailure", "sensor.alarm.power", BOOL),
     FieldRow::new(&[], "genericAlarmSignal", "text", STR).states(&[

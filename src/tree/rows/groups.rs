@@ -13,7 +13,19 @@ const SWITCHING: &[&str] = &[
     "LINKED_SWITCHING",
     "ALARM_SWITCHING",
     "SECURITY_BACKUP_ALARM_SWITCHING",
+    "EXTENDED_LINKED_SWITCHING",
+    "EXTENDED_LINKED_NOTIFICATION",
 ];
+/// Linked groups whose on-time is set through `group/switching/linked/setOnTime`
+/// (homematicip and ioBroker.hmip 3.x).
+const LINKED: &[&str] = &["EXTENDED_LINKED_SWITCHING", "EXTENDED_LINKED_NOTIFICATION"];
+/// Profile groups whose automatic/manual mode is set through `group/heating/setProfileMode`
+/// (homematicip and ioBroker.hmip 3.x, despite the path).
+const PROFILE_MODE_GROUPS: &[&str] = &["HOT_WATER", "SHUTTER_PROFILE"];
+/// Switching profiles: the mode goes to `group/switching/profile/setProfileMode` with the
+/// group's channels.
+const SWITCHING_PROFILES: &[&str] = &["SWITCHING_PROFILE"];
+const RULES: &[&str] = &["OVER_HEAT_PROTECTION_RULE", "SHUTTER_WIND_PROTECTION_RULE"];
 /// Groups of shutters, moved through `group/switching/…`.
 const SHUTTERS: &[&str] = &["SWITCHING", "SHUTTER_PROFILE", "EXTENDED_LINKED_SHUTTER"];
 const ALARM: &[&str] = &["ALARM_SWITCHING"];
@@ -87,9 +99,20 @@ pub static GROUP_ROWS: &[FieldRow] = &[
     FieldRow::button(SHUTTERS, "stop", "group/switching/stop").role("button.stop.blind"),
     FieldRow::new(&[], "primaryShadingLevel", "value.blind", NUM).open_percent(),
     FieldRow::new(&[], "secondaryShadingLevel", "value.tilt", NUM).open_percent(),
+    FieldRow::new(PROFILE_MODE_GROUPS, "profileMode", "text", STR)
+        .states(PROFILE_MODES)
+        .write("group/heating/setProfileMode"),
+    FieldRow::new(SWITCHING_PROFILES, "profileMode", "text", STR)
+        .states(PROFILE_MODES)
+        .write("group/switching/profile/setProfileMode")
+        .along(&["channels"]),
     FieldRow::new(&[], "profileMode", "text", STR).states(PROFILE_MODES),
     FieldRow::new(&[], "processing", "indicator.working", BOOL),
     // Alarm switching: the sirens of the alarm system; ioBroker.hmip's set/test states.
+    // A linked group's on-time: a writable setting (ioBroker.hmip 3.x writes `onTime`).
+    FieldRow::new(LINKED, "onTime", "level.timer", NUM)
+        .unit("s")
+        .write("group/switching/linked/setOnTime"),
     FieldRow::new(&[], "onTime", "value.interval", NUM).unit("s"),
     FieldRow::new(&[], "signalAcoustic", "text", STR).states(ACOUSTIC_SIGNALS),
     FieldRow::new(&[], "signalOptical", "text", STR).states(OPTICAL_SIGNALS),
@@ -150,6 +173,20 @@ pub static GROUP_ROWS: &[FieldRow] = &[
     FieldRow::new(&[], "raining", "sensor.rain", BOOL),
     FieldRow::new(&[], "windSpeed", "value.speed.wind", NUM).unit("km/h"),
     FieldRow::new(&[], "ventilationLevel", "value", NUM).percent(),
+    // Ventilation groups (linked and profile) of the 0-10 V actuator and the wired
+    // ventilation: read-only, no client controls them yet.
+    FieldRow::new(&[], "ventilationState", "text", STR).states(&["VENTILATION", "NO_VENTILATION"]),
+    FieldRow::new(&[], "ventilationVentilationLevel", "value", NUM).percent(),
+    FieldRow::new(&[], "ventilationTime", "value", NUM),
+    FieldRow::new(&[], "dimStep", "value", NUM).percent(),
+    // Protection rules: thresholds and the position the shutters go to.
+    FieldRow::new(&[], "temperatureLowerThreshold", "value", NUM).unit("°C"),
+    FieldRow::new(&[], "temperatureUpperThreshold", "value", NUM).unit("°C"),
+    FieldRow::new(&[], "windSpeedThreshold", "value", NUM).unit("km/h"),
+    FieldRow::new(RULES, "targetShutterLevel", "value.blind", NUM).open_percent(),
+    FieldRow::new(RULES, "targetSlatsLevel", "value.tilt", NUM).open_percent(),
+    FieldRow::new(&[], "triggered", "indicator", BOOL),
+    FieldRow::new(&[], "enabled", "indicator", BOOL),
     // Maintenance summaries of the group's devices.
     FieldRow::new(&[], "lowBat", "indicator.maintenance.lowbat", BOOL),
     FieldRow::new(&[], "unreach", "indicator.maintenance.unreach", BOOL),

@@ -19,6 +19,8 @@ pub static HOME_ROWS: &[FieldRow] = &[
         .range(0.0, 1000.0)
         .write("home/setPowerMeterUnitPrice"),
     FieldRow::new(HOME, "lastReadyForUpdateTimestamp", "value.time", NUM),
+    // The home's time zone (an IANA name), as homematicip 2.19.1 sets it.
+    FieldRow::new(HOME, "timeZoneId", "text", STR).write_as("home/setTimezone", "timezoneId"),
     // Weather: type-detector's temperature (with humidity).
     FieldRow::new(WEATHER, "temperature", "value.temperature", NUM).unit("°C"),
     FieldRow::new(WEATHER, "minTemperature", "value.temperature.min", NUM).unit("°C"),
@@ -94,6 +96,9 @@ pub static HOME_ROWS: &[FieldRow] = &[
         "deactivateVacation",
         "home/heating/deactivateVacation",
     ),
+    // Whether the home may cool at all (ioBroker.hmip 3.x's writable `coolingEnabled`).
+    FieldRow::new(CLIMATE, "coolingEnabled", "switch.enable", BOOL)
+        .write("home/heating/setCoolingEnabled"),
     FieldRow::command(
         CLIMATE,
         "setCooling",
