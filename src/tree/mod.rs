@@ -605,11 +605,13 @@ fn push_mapped(
 }
 
 /// Make a state read-only: no write, and a `level.*` role (a set point) becomes the
-/// matching `value.*` role (a reading), a `switch*` role an `indicator`, as ioBroker's
-/// role rules require.
+/// matching `value.*` role (a reading; `text` for a string such as `level.effect`, which
+/// has no reading role), a `switch*` role an `indicator`, as ioBroker's role rules require.
 fn read_only(o: &mut IobObject) {
     o.common.insert("write".into(), Value::Bool(false));
+    let text = o.common.get("type").and_then(Value::as_str) == Some("string");
     let role = match o.common.get("role").and_then(Value::as_str) {
+        Some(r) if r.starts_with("level.") && text => "text".to_string(),
         Some(r) if r.starts_with("level.") => format!("value.{}", &r["level.".len()..]),
         Some(r) if r == "switch" || r.starts_with("switch.") => "indicator".to_string(),
         _ => return,

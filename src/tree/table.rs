@@ -537,22 +537,29 @@ pub fn derived_rows<'a>(
 /// Find the row for a field of a channel or group type: the type's own, else that of
 /// the type it is like (in the catalog), else the row for every type.
 pub fn find(rows: &'static [FieldRow], type_name: &str, field: &str) -> Option<&'static FieldRow> {
-    let first = |named: &[&'static FieldRow]| -> Option<&'static FieldRow> {
-        let own = |t: &str| named.iter().copied().find(|r| r.types.contains(&t));
-        own(type_name)
-            .or_else(|| {
-                // The like chain only matters when some row names a type.
-                if named.iter().all(|r| r.types.is_empty()) {
-                    return None;
-                }
-                like_of(rows, type_name).iter().find_map(|l| own(l))
-            })
-            .or_else(|| named.iter().copied().find(|r| r.types.is_empty()))
-    };
     match index(rows) {
-        Some(ix) => first(ix.by_field.get(field)?),
-        None => first(&rows.iter().filter(|r| r.field == field).collect::<Vec<_>>()),
+        Some(ix) => first_for_type(rows, ix.by_field.get(field)?.iter().copied(), type_name),
+        None => first_for_type(rows, rows.iter().filter(|r| r.field == field), type_name),
     }
+}
+
+/// Of the rows of `rows` naming one field (in table order), the first for `type_name`,
+/// else the first for the nearest type it is like, else the first for every type.
+fn first_for_type(
+    rows: &'static [FieldRow],
+    named: impl Iterator<Item = &'static FieldRow> + Clone,
+    type_name: &str,
+) -> Option<&'static FieldRow> {
+    let own = |t: &str| named.clone().find(|r| r.types.contains(&t));
+    own(type_name)
+        .or_else(|| {
+            // The catalog is asked only when some row names a type (rarely on the event path).
+            if named.clone().all(|r| r.types.is_empty()) {
+                return None;
+            }
+            like_of(rows, type_name).iter().find_map(|l| own(l))
+        })
+        .or_else(|| named.clone().find(|r| r.types.is_empty()))
 }
 
 /// The types whose rows apply to `type_name` after its own (the catalog's `like`).

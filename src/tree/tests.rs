@@ -1072,6 +1072,8 @@ fn the_fields_a_channel_type_defines_exist_from_the_start_with_no_value() {
                     .get(id.as_str())
                     .unwrap_or_else(|| panic!("{} defines {}: no {id}", ch.channel_type, f.name));
                 assert_ne!(o.common["type"], "mixed", "{id}");
+                let role = o.common["role"].as_str().unwrap();
+                assert!(ROLES.contains(&role) || role == "json", "{id}: role {role}");
                 if !ch.fields.contains_key(f.name) {
                     filled += 1;
                     assert_eq!(values.get(id.as_str()), Some(&&Value::Null), "{id}");
