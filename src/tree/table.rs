@@ -577,7 +577,7 @@ fn like_of(rows: &'static [FieldRow], type_name: &str) -> &'static [&'static str
 /// Of `rows`, those that apply to `type_name`: for each field the type's own row, else
 /// the row of the nearest type it is like, else the row for every type.
 fn for_type(
-    rows: impl Iterator<Item = &'static FieldRow> + Clone,
+    rows: impl Iterator<Item = &'static FieldRow>,
     type_name: &str,
     like: &[&str],
 ) -> Vec<&'static FieldRow> {
@@ -590,14 +590,12 @@ fn for_type(
             r.types.is_empty().then_some(usize::MAX)
         }
     };
-    rows.clone()
-        .filter(|r| {
-            rank(r).is_some_and(|k| {
-                !rows
-                    .clone()
-                    .any(|o| o.field == r.field && rank(o).is_some_and(|ko| ko < k))
-            })
-        })
+    let ranked: Vec<(usize, &'static FieldRow)> =
+        rows.filter_map(|r| rank(r).map(|k| (k, r))).collect();
+    ranked
+        .iter()
+        .filter(|(k, r)| !ranked.iter().any(|(ko, o)| o.field == r.field && ko < k))
+        .map(|(_, r)| *r)
         .collect()
 }
 
