@@ -407,6 +407,7 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "DEVICE_GLASS_DISPLAY",
+        // homematicip 2.19.1 reads both types with one class.
         like: Some("DEVICE_BASE"),
         fields: &[&[
             b("coProVersionMismatch"),
@@ -1381,6 +1382,7 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "SMOKE_DETECTOR",
+        // A key of ioBroker.hmip's table with the states of SMOKE_DETECTOR_CHANNEL.
         like: Some("SMOKE_DETECTOR_CHANNEL"),
         fields: &[],
     },
@@ -1508,6 +1510,7 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "UNIVERSAL_DIMMING_CHANNEL",
+        // homematicip 2.19.1 reads both types with one class.
         like: Some("MULTI_MODE_INPUT_DIMMER_CHANNEL"),
         fields: &[&[
             b("coProFaulty"),
@@ -1581,11 +1584,13 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "WALL_MOUNTED_THERMOSTAT_BASIC_CHANNEL",
+        // homematicip 2.19.1 reads both types with one class.
         like: Some("ANALOG_ROOM_CONTROL_CHANNEL"),
         fields: &[],
     },
     TypeRow {
         name: "WALL_MOUNTED_THERMOSTAT_CHANNEL",
+        // homematicip 2.19.1 reads both types with one class.
         like: Some("WALL_MOUNTED_THERMOSTAT_PRO_CHANNEL"),
         fields: &[],
     },
