@@ -140,6 +140,14 @@ fn a_type_like_another_takes_its_rows_and_fields() {
         "indicator.maintenance.lowbat"
     );
     assert!(table::find(CHANNEL_ROWS, "SWITCH_CHANNEL", "setPointTemperature").is_none());
+    // Actions and parameters too: a dimmer like the multi-mode input dimmer.
+    let local: Vec<&str> = table::local_rows(CHANNEL_ROWS, "UNIVERSAL_DIMMING_CHANNEL")
+        .iter()
+        .map(|r| r.field)
+        .collect();
+    for f in ["controlOnTime", "controlRampTime", "setDimLevelWithTime"] {
+        assert!(local.contains(&f), "{f}: {local:?}");
+    }
 }
 
 #[test]
