@@ -5,6 +5,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use common::counts::expected_counts;
 use common::{find_channel, fixture, Harness};
 use iobroker_hmip::cloud::CurrentState;
 use iobroker_hmip::store::Store;
@@ -24,7 +25,7 @@ fn count_types(
 async fn the_whole_fixture_lands_in_the_store() {
     let home = fixture("home.json");
     let model: CurrentState = serde_json::from_value(home.clone()).unwrap();
-    let h = Harness::start(home).await;
+    let h = Harness::start(home.clone()).await;
     let objs = h.store.objects("hmip.0.*").await.unwrap();
     // Every device, channel, group and client.
     for d in model.devices.values() {
@@ -43,13 +44,11 @@ async fn the_whole_fixture_lands_in_the_store() {
         assert!(objs.contains_key(&format!("hmip.0.clients.{}.info.label", c.id)));
     }
     let counts = count_types(&objs);
-    // 150 devices + 45 groups + 2 clients + 1 home.
-    assert_eq!(counts["device"], 198, "{counts:?}");
-    // 612 device channels, an info channel per device and client, info, the home's
-    // nested objects and its 6 functional homes; a group's info is a folder, so that
-    // type-detector takes the group for one device.
-    assert_eq!(counts["channel"], 612 + 150 + 2 + 1 + 5 + 6, "{counts:?}");
-    assert_eq!(counts["folder"], 4 + 150 + 1 + 45, "{counts:?}");
+    // A group's info is a folder, so that type-detector takes the group for one device.
+    let (devices, channels, folders) = expected_counts(&home);
+    assert_eq!(counts["device"], devices, "{counts:?}");
+    assert_eq!(counts["channel"], channels, "{counts:?}");
+    assert_eq!(counts["folder"], folders, "{counts:?}");
     let states = h.store.states("hmip.0.*").await.unwrap();
     // Every field the cloud sent has its value; every value has its object.
     for d in model.devices.values() {
@@ -568,5 +567,49 @@ async fn a_write_before_the_home_is_loaded_waits_for_it() {
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0]["path"], json!("device/control/setSwitchState"));
     assert_eq!(calls[0]["body"]["on"], json!(!was));
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_defined_field_exists_from_the_start_and_takes_its_first_report() {
+    // A DEVICE_BASE channel whose device has not reported `lastBootTimestamp` yet: the
+    // state exists with no value, as in ioBroker.hmip, and the first report fills it in.
+    let home = fixture("home.json");
+    let (dev, ch) = home["devices"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find_map(|(id, d)| {
+            d["functionalChannels"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(_, c)| {
+                    c["functionalChannelType"] == "DEVICE_BASE"
+                        && c.get("lastBootTimestamp").is_none()
+                })
+                .map(|(k, _)| (id.clone(), k.clone()))
+        })
+        .expect("a DEVICE_BASE channel without lastBootTimestamp");
+    let h = Harness::start(home).await;
+    let id = format!("hmip.0.devices.{dev}.channels.{ch}.lastBootTimestamp");
+    let before = h.store.objects(&id).await.unwrap()[&id].clone();
+    assert_eq!(before.common["type"], "number");
+    assert_eq!(before.common["write"], false);
+    assert_eq!(h.state(&id).await.unwrap()["val"], Value::Null);
+
+    let r = h
+        .sim_post(
+            &format!("/sim/device/{dev}/channel/{ch}"),
+            json!({"lastBootTimestamp": 1764990000000u64}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    h.wait_state(&id, |s| {
+        s["val"] == json!(1764990000000u64) && s["ack"] == json!(true)
+    })
+    .await;
+    let after = h.store.objects(&id).await.unwrap()[&id].clone();
+    assert_eq!(before.common, after.common, "the object stays as it was");
     h.stop().await.unwrap();
 }

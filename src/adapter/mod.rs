@@ -549,13 +549,13 @@ impl Runtime {
 
     /// Log each device, channel or group type the mapping does not know, once.
     fn report_unknown(&mut self, kind: &str, type_name: &str, example: &str) {
-        use tree::known::{is_known, CHANNEL_TYPES, DEVICE_TYPES, GROUP_TYPES};
-        let list = match kind {
-            "device" => DEVICE_TYPES,
-            "channel" => CHANNEL_TYPES,
-            _ => GROUP_TYPES,
+        use tree::catalog;
+        let known = match kind {
+            "device" => catalog::is_known_device_type(type_name),
+            "channel" => catalog::is_known_channel_type(type_name),
+            _ => catalog::is_known_group_type(type_name),
         };
-        if !is_known(list, type_name) && self.reported.insert(format!("{kind}:{type_name}")) {
+        if !known && self.reported.insert(format!("{kind}:{type_name}")) {
             warn!("unknown {kind} type {type_name} (e.g. {example}): its fields appear as states with inferred types; please report it so it gets a proper mapping");
         }
     }

@@ -17,11 +17,11 @@
 //! the repository checker finds no missing parent.
 
 pub mod alarm;
+pub mod catalog;
 pub mod check;
 pub mod doc;
 pub mod events;
 pub mod ids;
-pub mod known;
 pub mod rows;
 pub mod table;
 
@@ -31,6 +31,7 @@ use serde_json::{json, Map, Value};
 use crate::cloud::model::{Channel, Client, CurrentState, Device, Group, Home};
 use crate::cloud::ControlCall;
 use crate::iobroker::IobObject;
+use catalog::{Cloud, Owner};
 use table::{FieldRow, Kind, CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
 
 /// One state value the tree wants in the store.
@@ -242,7 +243,17 @@ fn device_into(
     }
     for (k, v) in &d.fields {
         if old.and_then(|o| o.fields.get(k)) != Some(v) {
-            push_field(&mut out, &info, k, v, None);
+            let kind = catalog::DEVICE_INFO.iter().find(|f| f.name == k);
+            push_mapped(&mut out, &info, k, v, None, kind.map(|f| f.kind));
+        }
+    }
+    if old.is_none() {
+        // ioBroker.hmip's device facts exist on every device, null where the cloud sends
+        // none (an EXTERNAL device has no update state).
+        for f in catalog::DEVICE_INFO {
+            if !d.fields.contains_key(f.name) {
+                push_mapped(&mut out, &info, f.name, &Value::Null, None, Some(f.kind));
+            }
         }
     }
     let channels = format!("{base}.channels");
@@ -302,6 +313,7 @@ fn channel(
         CHANNEL_ROWS,
         &ch.channel_type,
         &ch.fields,
+        catalog::lookup(Owner::Channel, &ch.channel_type),
         &member_of,
         &changed,
     );
@@ -348,7 +360,16 @@ pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
     );
     push_field(&mut out, &info, "label", &Value::String(label), None);
     let fields = alarm::zone_fields(g);
-    push_fields(&mut out, &base, GROUP_ROWS, &g.group_type, &fields);
+    push_fields_with(
+        &mut out,
+        &base,
+        GROUP_ROWS,
+        &g.group_type,
+        &fields,
+        catalog::lookup(Owner::Group, &g.group_type),
+        &|_| true,
+        &|_| true,
+    );
     out
 }
 
@@ -427,8 +448,8 @@ pub fn home(ns: &str, h: &Home) -> TreeSnapshot {
 /// The section name of the home's own (top-level) fields in [`HOME_ROWS`].
 pub const HOME_SECTION: &str = "home";
 
-/// The states of a channel, group or home section: every field the cloud sends, under
-/// its row where one names it, plus the actions and parameters of the type.
+/// The states of a home section: every field the cloud sends, under its row where one
+/// names it, plus the actions and parameters of the section.
 fn push_fields(
     out: &mut TreeSnapshot,
     parent: &str,
@@ -436,35 +457,52 @@ fn push_fields(
     type_name: &str,
     fields: &Map<String, Value>,
 ) {
-    push_fields_with(out, parent, rows, type_name, fields, &|_| true, &|_| true)
+    push_fields_with(
+        out,
+        parent,
+        rows,
+        type_name,
+        fields,
+        None,
+        &|_| true,
+        &|_| true,
+    )
 }
 
-/// [`push_fields`], where `member_of(group type)` tells whether a row that writes
-/// through a group of that type can: if not, its state is read-only. In a values-only
-/// snapshot, fields for which `changed(field)` is false are left out.
+/// The states of a channel, group or home section: every field the cloud sends, under
+/// its row where one names it, else as the catalog entry `defined` declares it; every
+/// other field the type defines, with a null value until the cloud sends one; and the
+/// actions and parameters of the type. `member_of(group type)` tells whether a row that
+/// writes through a group of that type can: if not, its state is read-only. In a
+/// values-only snapshot, fields for which `changed(field)` is false are left out.
+#[allow(clippy::too_many_arguments)]
 fn push_fields_with(
     out: &mut TreeSnapshot,
     parent: &str,
     rows: &'static [FieldRow],
     type_name: &str,
     fields: &Map<String, Value>,
+    defined: Option<&catalog::Resolved>,
     member_of: &dyn Fn(&str) -> bool,
     changed: &dyn Fn(&str) -> bool,
 ) {
     let values_only = out.values_only;
-    for (field, v) in fields {
-        if values_only && !changed(field) {
-            continue;
-        }
-        let row = table::find(rows, type_name, field);
-        push_field(out, parent, field, v, row);
+    let push = |out: &mut TreeSnapshot, field: &str, v: &Value, row: Option<&FieldRow>| {
+        let kind = defined.and_then(|d| d.kind_of(field));
+        push_mapped(out, parent, field, v, row, kind);
         let writable_through_group = row
             .and_then(|r| r.control)
             .and_then(|c| c.via_group)
             .is_none_or(member_of);
-        if !writable_through_group && !values_only {
+        if !writable_through_group && !out.values_only {
             read_only(out.objects.last_mut().expect("just pushed"));
         }
+    };
+    for (field, v) in fields {
+        if values_only && !changed(field) {
+            continue;
+        }
+        push(out, field, v, table::find(rows, type_name, field));
     }
     // Derived states (`windowOpen` from `windowState`), unless the cloud sends a field
     // of that name itself.
@@ -479,9 +517,34 @@ fn push_fields_with(
             push_field(out, parent, row.field, v, Some(row));
         }
     }
-    if !values_only {
-        push_local_rows(out, parent, rows, type_name, fields);
+    if values_only {
+        // A defined field the cloud sends in neither version has no value to change; one
+        // it sends in only one of them changes the objects (see `same_objects`).
+        return;
     }
+    // The fields the type defines and the cloud did not send (yet): as ioBroker.hmip,
+    // their states exist from the start, with no value.
+    for f in defined.map_or(&[][..], |d| d.fields.as_slice()) {
+        if fields.contains_key(f.name) {
+            continue;
+        }
+        let row = table::find(rows, type_name, f.name);
+        match row {
+            // Actions and parameters: made below.
+            Some(r) if r.kind != Kind::Value => continue,
+            // Derived from a field that was sent: made above.
+            Some(r) if r.source.is_some() && fields.contains_key(r.cloud_field()) => continue,
+            _ => {
+                push(out, f.name, &Value::Null, row);
+                // A field the cloud does not send is no feature of this device (a report
+                // carries every field of a channel): nothing a write could change.
+                if row.is_some_and(FieldRow::writable) {
+                    read_only(out.objects.last_mut().expect("just pushed"));
+                }
+            }
+        }
+    }
+    push_local_rows(out, parent, rows, type_name, fields);
 }
 
 /// Action and parameter states have no cloud value: only their objects.
@@ -510,15 +573,31 @@ fn push_field(
     v: &Value,
     row: Option<&FieldRow>,
 ) {
+    push_mapped(out, parent, field, v, row, None)
+}
+
+/// [`push_field`], where `defined` is the kind the catalog declares for a field no row
+/// names: its object then is the same whether or not the cloud sent a value. A value of
+/// another kind is shown as it is, typed by its own kind.
+fn push_mapped(
+    out: &mut TreeSnapshot,
+    parent: &str,
+    field: &str,
+    v: &Value,
+    row: Option<&FieldRow>,
+    defined: Option<Cloud>,
+) {
     let id = format!("{parent}.{}", ids::segment(field));
     let val = match row {
         Some(r) => r.state_value(v),
         None => inferred_value(v),
     };
+    let defined = defined.filter(|k| k.fits(v));
     out.push_object(|| {
-        let common = match row {
-            Some(r) => row_common(field, r),
-            None => inferred_common(field, v),
+        let common = match (row, defined) {
+            (Some(r), _) => row_common(field, r),
+            (None, Some(kind)) => defined_common(field, kind),
+            (None, None) => inferred_common(field, v),
         };
         state_object(&id, common)
     });
@@ -526,18 +605,18 @@ fn push_field(
 }
 
 /// Make a state read-only: no write, and a `level.*` role (a set point) becomes the
-/// matching `value.*` role (a reading), as ioBroker's role rules require.
+/// matching `value.*` role (a reading; `text` for a string such as `level.effect`, which
+/// has no reading role), a `switch*` role an `indicator`, as ioBroker's role rules require.
 fn read_only(o: &mut IobObject) {
     o.common.insert("write".into(), Value::Bool(false));
-    if let Some(rest) = o
-        .common
-        .get("role")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("level."))
-    {
-        let role = format!("value.{rest}");
-        o.common.insert("role".into(), Value::String(role));
-    }
+    let text = o.common.get("type").and_then(Value::as_str) == Some("string");
+    let role = match o.common.get("role").and_then(Value::as_str) {
+        Some(r) if r.starts_with("level.") && text => "text".to_string(),
+        Some(r) if r.starts_with("level.") => format!("value.{}", &r["level.".len()..]),
+        Some(r) if r == "switch" || r.starts_with("switch.") => "indicator".to_string(),
+        _ => return,
+    };
+    o.common.insert("role".into(), Value::String(role));
 }
 
 fn row_common(field: &str, r: &FieldRow) -> Value {
@@ -555,6 +634,17 @@ fn row_common(field: &str, r: &FieldRow) -> Value {
         c["states"] = Value::Object(states);
     }
     c
+}
+
+/// The common of a field no row names that the catalog declares: its type, a neutral role.
+fn defined_common(field: &str, kind: Cloud) -> Value {
+    let (ty, role) = kind.type_and_role();
+    // The cloud's times are milliseconds since 1970, ioBroker's `value.time`.
+    let role = match kind {
+        Cloud::Number if field.ends_with("Timestamp") => "value.time",
+        _ => role,
+    };
+    json!({"name": field, "type": ty, "role": role, "read": true, "write": false})
 }
 
 /// The common of a field no row names: type from the value's kind, a neutral role.

@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
+use super::catalog::{self, Owner};
+
 /// How a cloud value maps to the state value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {
@@ -496,13 +498,13 @@ pub use super::rows::{CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
 
 /// The action and parameter rows of a type: states created whether or not the cloud
 /// sends such a field.
-pub fn local_rows<'a>(
-    rows: &'static [FieldRow],
-    type_name: &'a str,
-) -> impl Iterator<Item = &'static FieldRow> + 'a {
-    rows.iter().filter(move |r| {
-        r.kind != Kind::Value && (r.types.is_empty() || r.types.contains(&type_name))
-    })
+pub fn local_rows(rows: &'static [FieldRow], type_name: &str) -> Vec<&'static FieldRow> {
+    let like = like_of(rows, type_name);
+    for_type(
+        rows.iter().filter(|r| r.kind != Kind::Value),
+        type_name,
+        like,
+    )
 }
 
 /// The derived rows of a type: states read from another cloud field of the same
@@ -516,31 +518,85 @@ pub fn derived_rows<'a>(
         Some(ix) => (&ix.derived, &[]),
         None => (&[], rows),
     };
-    derived
+    let all = derived
         .iter()
         .copied()
-        .chain(scan.iter().filter(|r| r.source.is_some()))
-        .filter(move |r| r.types.is_empty() || r.types.contains(&type_name))
+        .chain(scan.iter().filter(|r| r.source.is_some()));
+    let like = like_of(rows, type_name);
+    // A type like another (rare) takes the other's rows where it has none of its own.
+    let picked = if like.is_empty() {
+        Vec::new()
+    } else {
+        for_type(all.clone(), type_name, like)
+    };
+    let plain = like.is_empty();
+    all.filter(move |r| plain && (r.types.is_empty() || r.types.contains(&type_name)))
+        .chain(picked)
 }
 
-/// Find the row for a field of a channel or group type.
+/// Find the row for a field of a channel or group type: the type's own, else that of
+/// the type it is like (in the catalog), else the row for every type.
 pub fn find(rows: &'static [FieldRow], type_name: &str, field: &str) -> Option<&'static FieldRow> {
     match index(rows) {
-        Some(ix) => first_for_type(ix.by_field.get(field)?.iter().copied(), type_name),
-        None => first_for_type(rows.iter().filter(|r| r.field == field), type_name),
+        Some(ix) => first_for_type(rows, ix.by_field.get(field)?.iter().copied(), type_name),
+        None => first_for_type(rows, rows.iter().filter(|r| r.field == field), type_name),
     }
 }
 
-/// Of the rows naming one field (in table order), the first for `type_name`, else the
-/// first for every type.
+/// Of the rows of `rows` naming one field (in table order), the first for `type_name`,
+/// else the first for the nearest type it is like, else the first for every type.
 fn first_for_type(
+    rows: &'static [FieldRow],
     named: impl Iterator<Item = &'static FieldRow> + Clone,
     type_name: &str,
 ) -> Option<&'static FieldRow> {
-    named
-        .clone()
-        .find(|r| r.types.contains(&type_name))
+    let own = |t: &str| named.clone().find(|r| r.types.contains(&t));
+    own(type_name)
+        .or_else(|| {
+            // The catalog is asked only when some row names a type (rarely on the event path).
+            if named.clone().all(|r| r.types.is_empty()) {
+                return None;
+            }
+            like_of(rows, type_name).iter().find_map(|l| own(l))
+        })
         .or_else(|| named.clone().find(|r| r.types.is_empty()))
+}
+
+/// The types whose rows apply to `type_name` after its own (the catalog's `like`).
+fn like_of(rows: &'static [FieldRow], type_name: &str) -> &'static [&'static str] {
+    let owner = if std::ptr::eq(rows, CHANNEL_ROWS) {
+        Owner::Channel
+    } else if std::ptr::eq(rows, GROUP_ROWS) {
+        Owner::Group
+    } else {
+        return &[];
+    };
+    catalog::lookup(owner, type_name).map_or(&[], |r| r.like.as_slice())
+}
+
+/// Of `rows`, those that apply to `type_name`: for each field the type's own row, else
+/// the row of the nearest type it is like, else the row for every type.
+fn for_type(
+    rows: impl Iterator<Item = &'static FieldRow>,
+    type_name: &str,
+    like: &[&str],
+) -> Vec<&'static FieldRow> {
+    let rank = |r: &FieldRow| -> Option<usize> {
+        if r.types.contains(&type_name) {
+            Some(0)
+        } else if let Some(i) = like.iter().position(|l| r.types.contains(l)) {
+            Some(i + 1)
+        } else {
+            r.types.is_empty().then_some(usize::MAX)
+        }
+    };
+    let ranked: Vec<(usize, &'static FieldRow)> =
+        rows.filter_map(|r| rank(r).map(|k| (k, r))).collect();
+    ranked
+        .iter()
+        .filter(|(k, r)| !ranked.iter().any(|(ko, o)| o.field == r.field && ko < k))
+        .map(|(_, r)| *r)
+        .collect()
 }
 
 /// A table's rows by field name (in table order) and its derived rows, built once: `find`

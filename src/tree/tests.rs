@@ -4,6 +4,10 @@ use super::*;
 use crate::cloud::model::{CurrentState, Device, Group};
 use std::collections::{HashMap, HashSet};
 
+#[path = "../../tests/common/counts.rs"]
+mod counts;
+use counts::expected_counts;
+
 const NS: &str = "hmip.0";
 
 fn fixture() -> CurrentState {
@@ -74,6 +78,11 @@ fn the_2026_home_maps_every_device_channel_field_and_group() {
     }
 }
 
+/// The fixture as plain JSON, to count what the tree must have without the model.
+fn raw_fixture() -> Value {
+    serde_json::from_str(include_str!("../../tests/fixtures/home.json")).unwrap()
+}
+
 #[test]
 fn every_device_channel_group_and_client_has_its_object() {
     let home = fixture();
@@ -101,7 +110,14 @@ fn every_device_channel_group_and_client_has_its_object() {
             }
         }
     }
-    assert_eq!(channels, 612);
+    let raw = raw_fixture();
+    let raw_channels: usize = raw["devices"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|d| d["functionalChannels"].as_object().unwrap().len())
+        .sum();
+    assert_eq!(channels, raw_channels);
     for g in home.groups.values() {
         assert_eq!(by_id[ids::group(NS, &g.id).as_str()].obj_type, "device");
     }
@@ -109,14 +125,11 @@ fn every_device_channel_group_and_client_has_its_object() {
         assert!(by_id.contains_key(format!("{}.info.label", ids::client(NS, &c.id)).as_str()));
     }
     let count = |t: &str| snap.objects.iter().filter(|o| o.obj_type == t).count();
-    assert_eq!(count("device"), 150 + 45 + 2 + 1);
-    assert_eq!(
-        count("channel"),
-        // Group info is a folder, so that type-detector sees a group as one device.
-        612 + 150 + 2 + 1 + 6 + 5, /* info + device/client info + home nested */
-        "{}",
-        count("channel")
-    );
+    // Group info is a folder, so that type-detector sees a group as one device.
+    let (devices, channels, folders) = expected_counts(&raw);
+    assert_eq!(count("device"), devices);
+    assert_eq!(count("channel"), channels);
+    assert_eq!(count("folder"), folders);
 }
 
 #[test]
@@ -355,10 +368,6 @@ fn states_doc_is_current() {
 /// Every control endpoint of the protocol notes (§7).
 const ENDPOINTS: &[&str] = crate::cloud::CONTROL_PATHS;
 
-/// Types the table may name although the fixture has none of them (documented device
-/// types the fixture lacks). Empty today: every row's type is in the fixture.
-const KNOWN_TYPES: &[&str] = &[];
-
 /// Roles the table may use (ioBroker's state roles, those we need).
 const ROLES: &[&str] = &[
     "button",
@@ -453,24 +462,37 @@ fn every_row_names_a_known_type_role_and_endpoint() {
             channel_types.insert(&ch.channel_type);
         }
     }
-    assert_eq!(channel_types.len(), 85);
+    let raw = raw_fixture();
+    let raw_types = |list: &str, key: &str, nested: Option<&str>| -> HashSet<String> {
+        let mut out = HashSet::new();
+        for item in raw[list].as_object().unwrap().values() {
+            match nested {
+                Some(n) => out.extend(
+                    item[n]
+                        .as_object()
+                        .unwrap()
+                        .values()
+                        .map(|c| c[key].as_str().unwrap().to_string()),
+                ),
+                None => {
+                    out.insert(item[key].as_str().unwrap().to_string());
+                }
+            }
+        }
+        out
+    };
+    let want = raw_types(
+        "devices",
+        "functionalChannelType",
+        Some("functionalChannels"),
+    );
+    assert_eq!(channel_types.len(), want.len());
     let group_types: HashSet<&str> = home
         .groups
         .values()
         .map(|g| g.group_type.as_str())
         .collect();
-    assert_eq!(group_types.len(), 29);
-    // The 2026 home has every newer type.
-    let home_2026 = fixture_2026();
-    let mut channel_types: HashSet<String> =
-        channel_types.into_iter().map(str::to_string).collect();
-    let mut group_types: HashSet<String> = group_types.into_iter().map(str::to_string).collect();
-    for d in home_2026.devices.values() {
-        channel_types.extend(d.channels.values().map(|c| c.channel_type.clone()));
-    }
-    group_types.extend(home_2026.groups.values().map(|g| g.group_type.clone()));
-    let channel_types: HashSet<&str> = channel_types.iter().map(String::as_str).collect();
-    let group_types: HashSet<&str> = group_types.iter().map(String::as_str).collect();
+    assert_eq!(group_types.len(), raw_types("groups", "type", None).len());
     let mut sections: HashSet<&str> = home.home.fields.keys().map(String::as_str).collect();
     sections.insert(HOME_SECTION);
     sections.extend(
@@ -481,17 +503,13 @@ fn every_row_names_a_known_type_role_and_endpoint() {
             .map(String::as_str),
     );
     for (owner, row) in all_rows() {
-        let known = match owner {
-            "channel" => &channel_types,
-            "group" => &group_types,
-            _ => &sections,
-        };
         for t in row.types {
-            assert!(
-                known.contains(t) || KNOWN_TYPES.contains(t),
-                "{owner} row {} names unknown type {t}",
-                row.field
-            );
+            let known = match owner {
+                "channel" => catalog::is_known_channel_type(t),
+                "group" => catalog::is_known_group_type(t),
+                _ => sections.contains(t),
+            };
+            assert!(known, "{owner} row {} names unknown type {t}", row.field);
         }
         assert!(
             ROLES.contains(&row.role),
@@ -1124,4 +1142,79 @@ fn device_changes_yields_exactly_the_values_that_differ() {
         // Unchanged: nothing at all.
         assert!(device_changes(NS, d, d, &home.groups).values.is_empty());
     }
+}
+
+#[test]
+fn the_fields_a_channel_type_defines_exist_from_the_start_with_no_value() {
+    let home = fixture();
+    let snap = snapshot(NS, &home);
+    let objects: HashMap<&str, &IobObject> =
+        snap.objects.iter().map(|o| (o.id.as_str(), o)).collect();
+    let values: HashMap<&str, &Value> = snap
+        .values
+        .iter()
+        .map(|v| (v.id.as_str(), &v.val))
+        .collect();
+    let mut filled = 0;
+    for d in home.devices.values() {
+        for (k, ch) in &d.channels {
+            let defined = catalog::lookup(catalog::Owner::Channel, &ch.channel_type).unwrap();
+            for f in &defined.fields {
+                let id = format!("{}.channels.{k}.{}", ids::device(NS, &d.id), f.name);
+                let o = objects
+                    .get(id.as_str())
+                    .unwrap_or_else(|| panic!("{} defines {}: no {id}", ch.channel_type, f.name));
+                assert_ne!(o.common["type"], "mixed", "{id}");
+                let role = o.common["role"].as_str().unwrap();
+                assert!(ROLES.contains(&role) || role == "json", "{id}: role {role}");
+                if !ch.fields.contains_key(f.name) {
+                    filled += 1;
+                    assert_eq!(values.get(id.as_str()), Some(&&Value::Null), "{id}");
+                    assert_eq!(o.common["write"], false, "{id}: nothing to write to");
+                }
+            }
+        }
+    }
+    assert!(filled > 1000, "{filled}");
+}
+
+#[test]
+fn a_first_report_of_a_defined_field_fills_its_value_and_keeps_the_objects() {
+    let home = fixture();
+    let (d, k) = home
+        .devices
+        .values()
+        .find_map(|d| {
+            d.channels
+                .iter()
+                .find(|(_, c)| {
+                    c.channel_type == "DEVICE_BASE" && !c.fields.contains_key("bootedRecently")
+                })
+                .map(|(k, _)| (d, k.clone()))
+        })
+        .unwrap();
+    let mut later = d.clone();
+    later.channels[k.as_str()]
+        .fields
+        .insert("bootedRecently".into(), json!(true));
+    // As the adapter does on a device report.
+    let snap = if same_objects(d, &later) {
+        device_changes(NS, &later, d, &home.groups)
+    } else {
+        device(NS, &later, &home.groups)
+    };
+    let id = format!("{}.channels.{k}.bootedRecently", ids::device(NS, &d.id));
+    assert!(snap.values.contains(&TreeValue {
+        id: id.clone(),
+        val: json!(true)
+    }));
+    let sorted = |mut v: Vec<IobObject>| {
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    };
+    assert_eq!(
+        sorted(device(NS, d, &home.groups).objects),
+        sorted(device(NS, &later, &home.groups).objects),
+        "the objects stay as they were"
+    );
 }
