@@ -172,6 +172,7 @@ async fn every_writable_state_sends_exactly_its_control_call() {
         namespace: "hmip.0".into(),
         write_debounce: Duration::from_secs(3),
         confirm_timeout: Duration::from_secs(30),
+        ..AdapterOptions::default()
     };
     let h = Harness::start_full(home, options, opts).await;
 

@@ -18,6 +18,7 @@
 
 pub mod alarm;
 pub mod check;
+pub mod convention;
 pub mod doc;
 pub mod events;
 pub mod ids;
@@ -32,6 +33,8 @@ use crate::cloud::model::{Channel, Client, CurrentState, Device, Group, Home};
 use crate::cloud::ControlCall;
 use crate::iobroker::IobObject;
 use table::{FieldRow, Kind, CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
+
+pub use convention::Convention;
 
 /// One state value the tree wants in the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,12 +54,22 @@ pub struct TreeSnapshot {
     pub values: Vec<TreeValue>,
     /// Build no objects (the event path, for a device whose objects are unchanged).
     values_only: bool,
+    /// The value convention of the values and objects.
+    convention: Convention,
 }
 
 impl TreeSnapshot {
-    fn values_only() -> TreeSnapshot {
+    fn new(convention: Convention) -> TreeSnapshot {
+        TreeSnapshot {
+            convention,
+            ..TreeSnapshot::default()
+        }
+    }
+
+    fn values_only(convention: Convention) -> TreeSnapshot {
         TreeSnapshot {
             values_only: true,
+            convention,
             ..TreeSnapshot::default()
         }
     }
@@ -125,8 +138,13 @@ pub fn instance_objects(ns: &str) -> Vec<IobObject> {
 
 /// The whole tree of a home: instance objects, home, devices, groups, clients.
 pub fn snapshot(ns: &str, state: &CurrentState) -> TreeSnapshot {
-    let mut out = TreeSnapshot::default();
-    for part in snapshot_parts(ns, state) {
+    snapshot_in(Convention::Own, ns, state)
+}
+
+/// [`snapshot`] in a value convention.
+pub fn snapshot_in(conv: Convention, ns: &str, state: &CurrentState) -> TreeSnapshot {
+    let mut out = TreeSnapshot::new(conv);
+    for part in snapshot_parts_in(conv, ns, state) {
         out.extend(part);
     }
     out
@@ -139,6 +157,15 @@ pub fn snapshot_parts<'a>(
     ns: &'a str,
     state: &'a CurrentState,
 ) -> impl Iterator<Item = TreeSnapshot> + 'a {
+    snapshot_parts_in(Convention::Own, ns, state)
+}
+
+/// [`snapshot_parts`] in a value convention.
+pub fn snapshot_parts_in<'a>(
+    conv: Convention,
+    ns: &'a str,
+    state: &'a CurrentState,
+) -> impl Iterator<Item = TreeSnapshot> + 'a {
     let instance = std::iter::once_with(move || TreeSnapshot {
         objects: instance_objects(ns),
         ..TreeSnapshot::default()
@@ -148,14 +175,14 @@ pub fn snapshot_parts<'a>(
         ..TreeSnapshot::default()
     });
     instance
-        .chain(std::iter::once_with(move || home(ns, &state.home)))
+        .chain(std::iter::once_with(move || home_in(conv, ns, &state.home)))
         .chain(
             state
                 .devices
                 .values()
-                .map(move |d| device(ns, d, &state.groups)),
+                .map(move |d| device_in(conv, ns, d, &state.groups)),
         )
-        .chain(state.groups.values().map(move |g| group(ns, g)))
+        .chain(state.groups.values().map(move |g| group_in(conv, ns, g)))
         .chain(state.clients.values().map(move |c| client(ns, c)))
         .chain(alarm)
 }
@@ -164,7 +191,17 @@ pub fn snapshot_parts<'a>(
 /// `groups` are the home's groups: a row that writes through a group of the channel (a
 /// thermostat's set point) is writable only when the channel belongs to such a group.
 pub fn device(ns: &str, d: &Device, groups: &IndexMap<String, Group>) -> TreeSnapshot {
-    device_into(TreeSnapshot::default(), ns, d, None, groups)
+    device_in(Convention::Own, ns, d, groups)
+}
+
+/// [`device`] in a value convention.
+pub fn device_in(
+    conv: Convention,
+    ns: &str,
+    d: &Device,
+    groups: &IndexMap<String, Group>,
+) -> TreeSnapshot {
+    device_into(TreeSnapshot::new(conv), ns, d, None, groups)
 }
 
 /// The values of a device report that differ from the device's previous version `old`,
@@ -176,7 +213,18 @@ pub fn device_changes(
     old: &Device,
     groups: &IndexMap<String, Group>,
 ) -> TreeSnapshot {
-    device_into(TreeSnapshot::values_only(), ns, d, Some(old), groups)
+    device_changes_in(Convention::Own, ns, d, old, groups)
+}
+
+/// [`device_changes`] in a value convention.
+pub fn device_changes_in(
+    conv: Convention,
+    ns: &str,
+    d: &Device,
+    old: &Device,
+    groups: &IndexMap<String, Group>,
+) -> TreeSnapshot {
+    device_into(TreeSnapshot::values_only(conv), ns, d, Some(old), groups)
 }
 
 /// Whether two versions of a device map to the same objects: the same type, label,
@@ -251,6 +299,10 @@ fn device_into(
         let old_fields = old.and_then(|o| o.channels.get(key)).map(|c| &c.fields);
         channel(&mut out, &channels, key, ch, old_fields, groups);
     }
+    let key_pad = |c: &Channel| events::HMIP_CODE_CHANNEL_TYPES.contains(&c.channel_type.as_str());
+    if d.channels.values().any(key_pad) {
+        out.extend_objects(|| hmip_event_objects(&base, events::HMIP_CODE_STATES));
+    }
     out
 }
 
@@ -308,6 +360,33 @@ fn channel(
     if events::EVENT_CHANNEL_TYPES.contains(&ch.channel_type.as_str()) {
         out.extend_objects(|| event_objects(&id));
     }
+    if events::HMIP_EVENT_CHANNEL_TYPES.contains(&ch.channel_type.as_str()) {
+        out.extend_objects(|| hmip_event_objects(&id, events::HMIP_CHANNEL_EVENTS));
+    }
+}
+
+/// The objects a channel event writes to: the channel's event states (which a channel of
+/// a type not known for events gets on its first event) and ioBroker.hmip's
+/// `events.<type>`.
+pub fn channel_event_objects(ns: &str, ev: &crate::cloud::ChannelEvent) -> Vec<IobObject> {
+    let channel = events::channel_id(ns, ev);
+    let mut out = event_objects(&channel);
+    out.extend(hmip_event_objects(&channel, &[&ev.event_type]));
+    out
+}
+
+/// ioBroker.hmip's event states below a channel or device: the `events` folder and one
+/// read-only indicator per name.
+pub fn hmip_event_objects(parent: &str, names: &[&str]) -> Vec<IobObject> {
+    let base = format!("{parent}.{}", events::EVENTS);
+    std::iter::once(folder(&base, "Events"))
+        .chain(names.iter().filter(|n| events::is_event_name(n)).map(|n| {
+            state_object(
+                &format!("{base}.{n}"),
+                row_common(n, &events::HMIP_EVENT_ROW),
+            )
+        }))
+        .collect()
 }
 
 /// The event state objects of a channel (button presses, door bell, last event); they
@@ -316,12 +395,17 @@ pub fn event_objects(channel_id: &str) -> Vec<IobObject> {
     objects_of_rows(channel_id, events::EVENT_ROWS)
 }
 
-/// The key-pad code state objects under a device's `info` channel.
-pub fn code_objects(ns: &str, device_id: &str) -> Vec<IobObject> {
-    objects_of_rows(
-        &format!("{}.info", ids::device(ns, device_id)),
-        events::CODE_ROWS,
-    )
+/// The key-pad code state objects under a device's `info` channel, and ioBroker.hmip's
+/// `events.codeIndex` and `events.<code_state>`.
+pub fn code_objects(ns: &str, device_id: &str, code_state: &str) -> Vec<IobObject> {
+    let device = ids::device(ns, device_id);
+    let mut out = objects_of_rows(&format!("{device}.info"), events::CODE_ROWS);
+    out.extend(hmip_event_objects(&device, &[code_state]));
+    out.push(state_object(
+        &format!("{device}.{}.codeIndex", events::EVENTS),
+        row_common("codeIndex", &events::HMIP_CODE_INDEX_ROW),
+    ));
+    out
 }
 
 fn objects_of_rows(parent: &str, rows: &[FieldRow]) -> Vec<IobObject> {
@@ -332,12 +416,17 @@ fn objects_of_rows(parent: &str, rows: &[FieldRow]) -> Vec<IobObject> {
 
 /// The objects and values of one group.
 pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
+    group_in(Convention::Own, ns, g)
+}
+
+/// [`group`] in a value convention.
+pub fn group_in(conv: Convention, ns: &str, g: &Group) -> TreeSnapshot {
     let base = ids::group(ns, &g.id);
     let label = g.label.clone().unwrap_or_else(|| g.id.clone());
     // A folder, not a channel: the group's own states sit on the device object, and
     // consumers run type-detector on devices without channels (a HEATING group is a
     // thermostat, a SWITCHING group a socket).
-    let mut out = TreeSnapshot::default();
+    let mut out = TreeSnapshot::new(conv);
     let info = device_with_info(&mut out, &base, &label, "folder", "Group information");
     push_field(
         &mut out,
@@ -383,8 +472,13 @@ pub fn client(ns: &str, c: &Client) -> TreeSnapshot {
 /// object (`weather`, `location`, …); functional homes under `functionalHomes.<solution>`
 /// with ioBroker.hmip's camel-case names (`securityAndAlarm`, …).
 pub fn home(ns: &str, h: &Home) -> TreeSnapshot {
+    home_in(Convention::Own, ns, h)
+}
+
+/// [`home`] in a value convention.
+pub fn home_in(conv: Convention, ns: &str, h: &Home) -> TreeSnapshot {
     let base = ids::home(ns, &h.id);
-    let mut out = TreeSnapshot::default();
+    let mut out = TreeSnapshot::new(conv);
     out.objects
         .push(object(&base, "device", json!({"name": "Home"})));
     for (field, v) in &h.fields {
@@ -456,8 +550,10 @@ fn push_fields_with(
         if values_only && !changed(field) {
             continue;
         }
-        let row = table::find(rows, type_name, field);
-        push_field(out, parent, field, v, row);
+        let row = out
+            .convention
+            .row(rows, type_name, field, table::find(rows, type_name, field));
+        push_field(out, parent, field, v, row.as_ref());
         let writable_through_group = row
             .and_then(|r| r.control)
             .and_then(|c| c.via_group)
@@ -476,7 +572,8 @@ fn push_fields_with(
             fields.get(row.cloud_field()),
             fields.contains_key(row.field),
         ) {
-            push_field(out, parent, row.field, v, Some(row));
+            let row = out.convention.row(rows, type_name, row.field, Some(row));
+            push_field(out, parent, row.map_or("", |r| r.field), v, row.as_ref());
         }
     }
     if !values_only {
@@ -495,8 +592,12 @@ fn push_local_rows(
     for row in table::local_rows(rows, type_name) {
         if !fields.contains_key(row.field) {
             let id = format!("{parent}.{}", row.field);
+            let row = out
+                .convention
+                .row(rows, type_name, row.field, Some(row))
+                .unwrap_or(*row);
             out.objects
-                .push(state_object(&id, row_common(row.field, row)));
+                .push(state_object(&id, row_common(row.field, &row)));
         }
     }
 }
@@ -618,6 +719,18 @@ pub fn write_to_call(
     val: &Value,
     param: &dyn Fn(&str) -> Option<Value>,
 ) -> Result<WriteAction, WriteError> {
+    write_to_call_in(Convention::Own, ns, state, id, val, param)
+}
+
+/// [`write_to_call`] in a value convention: the written value is understood in it.
+pub fn write_to_call_in(
+    conv: Convention,
+    ns: &str,
+    state: &CurrentState,
+    id: &str,
+    val: &Value,
+    param: &dyn Fn(&str) -> Option<Value>,
+) -> Result<WriteAction, WriteError> {
     let unknown = || WriteError::UnknownId(id.to_string());
     let rel = id
         .strip_prefix(ns)
@@ -634,13 +747,16 @@ pub fn write_to_call(
                 reason: format!("{val} is not one of {}", alarm::MODES.join(", ")),
             });
     }
-    let row = table::find(target.rows, target.type_name, target.field)
+    let row = table::find(target.rows, target.type_name, target.field);
+    let row = conv
+        .row(target.rows, target.type_name, target.field, row)
         .or_else(|| {
             in_rows(CHANNEL_ROWS)
-                .then(|| table::find(events::EVENT_ROWS, "", target.field))
+                .then(|| table::find(events::EVENT_ROWS, "", target.field).copied())
                 .flatten()
         })
         .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
+    let row = &row;
     if row.kind == Kind::Param {
         cloud_value(id, row, val)?;
         return Ok(WriteAction::Local);
@@ -677,12 +793,17 @@ pub fn write_to_call(
     let parent = &id[..id.rfind('.').unwrap_or(0)];
     for (key, field) in control.params {
         // An unset parameter sends its row's default; without one the write is refused,
-        // since the cloud rejects a null (an on-time, a vacation temperature).
-        let default = table::find(target.rows, target.type_name, field)
-            .and_then(|r| r.default)
-            .map(Value::from);
+        // since the cloud rejects a null (an on-time, a vacation temperature). A 0 where
+        // the row starts above it is unset too: ioBroker.hmip's "no time" (its states
+        // hold 0 after a move).
+        let row = table::find(target.rows, target.type_name, field);
+        let default = row.and_then(|r| r.default).map(Value::from);
+        let unset = |v: &Value| {
+            v.is_null()
+                || (v.as_f64() == Some(0.0) && row.and_then(|r| r.min).is_some_and(|m| m > 0.0))
+        };
         let v = param(&format!("{parent}.{field}"))
-            .filter(|v| !v.is_null())
+            .filter(|v| !unset(v))
             .or(default)
             .ok_or_else(|| WriteError::BadValue {
                 id: id.to_string(),
