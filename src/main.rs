@@ -397,8 +397,10 @@ async fn run(
         options: ClientOptions::default(),
     };
     let first = cloud_config(&config);
+    // Read at start: a change of the setting takes a restart, as under js-controller.
+    let convention = config.convention();
     let credentials = watch_credentials(config_path, config, move |c| cloud_config(c));
-    run_standalone(first, Some(credentials), store, http, namespace).await
+    run_standalone(first, Some(credentials), store, http, namespace, convention).await
 }
 
 /// How often `run` looks at its config file for new credentials.
@@ -455,6 +457,7 @@ async fn run_standalone(
     store: Arc<dyn Store>,
     http: SocketAddr,
     namespace: String,
+    convention: iobroker_hmip::tree::Convention,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let (bound, _server) = web::serve(store.clone(), http)
@@ -489,6 +492,7 @@ async fn run_standalone(
     };
     let opts = AdapterOptions {
         namespace,
+        convention,
         ..AdapterOptions::default()
     };
     adapter::run_with(Arc::new(cloud), replacements, store, opts, shutdown).await
@@ -534,6 +538,7 @@ async fn pair(
         client_auth_token: creds.client_auth_token.clone(),
         client_id: creds.client_id.clone(),
         lookup_url: (lookup_url != DEFAULT_LOOKUP_URL).then_some(lookup_url),
+        values_as_iobroker_hmip: false,
     };
     config.save(&config_path)?;
     eprintln!(
@@ -584,7 +589,15 @@ async fn demo(http: SocketAddr) -> anyhow::Result<()> {
         options: ClientOptions::default(),
     };
     eprintln!("demo: a simulated home of {} devices; open the page below to watch and switch it, Ctrl-C stops", sim::demo_home()["devices"].as_object().map_or(0, |d| d.len()));
-    let res = run_standalone(cloud_config, None, store, http, "hmip.0".into()).await;
+    let res = run_standalone(
+        cloud_config,
+        None,
+        store,
+        http,
+        "hmip.0".into(),
+        iobroker_hmip::tree::Convention::Own,
+    )
+    .await;
     handle.shutdown().await;
     res
 }
