@@ -86,6 +86,8 @@ pub async fn run(
         input: Arc::default(),
         output: Arc::default(),
     });
+    // Log lines reach admin from here on (the choice below logs one).
+    let logs = super::logbus::take_receiver().map(|rx| tokio::spawn(inst.clone().log_loop(rx)));
     // Before the instance objects: they are the sign that this binary ran before.
     if let Err(e) = inst.choose_convention().await {
         warn!("cannot tell whether ioBroker.hmip left this tree: {e:#}");
@@ -124,7 +126,6 @@ pub async fn run(
         });
     }
     let health = tokio::spawn(inst.clone().health_loop(stop_rx.clone()));
-    let logs = super::logbus::take_receiver().map(|rx| tokio::spawn(inst.clone().log_loop(rx)));
     let messagebox = tokio::spawn(inst.clone().messagebox_loop());
 
     let config = match inst.load_config().await {
