@@ -49,7 +49,8 @@ async fn the_whole_fixture_lands_in_the_store() {
     // nested objects and its 6 functional homes; a group's info is a folder, so that
     // type-detector takes the group for one device.
     assert_eq!(counts["channel"], 612 + 150 + 2 + 1 + 5 + 6, "{counts:?}");
-    assert_eq!(counts["folder"], 4 + 150 + 1 + 45, "{counts:?}");
+    // `events` (ioBroker.hmip's event states) on 133 key and input channels and 3 key pads.
+    assert_eq!(counts["folder"], 4 + 150 + 1 + 45 + 133 + 3, "{counts:?}");
     let states = h.store.states("hmip.0.*").await.unwrap();
     // Every field the cloud sent has its value; every value has its object.
     for d in model.devices.values() {
