@@ -572,8 +572,11 @@ fn push_fields_with(
             fields.get(row.cloud_field()),
             fields.contains_key(row.field),
         ) {
-            let row = out.convention.row(rows, type_name, row.field, Some(row));
-            push_field(out, parent, row.map_or("", |r| r.field), v, row.as_ref());
+            let row = out
+                .convention
+                .row(rows, type_name, row.field, Some(row))
+                .unwrap_or(*row);
+            push_field(out, parent, row.field, v, Some(&row));
         }
     }
     if !values_only {
