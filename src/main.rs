@@ -122,6 +122,9 @@ enum Command {
         /// Instance namespace.
         #[arg(long, default_value = "hmip.0")]
         namespace: String,
+        /// The objects as with the setting "values as ioBroker.hmip" on.
+        #[arg(long)]
+        values_as_iobroker_hmip: bool,
         #[command(flatten)]
         synthetic: SyntheticArgs,
     },
@@ -261,8 +264,16 @@ fn main() -> anyhow::Result<()> {
             Command::Tree {
                 fixture,
                 namespace,
+                values_as_iobroker_hmip,
                 synthetic,
-            } => print_tree(fixture, synthetic, &namespace),
+            } => {
+                let convention = if values_as_iobroker_hmip {
+                    iobroker_hmip::tree::Convention::IoBrokerHmip
+                } else {
+                    iobroker_hmip::tree::Convention::Own
+                };
+                print_tree(fixture, synthetic, &namespace, convention)
+            }
         }
     })
 }
@@ -606,6 +617,7 @@ fn print_tree(
     fixture: Option<PathBuf>,
     synthetic: SyntheticArgs,
     namespace: &str,
+    convention: iobroker_hmip::tree::Convention,
 ) -> anyhow::Result<()> {
     let mut home = match fixture {
         Some(path) => serde_json::from_str(
@@ -619,7 +631,7 @@ fn print_tree(
     }
     let state: iobroker_hmip::cloud::CurrentState =
         serde_json::from_value(home).context("not a getCurrentState answer")?;
-    let snap = iobroker_hmip::tree::snapshot(namespace, &state);
+    let snap = iobroker_hmip::tree::snapshot_in(convention, namespace, &state);
     let map: serde_json::Map<String, serde_json::Value> = snap
         .objects
         .into_iter()

@@ -126,7 +126,8 @@ impl Convention {
             Scale::Identity if channel && field == "setLockState" => {
                 r.scale = Scale::Index1(LOCK_TARGETS);
                 r.value_type = "number";
-                r.role = "value";
+                // A write-only number: `state`, the neutral role the role rules allow.
+                r.role = "state";
                 r.states = LOCK_TARGETS;
             }
             Scale::Identity if RAIN_COUNTERS.contains(&field) => r.scale = Scale::Rounded,
@@ -397,5 +398,38 @@ mod tests {
             bad.join("\n")
         );
         assert!(written > 100, "only {written} writes checked");
+    }
+
+    /// ioBroker's role rules (the repository checker's E1010/E1011) hold in the
+    /// convention too: a write-only state has a neutral or button role, a `value.*` one is
+    /// read-only, and a number role is not given to text.
+    #[test]
+    fn with_the_setting_on_roles_fit_read_write_and_type() {
+        let (home, _) = fixture();
+        let snap = crate::tree::snapshot_in(Convention::IoBrokerHmip, NS, &home);
+        let own = crate::tree::snapshot(NS, &home);
+        let own: std::collections::HashMap<&str, &crate::iobroker::IobObject> =
+            own.objects.iter().map(|o| (o.id.as_str(), o)).collect();
+        let mut bad = Vec::new();
+        for o in snap.objects.iter().filter(|o| o.obj_type == "state") {
+            let c = &o.common;
+            let role = c["role"].as_str().unwrap();
+            let write_only = c["read"] == json!(false);
+            if write_only
+                && !["state", "text", "switch.setting"].contains(&role)
+                && !role.starts_with("button")
+            {
+                bad.push(format!("{}: write-only with role {role}", o.id));
+            }
+            if role.starts_with("value") && c["write"] == json!(true) {
+                bad.push(format!("{}: writable with role {role}", o.id));
+            }
+            // A number shown as text does not keep the role chosen for the number.
+            let was = &own[o.id.as_str()].common;
+            if was["type"] == "number" && c["type"] == "string" && was["role"] == c["role"] {
+                bad.push(format!("{}: text with the number's role {role}", o.id));
+            }
+        }
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
     }
 }
