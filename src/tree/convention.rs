@@ -25,7 +25,10 @@
 //! - rain counters rounded to 2 decimals; the alarm's `alarmEventDeviceChannel` as the
 //!   channel index.
 
+use serde_json::Value;
+
 use super::table::{FieldRow, Kind, Scale, CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
+use crate::cloud::ControlCall;
 
 /// How values are shown and written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -138,6 +141,26 @@ impl Convention {
             _ => {}
         }
         Some(r)
+    }
+
+    /// ioBroker.hmip sends a `dimLevel` write as `setDimLevelWithTime` when the channel's
+    /// `controlOnTime` or `controlRampTime` (read by `param`) is above 0, the other time
+    /// as 0; in this adapter's convention a timed dim is `setDimLevelWithTime`'s own state.
+    pub fn timed_dim(self, call: &mut ControlCall, param: &dyn Fn(&str) -> Option<Value>) {
+        if self != Convention::IoBrokerHmip || call.path != "device/control/setDimLevel" {
+            return;
+        }
+        let time = |field| param(field).and_then(|v| v.as_f64()).filter(|t| *t > 0.0);
+        let (on, ramp) = (time("controlOnTime"), time("controlRampTime"));
+        if on.is_none() && ramp.is_none() {
+            return;
+        }
+        call.path = "device/control/setDimLevelWithTime".into();
+        if let Value::Object(body) = &mut call.body {
+            let secs = |t: Option<f64>| super::table::json_number(t.unwrap_or(0.0));
+            body.insert("onTime".into(), secs(on));
+            body.insert("rampTime".into(), secs(ramp));
+        }
     }
 }
 
@@ -431,5 +454,35 @@ mod tests {
             }
         }
         assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+
+    /// A dimmer written with a ramp time set dims over it, as in ioBroker.hmip; in this
+    /// adapter's convention `dimLevel` stays immediate.
+    #[test]
+    fn with_the_setting_on_a_time_makes_a_dim_level_write_timed() {
+        let (home, _) = fixture();
+        let id = "hmip.0.devices.3014F711A000DIN_RAIL_DIMMER3.channels.1.dimLevel";
+        let ramp = |f: &str| f.ends_with(".controlRampTime").then(|| json!(5));
+        let write = |conv: Convention, param: &dyn Fn(&str) -> Option<serde_json::Value>| {
+            match crate::tree::write_to_call_in(conv, NS, &home, id, &json!(50), param) {
+                Ok(crate::tree::WriteAction::Call(c)) => c,
+                other => panic!("{other:?}"),
+            }
+        };
+        let c = write(Convention::IoBrokerHmip, &ramp);
+        assert_eq!(c.path, "device/control/setDimLevelWithTime");
+        assert_eq!(
+            c.body,
+            json!({"deviceId": "3014F711A000DIN_RAIL_DIMMER3", "channelIndex": 1, "dimLevel": 0.5, "onTime": 0, "rampTime": 5})
+        );
+        let untimed = |f: &str| f.ends_with(".controlRampTime").then(|| json!(0));
+        assert_eq!(
+            write(Convention::IoBrokerHmip, &untimed).path,
+            "device/control/setDimLevel"
+        );
+        assert_eq!(
+            write(Convention::Own, &ramp).path,
+            "device/control/setDimLevel"
+        );
     }
 }

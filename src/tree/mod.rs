@@ -817,10 +817,12 @@ pub fn write_to_call_in(
     for (key, v) in control.fixed {
         body.insert((*key).into(), Value::Bool(*v));
     }
-    Ok(WriteAction::Call(ControlCall {
+    let mut call = ControlCall {
         path: control.path.to_string(),
         body: Value::Object(body),
-    }))
+    };
+    conv.timed_dim(&mut call, &|field| param(&format!("{parent}.{field}")));
+    Ok(WriteAction::Call(call))
 }
 
 /// `{groupId}` of the group of `group_type` that the written channel belongs to.
