@@ -8,9 +8,9 @@
 //!
 //! The convention is an overlay on the rows of [`super::rows`]: the rows stay as they
 //! are, and [`Convention::row`] returns the row a field is shown and written under. Only
-//! what ioBroker.hmip showed differently changes (its `src/lib/channelStates.ts` and its
-//! group and home code, checked state by state against the values it wrote for the
-//! fixture in `tree::tests::convention`):
+//! what ioBroker.hmip showed differently changes (read from its `src/lib/channelStates.ts`
+//! and its group and home code, and checked state by state against the values it wrote
+//! for the fixture, `tests/fixtures/iobroker.hmip-3.2.0-values.json`, by the tests below):
 //! - channel levels that ioBroker.hmip derives as percent (`shutterLevel`,
 //!   `slatsLevel`, `primaryShadingLevel`, `secondaryShadingLevel`, the dimmers'
 //!   `dimLevel`, `valvePosition`, `minimumFloorHeatingValvePosition`): cloud × 100 in the
@@ -23,7 +23,8 @@
 //!   string; `windowOpen` true only for OPEN (TILTED and unknown read false);
 //!   `setLockState` takes 1 OPEN, 2 LOCKED, 3 UNLOCKED;
 //! - rain counters rounded to 2 decimals; the alarm's `alarmEventDeviceChannel` as the
-//!   channel index.
+//!   channel index;
+//! - a `dimLevel` write with an on or ramp time set is timed ([`Convention::timed_dim`]).
 
 use serde_json::Value;
 
