@@ -24,7 +24,8 @@
 //!   `setLockState` takes 1 OPEN, 2 LOCKED, 3 UNLOCKED;
 //! - rain counters rounded to 2 decimals; the alarm's `alarmEventDeviceChannel` as the
 //!   channel index;
-//! - a `dimLevel` write with an on or ramp time set is timed ([`Convention::timed_dim`]).
+//! - a written `setPointTemperature` is rounded to 0.5 °C; a `dimLevel` write with an on
+//!   or ramp time set is timed ([`Convention::timed_dim`]).
 
 use serde_json::Value;
 
@@ -135,6 +136,10 @@ impl Convention {
                 r.states = LOCK_TARGETS;
             }
             Scale::Identity if RAIN_COUNTERS.contains(&field) => r.scale = Scale::Rounded,
+            // ioBroker.hmip rounds a written set point to 0.5 °C (`step: 0.5`).
+            Scale::Identity if field == "setPointTemperature" && r.control.is_some() => {
+                r.scale = Scale::HalfSteps
+            }
             // ioBroker.hmip's on and ramp times take 0 for "no time" (its default).
             Scale::Identity if r.kind == Kind::Param && r.min.is_some_and(|m| m > 0.0) => {
                 r.min = Some(0.0)
@@ -225,6 +230,15 @@ mod tests {
         assert_eq!(lock.cloud_value(&json!("OPEN")).unwrap(), json!("OPEN"));
         assert!(lock.cloud_value(&json!(0)).is_err());
         assert_eq!(lock.common_states().unwrap()["3"], json!("UNLOCKED"));
+        let set_point = hmip(GROUP_ROWS, "HEATING", "setPointTemperature");
+        assert_eq!(set_point.cloud_value(&json!(21.3)).unwrap(), json!(21.5));
+        assert_eq!(set_point.state_value(&json!(21.3)), json!(21.3));
+        let set_point = hmip(
+            CHANNEL_ROWS,
+            "HEATING_THERMOSTAT_CHANNEL",
+            "setPointTemperature",
+        );
+        assert_eq!(set_point.cloud_value(&json!(19.7)).unwrap(), json!(19.5));
     }
 
     #[test]

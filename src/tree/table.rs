@@ -36,6 +36,8 @@ pub enum Scale {
     HmipLevel,
     /// Rounded to 2 decimals (rain counters, which the cloud sends with float drift).
     Rounded,
+    /// Written values rounded to 0.5 (ioBroker.hmip's set-point `step`).
+    HalfSteps,
     /// True when the cloud enum has this value, false for any other, null included
     /// (ioBroker.hmip's `windowOpen`).
     Equals(&'static str),
@@ -76,6 +78,7 @@ impl Scale {
             Scale::Percent => round4(state / 100.0),
             Scale::OpenPercent => round4(1.0 - state / 100.0),
             Scale::HmipLevel if state > 1.0 => round_to(state / 100.0, 1e8),
+            Scale::HalfSteps => round_to(state, 2.0),
             _ => state,
         }
     }
