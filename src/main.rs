@@ -122,6 +122,9 @@ enum Command {
         /// Instance namespace.
         #[arg(long, default_value = "hmip.0")]
         namespace: String,
+        /// The objects as with the setting "values as ioBroker.hmip" on.
+        #[arg(long)]
+        values_as_iobroker_hmip: bool,
         #[command(flatten)]
         synthetic: SyntheticArgs,
     },
@@ -261,8 +264,16 @@ fn main() -> anyhow::Result<()> {
             Command::Tree {
                 fixture,
                 namespace,
+                values_as_iobroker_hmip,
                 synthetic,
-            } => print_tree(fixture, synthetic, &namespace),
+            } => {
+                let convention = if values_as_iobroker_hmip {
+                    iobroker_hmip::tree::Convention::IoBrokerHmip
+                } else {
+                    iobroker_hmip::tree::Convention::Own
+                };
+                print_tree(fixture, synthetic, &namespace, convention)
+            }
         }
     })
 }
@@ -397,8 +408,10 @@ async fn run(
         options: ClientOptions::default(),
     };
     let first = cloud_config(&config);
+    // Read at start: a change of the setting takes a restart, as under js-controller.
+    let convention = config.convention();
     let credentials = watch_credentials(config_path, config, move |c| cloud_config(c));
-    run_standalone(first, Some(credentials), store, http, namespace).await
+    run_standalone(first, Some(credentials), store, http, namespace, convention).await
 }
 
 /// How often `run` looks at its config file for new credentials.
@@ -455,6 +468,7 @@ async fn run_standalone(
     store: Arc<dyn Store>,
     http: SocketAddr,
     namespace: String,
+    convention: iobroker_hmip::tree::Convention,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let (bound, _server) = web::serve(store.clone(), http)
@@ -489,6 +503,7 @@ async fn run_standalone(
     };
     let opts = AdapterOptions {
         namespace,
+        convention,
         ..AdapterOptions::default()
     };
     adapter::run_with(Arc::new(cloud), replacements, store, opts, shutdown).await
@@ -534,6 +549,7 @@ async fn pair(
         client_auth_token: creds.client_auth_token.clone(),
         client_id: creds.client_id.clone(),
         lookup_url: (lookup_url != DEFAULT_LOOKUP_URL).then_some(lookup_url),
+        values_as_iobroker_hmip: false,
     };
     config.save(&config_path)?;
     eprintln!(
@@ -584,7 +600,15 @@ async fn demo(http: SocketAddr) -> anyhow::Result<()> {
         options: ClientOptions::default(),
     };
     eprintln!("demo: a simulated home of {} devices; open the page below to watch and switch it, Ctrl-C stops", sim::demo_home()["devices"].as_object().map_or(0, |d| d.len()));
-    let res = run_standalone(cloud_config, None, store, http, "hmip.0".into()).await;
+    let res = run_standalone(
+        cloud_config,
+        None,
+        store,
+        http,
+        "hmip.0".into(),
+        iobroker_hmip::tree::Convention::Own,
+    )
+    .await;
     handle.shutdown().await;
     res
 }
@@ -593,6 +617,7 @@ fn print_tree(
     fixture: Option<PathBuf>,
     synthetic: SyntheticArgs,
     namespace: &str,
+    convention: iobroker_hmip::tree::Convention,
 ) -> anyhow::Result<()> {
     let mut home = match fixture {
         Some(path) => serde_json::from_str(
@@ -606,7 +631,7 @@ fn print_tree(
     }
     let state: iobroker_hmip::cloud::CurrentState =
         serde_json::from_value(home).context("not a getCurrentState answer")?;
-    let snap = iobroker_hmip::tree::snapshot(namespace, &state);
+    let snap = iobroker_hmip::tree::snapshot_in(convention, namespace, &state);
     let map: serde_json::Map<String, serde_json::Value> = snap
         .objects
         .into_iter()

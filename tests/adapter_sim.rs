@@ -9,6 +9,7 @@ use common::counts::expected_counts;
 use common::{find_channel, fixture, Harness};
 use iobroker_hmip::cloud::CurrentState;
 use iobroker_hmip::store::Store;
+use iobroker_hmip::tree;
 use serde_json::{json, Value};
 
 fn count_types(
@@ -45,7 +46,11 @@ async fn the_whole_fixture_lands_in_the_store() {
     }
     let counts = count_types(&objs);
     // A group's info is a folder, so that type-detector takes the group for one device.
-    let (devices, channels, folders) = expected_counts(&home);
+    let (devices, channels, folders) = expected_counts(
+        &home,
+        tree::events::HMIP_EVENT_CHANNEL_TYPES,
+        tree::events::HMIP_CODE_CHANNEL_TYPES,
+    );
     assert_eq!(counts["device"], devices, "{counts:?}");
     assert_eq!(counts["channel"], channels, "{counts:?}");
     assert_eq!(counts["folder"], folders, "{counts:?}");

@@ -725,6 +725,7 @@ async fn every_wrong_type_to_every_writable_state_is_refused_or_mapped() {
         namespace: "hmip.0".into(),
         write_debounce: Duration::from_millis(200),
         confirm_timeout: Duration::from_secs(30),
+        ..AdapterOptions::default()
     };
     let h = Harness::start_full(home, options, opts).await;
     let _ = h.http.delete(h.sim_url("/sim/calls")).send().await.unwrap();

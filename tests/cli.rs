@@ -274,3 +274,73 @@ fn a_revoked_token_is_one_error_and_pairing_again_recovers_without_a_restart() {
     assert!(run.terminate().success(), "{}", run.output());
     drop(sim);
 }
+
+/// Standalone, the config file's `"valuesAsIoBrokerHmip": true` shows and takes
+/// ioBroker.hmip's values: an open blind reads 0, a window "OPEN", and a write of its 75
+/// closes the blind to the cloud's 0.75.
+#[test]
+fn run_shows_and_takes_iobroker_hmips_values_when_the_config_asks() {
+    let (_sim, url) = start_sim(&[
+        "--fixture",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/home.json"),
+    ]);
+    let url = url.trim().trim_end_matches('/').to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("hmip.json");
+    std::fs::write(
+        &cfg,
+        serde_json::json!({
+            "accessPointSgtin": iobroker_hmip::sim::DEFAULT_SGTIN,
+            "authToken": iobroker_hmip::sim::DEFAULT_AUTH_TOKEN,
+            "lookupUrl": format!("{url}/getHost"),
+            "valuesAsIoBrokerHmip": true,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let mut run = Proc::spawn(
+        &[
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let api = api_of(&run);
+    wait_connection(&api, &run, true);
+    let blind = "hmip.0.devices.3014F7110000000000022311.channels.1.shutterLevel";
+    let state = |id: &str| get_json(&format!("{api}/api/v1/state/{id}"));
+    assert_eq!(state(blind)["val"], 0, "open is 0, as in ioBroker.hmip");
+    assert_eq!(
+        state("hmip.0.devices.3014F7110000000000000000.channels.1.windowState")["val"],
+        "OPEN"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .put(format!("{api}/api/v1/state/{blind}"))
+            .json(&serde_json::json!({"val": 75}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let home = get_json(&format!("{url}/sim/home"));
+        if home["devices"]["3014F7110000000000022311"]["functionalChannels"]["1"]["shutterLevel"]
+            == 0.75
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the cloud never got 0.75");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(run.terminate().success());
+}

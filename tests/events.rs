@@ -78,6 +78,22 @@ async fn a_button_press_is_a_state_change_on_its_channel_every_time() {
         .unwrap()
         .expect("the press state exists before the first press");
     assert_eq!(obj.common["role"], "button.press");
+    // ioBroker.hmip's id for the same press, a read-only indicator from the start.
+    let hmip = format!("hmip.0.devices.{dev}.channels.{ch}.events.KEY_PRESS_SHORT");
+    let obj = h
+        .store
+        .get_object(&hmip)
+        .await
+        .unwrap()
+        .expect("events.KEY_PRESS_SHORT exists before the first press");
+    assert_eq!(
+        (
+            &obj.common["role"],
+            &obj.common["type"],
+            &obj.common["write"]
+        ),
+        (&json!("indicator"), &json!("boolean"), &json!(false))
+    );
     h.drain_writes();
     let event = json!({"events": {"0": {"pushEventType": "DEVICE_CHANNEL_EVENT", "deviceId": dev, "channelIndex": ch.parse::<u32>().unwrap(),
         "functionalChannelIndex": ch.parse::<u32>().unwrap(), "channelEventType": "KEY_PRESS_SHORT"}}});
@@ -85,18 +101,17 @@ async fn a_button_press_is_a_state_change_on_its_channel_every_time() {
         h.sim_post("/sim/push", event.clone()).await;
         common::wait_until(|| async { h.store.get_state(&press).await.unwrap().is_some() }).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
-        let writes: Vec<_> = h
-            .drain_writes()
-            .into_iter()
-            .filter(|w| w.id == press)
-            .collect();
-        assert_eq!(
-            writes.len(),
-            1,
-            "press {n} written once, even though the value is equal"
-        );
-        let st = writes[0].state.clone().unwrap();
-        assert_eq!((st.val, st.ack), (json!(true), true));
+        let writes = h.drain_writes();
+        for id in [&press, &hmip] {
+            let writes: Vec<_> = writes.iter().filter(|w| &w.id == id).collect();
+            assert_eq!(
+                writes.len(),
+                1,
+                "{id}: press {n} written once, even though the value is equal"
+            );
+            let st = writes[0].state.clone().unwrap();
+            assert_eq!((st.val, st.ack), (json!(true), true));
+        }
     }
     assert_eq!(
         h.state(&format!("hmip.0.devices.{dev}.channels.{ch}.lastEvent"))
@@ -115,6 +130,17 @@ async fn a_button_press_is_a_state_change_on_its_channel_every_time() {
     assert_eq!(
         h.store.get_object(&long).await.unwrap().unwrap().common["role"],
         "button.long"
+    );
+    let hmip_long = format!("hmip.0.devices.{dev2}.channels.{ch2}.events.KEY_PRESS_LONG");
+    h.wait_state(&hmip_long, |s| s["val"] == json!(true)).await;
+    assert_eq!(
+        h.store
+            .get_object(&hmip_long)
+            .await
+            .unwrap()
+            .unwrap()
+            .common["role"],
+        "indicator"
     );
     h.stop().await.unwrap();
 }
@@ -138,6 +164,17 @@ async fn a_key_pad_code_is_recorded() {
     .await;
     assert_eq!(
         h.state(&format!("hmip.0.devices.{dev}.info.lastCodeIndex"))
+            .await
+            .unwrap()["val"],
+        json!(3)
+    );
+    // ioBroker.hmip's ids: the index, and the code state as an event.
+    h.wait_state(&format!("hmip.0.devices.{dev}.events.CODE_VALID"), |s| {
+        s["val"] == json!(true)
+    })
+    .await;
+    assert_eq!(
+        h.state(&format!("hmip.0.devices.{dev}.events.codeIndex"))
             .await
             .unwrap()["val"],
         json!(3)

@@ -297,3 +297,102 @@ async fn log_lines_reach_admin_live() {
         .unwrap()
         .unwrap();
 }
+
+/// A store as js-controller leaves it for a paired instance hmip.0 against `sim`, with
+/// `left` objects of a previous adapter under hmip.0.
+async fn paired_store(sim: &sim::SimHandle, left: Vec<IobObject>) -> Arc<EmbeddedStore> {
+    let store = iobroker_like_store(json!({
+        "accessPointSgtin": "3014-F711-A000-0000-0000-0001",
+        "authToken": secret::encrypt(SECRET, sim::DEFAULT_AUTH_TOKEN).unwrap(),
+        "clientAuthToken": "", "clientId": "", "pin": "", "deviceId": "",
+        "lookupUrl": sim.lookup_url(), "valuesAsIoBrokerHmip": false,
+    }))
+    .await;
+    store.set_objects(left).await.unwrap();
+    store
+}
+
+/// Runs the instance until it is connected; the store's `valuesAsIoBrokerHmip` and the
+/// values of a blind's shutter level (cloud 0.0, open) and a contact's window (OPEN).
+async fn first_start(store: Arc<EmbeddedStore>) -> (Value, Value, Value) {
+    let (tx, rx) = watch::channel(false);
+    let bus: Arc<dyn InstanceBus> = store.clone();
+    let task = tokio::spawn(instance::run(bus, options(), rx));
+    wait_until(|| async {
+        state(&store, "hmip.0.info.connection")
+            .await
+            .is_some_and(|s| s.val == json!(true))
+    })
+    .await;
+    let val = |id: &'static str| {
+        let store = store.clone();
+        async move { state(&store, id).await.unwrap().val }
+    };
+    let shutter = val("hmip.0.devices.3014F7110000000000022311.channels.1.shutterLevel").await;
+    let window = val("hmip.0.devices.3014F7110000000000000000.channels.1.windowState").await;
+    tx.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    let native = store
+        .get_object("system.adapter.hmip.0")
+        .await
+        .unwrap()
+        .unwrap()
+        .native;
+    (native["valuesAsIoBrokerHmip"].clone(), shutter, window)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_start_over_iobroker_hmips_tree_shows_its_values_and_a_fresh_one_does_not() {
+    let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
+    cfg.home = fixture("home.json");
+    let sim = sim::start(cfg).await.unwrap();
+
+    // A fresh install: this adapter's convention (a shutter 100 % = open).
+    let store = paired_store(&sim, vec![]).await;
+    assert_eq!(
+        first_start(store.clone()).await,
+        (json!(false), json!(100), json!(2))
+    );
+    // Its next start keeps it so: the tree is this adapter's own.
+    assert_eq!(first_start(store).await.0, json!(false));
+
+    // Objects as ioBroker.hmip 3.2.0 left them (from its tree of the same fixture): the
+    // setting turns on, and values are ioBroker.hmip's (0 = open, the cloud's string).
+    let blind = "hmip.0.devices.3014F7110000000000022311";
+    let left = vec![
+        object(
+            blind,
+            "device",
+            json!({"common": {"name": "Jalousie"}, "native": {}}),
+        ),
+        object(
+            &format!("{blind}.channels.1"),
+            "channel",
+            json!({"common": {"name": "Channel 1"}, "native": {}}),
+        ),
+        object(
+            &format!("{blind}.channels.1.shutterLevel"),
+            "state",
+            json!({"common": {"name": "shutterLevel", "type": "number", "role": "level.blind", "min": 0, "max": 100, "read": true, "write": true},
+                   "native": {"parameter": "shutterlevel", "id": "3014F7110000000000022311", "channel": "1"}}),
+        ),
+    ];
+    let store = paired_store(&sim, left).await;
+    assert_eq!(
+        first_start(store.clone()).await,
+        (json!(true), json!(0), json!("OPEN"))
+    );
+    // The decision is taken once: a user who unticks the setting keeps it off.
+    let mut obj = store
+        .get_object("system.adapter.hmip.0")
+        .await
+        .unwrap()
+        .unwrap();
+    obj.native
+        .insert("valuesAsIoBrokerHmip".into(), json!(false));
+    store.set_objects(vec![obj]).await.unwrap();
+    assert_eq!(
+        first_start(store).await,
+        (json!(false), json!(100), json!(2))
+    );
+}

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, HashSet};
 use iobroker_hmip::cloud::CurrentState;
 use iobroker_hmip::tree;
 
-/// The lowest share (per mille) of ioBroker.hmip's state ids our tree may lack. Raise it
+/// The lowest share (per mille) of ioBroker.hmip's state ids our tree must have (the issue
+/// asks for 95 %; 99.7 % is reached). Raise it
 /// as ids are added; never lower it.
-const AT_LEAST_PER_MILLE: usize = 915;
+const AT_LEAST_PER_MILLE: usize = 995;
 
 /// ioBroker.hmip's state ids, relative to the instance.
 fn reference_ids() -> Vec<String> {

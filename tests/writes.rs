@@ -200,6 +200,7 @@ async fn writes_match_golden(fixture_name: &str, golden_path: &str, min_states: 
         namespace: "hmip.0".into(),
         write_debounce: Duration::from_secs(3),
         confirm_timeout: Duration::from_secs(30),
+        ..AdapterOptions::default()
     };
     let h = Harness::start_full(home, options, opts).await;
 

@@ -80,7 +80,7 @@ pub fn event_parser(data: &[u8]) {
             PushEvent::GroupRemoved(id) => check_id(&tree::ids::group(NS, &id)),
             PushEvent::ClientRemoved(id) => check_id(&tree::ids::client(NS, &id)),
             PushEvent::ChannelEvent(ev) => {
-                objects.extend(tree::event_objects(&tree::events::channel_id(NS, &ev)));
+                objects.extend(tree::channel_event_objects(NS, &ev));
                 values.extend(tree::events::channel_event_values(NS, &ev, 0));
             }
             PushEvent::CodeStateEvent {
@@ -88,7 +88,7 @@ pub fn event_parser(data: &[u8]) {
                 code_index,
                 code_state,
             } => {
-                objects.extend(tree::code_objects(NS, &device_id));
+                objects.extend(tree::code_objects(NS, &device_id, &code_state));
                 values.extend(tree::events::code_event_values(
                     NS,
                     &device_id,

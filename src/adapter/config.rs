@@ -32,6 +32,15 @@ pub struct InstanceConfig {
     /// Lookup URL, for the simulator or tests; the real cloud's when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookup_url: Option<String>,
+    /// Show and accept values as ioBroker.hmip 3.2.0 did (shutter levels 0 = open,
+    /// `windowState` as text, …), for users who move with scripts: see
+    /// [`crate::tree::Convention`]. Admin's "Values as ioBroker.hmip".
+    #[serde(
+        default,
+        rename = "valuesAsIoBrokerHmip",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub values_as_iobroker_hmip: bool,
 }
 
 /// Debug never shows a secret.
@@ -53,6 +62,7 @@ impl std::fmt::Debug for InstanceConfig {
             .field("client_auth_token", &set(&self.client_auth_token))
             .field("client_id", &self.client_id)
             .field("lookup_url", &self.lookup_url)
+            .field("values_as_iobroker_hmip", &self.values_as_iobroker_hmip)
             .finish()
     }
 }
@@ -96,6 +106,15 @@ impl InstanceConfig {
         Ok(())
     }
 
+    /// The value convention the setting asks for.
+    pub fn convention(&self) -> crate::tree::Convention {
+        if self.values_as_iobroker_hmip {
+            crate::tree::Convention::IoBrokerHmip
+        } else {
+            crate::tree::Convention::Own
+        }
+    }
+
     /// Is this config paired (has a token)?
     pub fn is_paired(&self) -> bool {
         !self.auth_token.is_empty() && !self.access_point_sgtin.is_empty()
@@ -130,6 +149,19 @@ mod tests {
         assert_eq!(InstanceConfig::load(&p).unwrap(), c);
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(text.contains("accessPointSgtin") && text.contains("authToken"));
+    }
+
+    #[test]
+    fn values_as_iobroker_hmip_is_off_unless_set() {
+        let c: InstanceConfig = serde_json::from_str(r#"{"accessPointSgtin": "S"}"#).unwrap();
+        assert_eq!(c.convention(), crate::tree::Convention::Own);
+        let c: InstanceConfig =
+            serde_json::from_str(r#"{"accessPointSgtin": "S", "valuesAsIoBrokerHmip": true}"#)
+                .unwrap();
+        assert_eq!(c.convention(), crate::tree::Convention::IoBrokerHmip);
+        assert!(serde_json::to_string(&c)
+            .unwrap()
+            .contains("\"valuesAsIoBrokerHmip\":true"));
     }
 
     /// Regression: a temporary file left over with mode 0644 kept its mode through

@@ -86,6 +86,12 @@ pub async fn run(
         input: Arc::default(),
         output: Arc::default(),
     });
+    // Log lines reach admin from here on (the choice below logs one).
+    let logs = super::logbus::take_receiver().map(|rx| tokio::spawn(inst.clone().log_loop(rx)));
+    // Before the instance objects: they are the sign that this binary ran before.
+    if let Err(e) = inst.choose_convention().await {
+        warn!("cannot tell whether ioBroker.hmip left this tree: {e:#}");
+    }
     inst.write_instance_objects().await?;
 
     // sigKill from the controller, or a signal from main, ends the run.
@@ -120,7 +126,6 @@ pub async fn run(
         });
     }
     let health = tokio::spawn(inst.clone().health_loop(stop_rx.clone()));
-    let logs = super::logbus::take_receiver().map(|rx| tokio::spawn(inst.clone().log_loop(rx)));
     let messagebox = tokio::spawn(inst.clone().messagebox_loop());
 
     let config = match inst.load_config().await {
@@ -168,6 +173,45 @@ impl Instance {
             user: None,
             c: None,
         }
+    }
+
+    /// On the first start over a tree that ioBroker.hmip left, turn "values as
+    /// ioBroker.hmip" on, so that its users' scripts keep reading and writing what they
+    /// did (shutters 0 = open, `windowState` as text), and say so once.
+    ///
+    /// The sign: objects under `hmip.N.devices.` but no `hmip.N.devices` folder.
+    /// ioBroker.hmip never creates that folder; this binary writes it on every start,
+    /// right after this check, so the decision is taken once (a fresh install has neither,
+    /// and stays off). The setting goes into the instance's native, where admin shows it
+    /// and the user can change it; js-controller then restarts the instance with it.
+    async fn choose_convention(&self) -> anyhow::Result<()> {
+        let folder = format!("{}.devices", self.ns);
+        if self.bus.get_object(&folder).await?.is_some() {
+            return Ok(());
+        }
+        let left = self.bus.objects(&format!("{folder}.*")).await?;
+        if left.is_empty() {
+            return Ok(());
+        }
+        let mut obj = self
+            .bus
+            .get_object(&self.id)
+            .await?
+            .with_context(|| format!("{} does not exist", self.id))?;
+        if obj.native.get("valuesAsIoBrokerHmip") == Some(&Value::Bool(true)) {
+            return Ok(());
+        }
+        // The folder first: should the native write restart the instance at once, the
+        // decision is already taken.
+        self.write_instance_objects().await?;
+        info!(
+            "{} objects that ioBroker.hmip left under {folder}: \"Values as ioBroker.hmip\" is now on, so scripts and views see shutter levels 0 = open, windowState as text and its other values as before. To use this adapter's own values (shutter 100 % = open, windowState as a number), untick it in the instance settings",
+            left.len()
+        );
+        obj.native
+            .insert("valuesAsIoBrokerHmip".into(), Value::Bool(true));
+        self.bus.set_objects(vec![obj]).await?;
+        Ok(())
     }
 
     /// `info.pairing` beside `info.connection` (io-package's instanceObjects create them
@@ -535,6 +579,7 @@ impl Instance {
         let store: Arc<dyn Store> = self.bus.clone();
         let opts = AdapterOptions {
             namespace: self.ns.clone(),
+            convention: config.convention(),
             ..AdapterOptions::default()
         };
         super::run(Arc::new(cloud), store, opts, stop).await

@@ -39,6 +39,9 @@ pub struct AdapterOptions {
     /// After a control call succeeded, wait this long for the cloud to confirm the value
     /// through the websocket; then show the real value again.
     pub confirm_timeout: Duration,
+    /// How values are shown and written: this adapter's convention, or ioBroker.hmip's
+    /// (the instance setting "values as ioBroker.hmip").
+    pub convention: tree::Convention,
 }
 
 impl Default for AdapterOptions {
@@ -47,6 +50,7 @@ impl Default for AdapterOptions {
             namespace: "hmip.0".into(),
             write_debounce: Duration::from_millis(250),
             confirm_timeout: Duration::from_secs(10),
+            convention: tree::Convention::Own,
         }
     }
 }
@@ -606,7 +610,7 @@ impl Runtime {
         let ns = self.opts.namespace.clone();
         let mut produced: HashSet<String> = HashSet::new();
         let mut batch = TreeSnapshot::default();
-        for part in tree::snapshot_parts(&ns, &state) {
+        for part in tree::snapshot_parts_in(self.opts.convention, &ns, &state) {
             produced.extend(part.objects.iter().map(|o| o.id.clone()));
             batch.extend(part);
             if batch.objects.len() >= BATCH {
@@ -645,6 +649,7 @@ impl Runtime {
 
     async fn on_push(&mut self, ev: PushEvent) {
         let ns = self.opts.namespace.clone();
+        let conv = self.opts.convention;
         match &ev {
             PushEvent::DeviceChanged(d) => self.report_unknown_device(d),
             PushEvent::GroupChanged(g) => {
@@ -664,9 +669,9 @@ impl Runtime {
                 // values of the fields that changed.
                 let snap = match model.devices.get(&d.id) {
                     Some(old) if tree::same_objects(old, &d) => {
-                        tree::device_changes(&ns, &d, old, &model.groups)
+                        tree::device_changes_in(conv, &ns, &d, old, &model.groups)
                     }
-                    _ => tree::device(&ns, &d, &model.groups),
+                    _ => tree::device_in(conv, &ns, &d, &model.groups),
                 };
                 let reach_changed = note_reachability(&mut self.unreachable, &d);
                 let prefix = format!("{}.", tree::ids::device(&ns, &d.id));
@@ -677,7 +682,7 @@ impl Runtime {
                 }
             }
             PushEvent::GroupChanged(g) => {
-                let snap = tree::group(&ns, &g);
+                let snap = tree::group_in(conv, &ns, &g);
                 model.groups.insert(g.id.clone(), *g);
                 let alarm = tree::alarm::values(&ns, model);
                 self.apply(snap).await;
@@ -689,7 +694,7 @@ impl Runtime {
                 self.apply(snap).await;
             }
             PushEvent::HomeChanged(h) => {
-                let snap = tree::home(&ns, &h);
+                let snap = tree::home_in(conv, &ns, &h);
                 let offline = h.connected() == Some(false);
                 model.home = *h;
                 let alarm = tree::alarm::values(&ns, model);
@@ -713,7 +718,7 @@ impl Runtime {
             PushEvent::ChannelEvent(ev) => {
                 // Event states exist for key channels from the start; any other channel
                 // gets them on its first event (the object cache makes this a no-op after).
-                let objects = tree::event_objects(&tree::events::channel_id(&ns, &ev));
+                let objects = tree::channel_event_objects(&ns, &ev);
                 if let Err(e) = self.write_objects(objects).await {
                     error!("writing objects failed: {e}");
                 }
@@ -726,7 +731,7 @@ impl Runtime {
                 code_state,
             } => {
                 if let Err(e) = self
-                    .write_objects(tree::code_objects(&ns, &device_id))
+                    .write_objects(tree::code_objects(&ns, &device_id, &code_state))
                     .await
                 {
                     error!("writing objects failed: {e}");
@@ -789,8 +794,15 @@ impl Runtime {
         let action = {
             let states = &self.states;
             let param = |pid: &str| states.get(pid).map(|m| m.val.clone());
-            tree::write_to_call(&self.opts.namespace, model, &id, &st.val, &param)
-                .map_err(|e| e.to_string())
+            tree::write_to_call_in(
+                self.opts.convention,
+                &self.opts.namespace,
+                model,
+                &id,
+                &st.val,
+                &param,
+            )
+            .map_err(|e| e.to_string())
         };
         if let Some(m) = self.states.get_mut(&id) {
             m.seen_ts = m.seen_ts.max(st.ts);

@@ -19,6 +19,7 @@
 pub mod alarm;
 pub mod catalog;
 pub mod check;
+pub mod convention;
 pub mod doc;
 pub mod events;
 pub mod ids;
@@ -33,6 +34,8 @@ use crate::cloud::ControlCall;
 use crate::iobroker::IobObject;
 use catalog::{Cloud, Owner};
 use table::{FieldRow, Kind, CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
+
+pub use convention::Convention;
 
 /// One state value the tree wants in the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,12 +55,22 @@ pub struct TreeSnapshot {
     pub values: Vec<TreeValue>,
     /// Build no objects (the event path, for a device whose objects are unchanged).
     values_only: bool,
+    /// The value convention of the values and objects.
+    convention: Convention,
 }
 
 impl TreeSnapshot {
-    fn values_only() -> TreeSnapshot {
+    fn new(convention: Convention) -> TreeSnapshot {
+        TreeSnapshot {
+            convention,
+            ..TreeSnapshot::default()
+        }
+    }
+
+    fn values_only(convention: Convention) -> TreeSnapshot {
         TreeSnapshot {
             values_only: true,
+            convention,
             ..TreeSnapshot::default()
         }
     }
@@ -126,8 +139,13 @@ pub fn instance_objects(ns: &str) -> Vec<IobObject> {
 
 /// The whole tree of a home: instance objects, home, devices, groups, clients.
 pub fn snapshot(ns: &str, state: &CurrentState) -> TreeSnapshot {
-    let mut out = TreeSnapshot::default();
-    for part in snapshot_parts(ns, state) {
+    snapshot_in(Convention::Own, ns, state)
+}
+
+/// [`snapshot`] in a value convention.
+pub fn snapshot_in(conv: Convention, ns: &str, state: &CurrentState) -> TreeSnapshot {
+    let mut out = TreeSnapshot::new(conv);
+    for part in snapshot_parts_in(conv, ns, state) {
         out.extend(part);
     }
     out
@@ -140,6 +158,15 @@ pub fn snapshot_parts<'a>(
     ns: &'a str,
     state: &'a CurrentState,
 ) -> impl Iterator<Item = TreeSnapshot> + 'a {
+    snapshot_parts_in(Convention::Own, ns, state)
+}
+
+/// [`snapshot_parts`] in a value convention.
+pub fn snapshot_parts_in<'a>(
+    conv: Convention,
+    ns: &'a str,
+    state: &'a CurrentState,
+) -> impl Iterator<Item = TreeSnapshot> + 'a {
     let instance = std::iter::once_with(move || TreeSnapshot {
         objects: instance_objects(ns),
         ..TreeSnapshot::default()
@@ -149,14 +176,14 @@ pub fn snapshot_parts<'a>(
         ..TreeSnapshot::default()
     });
     instance
-        .chain(std::iter::once_with(move || home(ns, &state.home)))
+        .chain(std::iter::once_with(move || home_in(conv, ns, &state.home)))
         .chain(
             state
                 .devices
                 .values()
-                .map(move |d| device(ns, d, &state.groups)),
+                .map(move |d| device_in(conv, ns, d, &state.groups)),
         )
-        .chain(state.groups.values().map(move |g| group(ns, g)))
+        .chain(state.groups.values().map(move |g| group_in(conv, ns, g)))
         .chain(state.clients.values().map(move |c| client(ns, c)))
         .chain(alarm)
 }
@@ -165,7 +192,17 @@ pub fn snapshot_parts<'a>(
 /// `groups` are the home's groups: a row that writes through a group of the channel (a
 /// thermostat's set point) is writable only when the channel belongs to such a group.
 pub fn device(ns: &str, d: &Device, groups: &IndexMap<String, Group>) -> TreeSnapshot {
-    device_into(TreeSnapshot::default(), ns, d, None, groups)
+    device_in(Convention::Own, ns, d, groups)
+}
+
+/// [`device`] in a value convention.
+pub fn device_in(
+    conv: Convention,
+    ns: &str,
+    d: &Device,
+    groups: &IndexMap<String, Group>,
+) -> TreeSnapshot {
+    device_into(TreeSnapshot::new(conv), ns, d, None, groups)
 }
 
 /// The values of a device report that differ from the device's previous version `old`,
@@ -177,7 +214,18 @@ pub fn device_changes(
     old: &Device,
     groups: &IndexMap<String, Group>,
 ) -> TreeSnapshot {
-    device_into(TreeSnapshot::values_only(), ns, d, Some(old), groups)
+    device_changes_in(Convention::Own, ns, d, old, groups)
+}
+
+/// [`device_changes`] in a value convention.
+pub fn device_changes_in(
+    conv: Convention,
+    ns: &str,
+    d: &Device,
+    old: &Device,
+    groups: &IndexMap<String, Group>,
+) -> TreeSnapshot {
+    device_into(TreeSnapshot::values_only(conv), ns, d, Some(old), groups)
 }
 
 /// Whether two versions of a device map to the same objects: the same type, label,
@@ -262,6 +310,10 @@ fn device_into(
         let old_fields = old.and_then(|o| o.channels.get(key)).map(|c| &c.fields);
         channel(&mut out, &channels, key, ch, old_fields, groups);
     }
+    let key_pad = |c: &Channel| events::HMIP_CODE_CHANNEL_TYPES.contains(&c.channel_type.as_str());
+    if d.channels.values().any(key_pad) {
+        out.extend_objects(|| hmip_event_objects(&base, events::HMIP_CODE_STATES));
+    }
     out
 }
 
@@ -320,6 +372,33 @@ fn channel(
     if events::EVENT_CHANNEL_TYPES.contains(&ch.channel_type.as_str()) {
         out.extend_objects(|| event_objects(&id));
     }
+    if events::HMIP_EVENT_CHANNEL_TYPES.contains(&ch.channel_type.as_str()) {
+        out.extend_objects(|| hmip_event_objects(&id, events::HMIP_CHANNEL_EVENTS));
+    }
+}
+
+/// The objects a channel event writes to: the channel's event states (which a channel of
+/// a type not known for events gets on its first event) and ioBroker.hmip's
+/// `events.<type>`.
+pub fn channel_event_objects(ns: &str, ev: &crate::cloud::ChannelEvent) -> Vec<IobObject> {
+    let channel = events::channel_id(ns, ev);
+    let mut out = event_objects(&channel);
+    out.extend(hmip_event_objects(&channel, &[&ev.event_type]));
+    out
+}
+
+/// ioBroker.hmip's event states below a channel or device: the `events` folder and one
+/// read-only indicator per name.
+pub fn hmip_event_objects(parent: &str, names: &[&str]) -> Vec<IobObject> {
+    let base = format!("{parent}.{}", events::EVENTS);
+    std::iter::once(folder(&base, "Events"))
+        .chain(names.iter().filter(|n| events::is_event_name(n)).map(|n| {
+            state_object(
+                &format!("{base}.{n}"),
+                row_common(n, &events::HMIP_EVENT_ROW),
+            )
+        }))
+        .collect()
 }
 
 /// The event state objects of a channel (button presses, door bell, last event); they
@@ -328,12 +407,17 @@ pub fn event_objects(channel_id: &str) -> Vec<IobObject> {
     objects_of_rows(channel_id, events::EVENT_ROWS)
 }
 
-/// The key-pad code state objects under a device's `info` channel.
-pub fn code_objects(ns: &str, device_id: &str) -> Vec<IobObject> {
-    objects_of_rows(
-        &format!("{}.info", ids::device(ns, device_id)),
-        events::CODE_ROWS,
-    )
+/// The key-pad code state objects under a device's `info` channel, and ioBroker.hmip's
+/// `events.codeIndex` and `events.<code_state>`.
+pub fn code_objects(ns: &str, device_id: &str, code_state: &str) -> Vec<IobObject> {
+    let device = ids::device(ns, device_id);
+    let mut out = objects_of_rows(&format!("{device}.info"), events::CODE_ROWS);
+    out.extend(hmip_event_objects(&device, &[code_state]));
+    out.push(state_object(
+        &format!("{device}.{}.codeIndex", events::EVENTS),
+        row_common("codeIndex", &events::HMIP_CODE_INDEX_ROW),
+    ));
+    out
 }
 
 fn objects_of_rows(parent: &str, rows: &[FieldRow]) -> Vec<IobObject> {
@@ -344,12 +428,17 @@ fn objects_of_rows(parent: &str, rows: &[FieldRow]) -> Vec<IobObject> {
 
 /// The objects and values of one group.
 pub fn group(ns: &str, g: &Group) -> TreeSnapshot {
+    group_in(Convention::Own, ns, g)
+}
+
+/// [`group`] in a value convention.
+pub fn group_in(conv: Convention, ns: &str, g: &Group) -> TreeSnapshot {
     let base = ids::group(ns, &g.id);
     let label = g.label.clone().unwrap_or_else(|| g.id.clone());
     // A folder, not a channel: the group's own states sit on the device object, and
     // consumers run type-detector on devices without channels (a HEATING group is a
     // thermostat, a SWITCHING group a socket).
-    let mut out = TreeSnapshot::default();
+    let mut out = TreeSnapshot::new(conv);
     let info = device_with_info(&mut out, &base, &label, "folder", "Group information");
     push_field(
         &mut out,
@@ -405,8 +494,13 @@ pub fn client(ns: &str, c: &Client) -> TreeSnapshot {
 /// object (`weather`, `location`, …); functional homes under `functionalHomes.<solution>`
 /// with ioBroker.hmip's camel-case names (`securityAndAlarm`, …).
 pub fn home(ns: &str, h: &Home) -> TreeSnapshot {
+    home_in(Convention::Own, ns, h)
+}
+
+/// [`home`] in a value convention.
+pub fn home_in(conv: Convention, ns: &str, h: &Home) -> TreeSnapshot {
     let base = ids::home(ns, &h.id);
-    let mut out = TreeSnapshot::default();
+    let mut out = TreeSnapshot::new(conv);
     out.objects
         .push(object(&base, "device", json!({"name": "Home"})));
     for (field, v) in &h.fields {
@@ -487,6 +581,10 @@ fn push_fields_with(
     changed: &dyn Fn(&str) -> bool,
 ) {
     let values_only = out.values_only;
+    let convention = out.convention;
+    // The row of a field under the instance's value convention.
+    let row_of =
+        |field: &str| convention.row(rows, type_name, field, table::find(rows, type_name, field));
     let push = |out: &mut TreeSnapshot, field: &str, v: &Value, row: Option<&FieldRow>| {
         let kind = defined.and_then(|d| d.kind_of(field));
         push_mapped(out, parent, field, v, row, kind);
@@ -502,7 +600,7 @@ fn push_fields_with(
         if values_only && !changed(field) {
             continue;
         }
-        push(out, field, v, table::find(rows, type_name, field));
+        push(out, field, v, row_of(field).as_ref());
     }
     // Derived states (`windowOpen` from `windowState`), unless the cloud sends a field
     // of that name itself.
@@ -514,7 +612,10 @@ fn push_fields_with(
             fields.get(row.cloud_field()),
             fields.contains_key(row.field),
         ) {
-            push_field(out, parent, row.field, v, Some(row));
+            let row = convention
+                .row(rows, type_name, row.field, Some(row))
+                .unwrap_or(*row);
+            push_field(out, parent, row.field, v, Some(&row));
         }
     }
     if values_only {
@@ -528,17 +629,17 @@ fn push_fields_with(
         if fields.contains_key(f.name) {
             continue;
         }
-        let row = table::find(rows, type_name, f.name);
-        match row {
+        let row = row_of(f.name);
+        match row.as_ref() {
             // Actions and parameters: made below.
             Some(r) if r.kind != Kind::Value => continue,
             // Derived from a field that was sent: made above.
             Some(r) if r.source.is_some() && fields.contains_key(r.cloud_field()) => continue,
             _ => {
-                push(out, f.name, &Value::Null, row);
+                push(out, f.name, &Value::Null, row.as_ref());
                 // A field the cloud does not send is no feature of this device (a report
                 // carries every field of a channel): nothing a write could change.
-                if row.is_some_and(FieldRow::writable) {
+                if row.as_ref().is_some_and(FieldRow::writable) {
                     read_only(out.objects.last_mut().expect("just pushed"));
                 }
             }
@@ -558,8 +659,12 @@ fn push_local_rows(
     for row in table::local_rows(rows, type_name) {
         if !fields.contains_key(row.field) {
             let id = format!("{parent}.{}", row.field);
+            let row = out
+                .convention
+                .row(rows, type_name, row.field, Some(row))
+                .unwrap_or(*row);
             out.objects
-                .push(state_object(&id, row_common(row.field, row)));
+                .push(state_object(&id, row_common(row.field, &row)));
         }
     }
 }
@@ -708,6 +813,18 @@ pub fn write_to_call(
     val: &Value,
     param: &dyn Fn(&str) -> Option<Value>,
 ) -> Result<WriteAction, WriteError> {
+    write_to_call_in(Convention::Own, ns, state, id, val, param)
+}
+
+/// [`write_to_call`] in a value convention: the written value is understood in it.
+pub fn write_to_call_in(
+    conv: Convention,
+    ns: &str,
+    state: &CurrentState,
+    id: &str,
+    val: &Value,
+    param: &dyn Fn(&str) -> Option<Value>,
+) -> Result<WriteAction, WriteError> {
     let unknown = || WriteError::UnknownId(id.to_string());
     let rel = id
         .strip_prefix(ns)
@@ -729,13 +846,16 @@ pub fn write_to_call(
                 });
         }
     }
-    let row = table::find(target.rows, target.type_name, target.field)
+    let row = table::find(target.rows, target.type_name, target.field);
+    let row = conv
+        .row(target.rows, target.type_name, target.field, row)
         .or_else(|| {
             in_rows(CHANNEL_ROWS)
-                .then(|| table::find(events::EVENT_ROWS, "", target.field))
+                .then(|| table::find(events::EVENT_ROWS, "", target.field).copied())
                 .flatten()
         })
         .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
+    let row = &row;
     if row.kind == Kind::Param {
         cloud_value(id, row, val)?;
         return Ok(WriteAction::Local);
@@ -772,12 +892,17 @@ pub fn write_to_call(
     let parent = &id[..id.rfind('.').unwrap_or(0)];
     for (key, field) in control.params {
         // An unset parameter sends its row's default; without one the write is refused,
-        // since the cloud rejects a null (an on-time, a vacation temperature).
-        let default = table::find(target.rows, target.type_name, field)
-            .and_then(|r| r.default)
-            .map(Value::from);
+        // since the cloud rejects a null (an on-time, a vacation temperature). A 0 where
+        // the row starts above it is unset too: ioBroker.hmip's "no time" (its states
+        // hold 0 after a move).
+        let row = table::find(target.rows, target.type_name, field);
+        let default = row.and_then(|r| r.default).map(Value::from);
+        let unset = |v: &Value| {
+            v.is_null()
+                || (v.as_f64() == Some(0.0) && row.and_then(|r| r.min).is_some_and(|m| m > 0.0))
+        };
         let v = param(&format!("{parent}.{field}"))
-            .filter(|v| !v.is_null())
+            .filter(|v| !unset(v))
             .or(default)
             .ok_or_else(|| WriteError::BadValue {
                 id: id.to_string(),
@@ -788,10 +913,12 @@ pub fn write_to_call(
     for (key, v) in control.fixed {
         body.insert((*key).into(), Value::Bool(*v));
     }
-    Ok(WriteAction::Call(ControlCall {
+    let mut call = ControlCall {
         path: control.path.to_string(),
         body: Value::Object(body),
-    }))
+    };
+    conv.timed_dim(&mut call, &|field| param(&format!("{parent}.{field}")));
+    Ok(WriteAction::Call(call))
 }
 
 /// `{groupId}` of the group of `group_type` that the written channel belongs to.

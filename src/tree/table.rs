@@ -32,6 +32,22 @@ pub enum Scale {
     /// A cloud enum string shown as a boolean (a derived flag such as `windowOpen`),
     /// and a written boolean sent as one of two enum values.
     Flag(&'static Flag),
+    /// ioBroker.hmip's levels: cloud 0..1 shown as 0..100 in the cloud's direction
+    /// (a shutter 0 = open); a written value above 1 is a percentage, one up to 1 already
+    /// the cloud's fraction (so 1 means fully closed, not 1 %).
+    HmipLevel,
+    /// Rounded to 2 decimals (rain counters, which the cloud sends with float drift).
+    Rounded,
+    /// Written values rounded to 0.5 (ioBroker.hmip's set-point `step`).
+    HalfSteps,
+    /// True when the cloud enum has this value, false for any other, null included
+    /// (ioBroker.hmip's `windowOpen`).
+    Equals(&'static str),
+    /// A member of a cloud object (`channelIndex` of `alarmEventDeviceChannel`).
+    Member(&'static str),
+    /// A cloud enum string shown as its position counted from 1, with `common.states`
+    /// `{1: name, …}` (ioBroker.hmip's `setLockState`). Writes take the number or the name.
+    Index1(&'static [&'static str]),
 }
 
 /// The enum values a [`Scale::Flag`] reads as true or false, and what a write sends.
@@ -50,7 +66,10 @@ impl Scale {
     pub fn to_state(self, cloud: f64) -> f64 {
         match self {
             Scale::Percent => round(cloud * 100.0),
+            // Float noise only: ioBroker.hmip shows every decimal the cloud sends.
+            Scale::HmipLevel => round_to(cloud * 100.0, 1e6),
             Scale::OpenPercent => round((1.0 - cloud) * 100.0),
+            Scale::Rounded => round(cloud),
             _ => cloud,
         }
     }
@@ -60,6 +79,8 @@ impl Scale {
         match self {
             Scale::Percent => round4(state / 100.0),
             Scale::OpenPercent => round4(1.0 - state / 100.0),
+            Scale::HmipLevel if state > 1.0 => round_to(state / 100.0, 1e8),
+            Scale::HalfSteps => round_to(state, 2.0),
             _ => state,
         }
     }
@@ -68,6 +89,11 @@ impl Scale {
 /// Round a percentage to 2 decimals: 0.285 * 100 must read 28.5, not 28.499999999999996.
 fn round(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
+}
+
+/// Round to the precision `1 / scale`.
+fn round_to(v: f64, scale: f64) -> f64 {
+    (v * scale).round() / scale
 }
 
 /// Cloud levels carry at most 4 decimals.
@@ -373,6 +399,11 @@ impl FieldRow {
                 .enumerate()
                 .map(|(i, n)| (i.to_string(), json!(n)))
                 .collect(),
+            Scale::Index1(names) => names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| ((i + 1).to_string(), json!(n)))
+                .collect(),
             _ => self
                 .states
                 .iter()
@@ -407,6 +438,9 @@ impl FieldRow {
     /// A cloud value in the state's scale, of whatever kind it is.
     fn scaled(&self, cloud: &Value) -> Value {
         match (self.scale, cloud) {
+            (Scale::Equals(on), v) => json!(v.as_str() == Some(on)),
+            (Scale::Member(key), Value::Object(o)) => o.get(key).cloned().unwrap_or(Value::Null),
+            (Scale::Member(_), _) => Value::Null,
             (_, Value::Null) => Value::Null,
             (Scale::Index(names), Value::String(s)) => names
                 .iter()
@@ -414,7 +448,11 @@ impl FieldRow {
                 .map_or(Value::Null, |i| json!(i)),
             (Scale::Flag(f), Value::String(s)) if f.on.contains(&s.as_str()) => json!(true),
             (Scale::Flag(f), Value::String(s)) if f.off.contains(&s.as_str()) => json!(false),
-            (Scale::Index(_) | Scale::Flag(_), _) => Value::Null,
+            (Scale::Index1(names), Value::String(s)) => names
+                .iter()
+                .position(|n| n == s)
+                .map_or(Value::Null, |i| json!(i + 1)),
+            (Scale::Index(_) | Scale::Index1(_) | Scale::Flag(_), _) => Value::Null,
             (scale, Value::Number(n)) if scale != Scale::Identity => {
                 json_number(scale.to_state(n.as_f64().unwrap_or_default()))
             }
@@ -440,6 +478,14 @@ impl FieldRow {
                 _ => val
                     .as_u64()
                     .and_then(|i| names.get(i as usize))
+                    .map(|n| json!(n))
+                    .ok_or_else(|| format!("{val} is not one of {}", self.states_list())),
+            },
+            ("number", Scale::Index1(names)) => match val {
+                Value::String(s) if names.contains(&s.as_str()) => Ok(val.clone()),
+                _ => val
+                    .as_u64()
+                    .and_then(|i| names.get((i as usize).checked_sub(1)?))
                     .map(|n| json!(n))
                     .ok_or_else(|| format!("{val} is not one of {}", self.states_list())),
             },
@@ -469,10 +515,11 @@ impl FieldRow {
     }
 
     fn states_list(&self) -> String {
+        let first = usize::from(matches!(self.scale, Scale::Index1(_)));
         self.states
             .iter()
             .enumerate()
-            .map(|(i, s)| format!("{i} ({s})"))
+            .map(|(i, s)| format!("{} ({s})", i + first))
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -126,7 +126,11 @@ fn every_device_channel_group_and_client_has_its_object() {
     }
     let count = |t: &str| snap.objects.iter().filter(|o| o.obj_type == t).count();
     // Group info is a folder, so that type-detector sees a group as one device.
-    let (devices, channels, folders) = expected_counts(&raw);
+    let (devices, channels, folders) = expected_counts(
+        &raw,
+        events::HMIP_EVENT_CHANNEL_TYPES,
+        events::HMIP_CODE_CHANNEL_TYPES,
+    );
     assert_eq!(count("device"), devices);
     assert_eq!(count("channel"), channels);
     assert_eq!(count("folder"), folders);

@@ -7,14 +7,42 @@ use serde_json::Value;
 /// JSON: a device per device, group and client and one for the home; a channel per
 /// functional channel, an info channel per device and client, the instance's info, one per
 /// nested object of the home and per functional home; a folder per device's channels and
-/// per group's info, the four top folders and `functionalHomes`.
-pub fn expected_counts(home: &Value) -> (usize, usize, usize) {
+/// per group's info, the four top folders and `functionalHomes`, and an `events` folder
+/// (ioBroker.hmip's event states) per channel of `event_types` and per device with a
+/// channel of `code_types` (key pads).
+pub fn expected_counts(
+    home: &Value,
+    event_types: &[&str],
+    code_types: &[&str],
+) -> (usize, usize, usize) {
     let len = |k: &str| home[k].as_object().map_or(0, |m| m.len());
     let channels: usize = home["devices"]
         .as_object()
         .unwrap()
         .values()
         .map(|d| d["functionalChannels"].as_object().unwrap().len())
+        .sum();
+    let channel_types = |d: &Value| -> Vec<String> {
+        d["functionalChannels"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|c| {
+                c["functionalChannelType"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect()
+    };
+    let devices = home["devices"].as_object().unwrap().values();
+    let event_folders: usize = devices
+        .clone()
+        .map(|d| {
+            let types = channel_types(d);
+            let events = types.iter().filter(|t| event_types.contains(&t.as_str()));
+            events.count() + usize::from(types.iter().any(|t| code_types.contains(&t.as_str())))
+        })
         .sum();
     let h = home["home"].as_object().unwrap();
     let nested = h
@@ -25,6 +53,6 @@ pub fn expected_counts(home: &Value) -> (usize, usize, usize) {
     (
         len("devices") + len("groups") + len("clients") + 1,
         channels + len("devices") + len("clients") + 1 + nested + functional,
-        4 + len("devices") + 1 + len("groups"),
+        4 + len("devices") + 1 + len("groups") + event_folders,
     )
 }

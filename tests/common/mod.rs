@@ -42,6 +42,7 @@ pub fn fast_adapter_options() -> AdapterOptions {
         namespace: "hmip.0".into(),
         write_debounce: Duration::from_millis(50),
         confirm_timeout: Duration::from_secs(3),
+        ..AdapterOptions::default()
     }
 }
 
