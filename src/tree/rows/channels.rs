@@ -11,7 +11,6 @@ use crate::tree::table::{FieldRow, Flag};
 const SWITCHES: &[&str] = &[
     "SWITCH_CHANNEL",
     "SWITCH_MEASURING_CHANNEL",
-    "MULTI_MODE_INPUT_SWITCH_CHANNEL",
     "EXTERNAL_SWITCH_CHANNEL",
     // The siren's `on` (ioBroker.hmip 3.x switches it through `setSwitchState`).
     "ALARM_SIREN_CHANNEL",
@@ -20,15 +19,11 @@ const SWITCHES: &[&str] = &[
 /// ON switch instead of leaving it over as a second, socket-like device.
 const LIGHTS: &[&str] = &[
     "DIMMER_CHANNEL",
-    "MULTI_MODE_INPUT_DIMMER_CHANNEL",
     "UNIVERSAL_LIGHT_CHANNEL",
     "UNIVERSAL_LIGHT_GROUP_CHANNEL",
     "EXTERNAL_UNIVERSAL_LIGHT_CHANNEL",
     "NOTIFICATION_LIGHT_CHANNEL",
-    "BACKLIGHT_CHANNEL",
     "OPTICAL_SIGNAL_CHANNEL",
-    "OPTICAL_SIGNAL_GROUP_CHANNEL",
-    "UNIVERSAL_DIMMING_CHANNEL",
     // The 0-10 V actuator (HmIP-WUA) dims and switches like a dimmer (homematicip and
     // ioBroker.hmip 3.x send `setDimLevel` / `setSwitchState`); its ventilation level
     // has rows of its own.
@@ -42,11 +37,7 @@ const WHITE_LIGHTS: &[&str] = &[
     "EXTERNAL_UNIVERSAL_LIGHT_CHANNEL",
 ];
 /// Lights with one of eight fixed colours.
-const SIGNAL_LIGHTS: &[&str] = &[
-    "NOTIFICATION_LIGHT_CHANNEL",
-    "OPTICAL_SIGNAL_CHANNEL",
-    "OPTICAL_SIGNAL_GROUP_CHANNEL",
-];
+const SIGNAL_LIGHTS: &[&str] = &["NOTIFICATION_LIGHT_CHANNEL", "OPTICAL_SIGNAL_CHANNEL"];
 /// Shutters, blinds and other covers: type-detector's blind through `level.blind`. The
 /// tubular drive and the window drive report `shutterLevel` like a shutter; no client
 /// sends a call for them yet (homematicip 2.19.1: "the tubular drive has no commands
@@ -54,44 +45,28 @@ const SIGNAL_LIGHTS: &[&str] = &[
 const SHUTTERS: &[&str] = &[
     "SHUTTER_CHANNEL",
     "BLIND_CHANNEL",
-    "MULTI_MODE_INPUT_BLIND_CHANNEL",
     "GENERIC_WINDOW_COVERING_CHANNEL",
     "TUBULAR_DRIVE_CHANNEL",
     "WINDOW_DRIVE_CHANNEL",
 ];
-const BLINDS: &[&str] = &[
-    "BLIND_CHANNEL",
-    "MULTI_MODE_INPUT_BLIND_CHANNEL",
-    "GENERIC_WINDOW_COVERING_CHANNEL",
-];
+const BLINDS: &[&str] = &["BLIND_CHANNEL", "GENERIC_WINDOW_COVERING_CHANNEL"];
 const SHADINGS: &[&str] = &["SHADING_CHANNEL"];
 const THERMOSTATS: &[&str] = &[
     "HEATING_THERMOSTAT_CHANNEL",
     "WALL_MOUNTED_THERMOSTAT_PRO_CHANNEL",
-    "WALL_MOUNTED_THERMOSTAT_WITH_CARBON_CHANNEL",
     "ANALOG_ROOM_CONTROL_CHANNEL",
-    "WALL_MOUNTED_THERMOSTAT_CHANNEL",
-    "WALL_MOUNTED_THERMOSTAT_BASIC_CHANNEL",
-    "WALL_MOUNTED_THERMOSTAT_WITHOUT_DISPLAY_CHANNEL",
 ];
-const CLIMATE_DISPLAYS: &[&str] = &[
-    "WALL_MOUNTED_THERMOSTAT_PRO_CHANNEL",
-    "WALL_MOUNTED_THERMOSTAT_WITH_CARBON_CHANNEL",
-    "WALL_MOUNTED_THERMOSTAT_CHANNEL",
-];
+const CLIMATE_DISPLAYS: &[&str] = &["WALL_MOUNTED_THERMOSTAT_PRO_CHANNEL"];
 /// Contacts whose `windowState` knows no TILTED in practice: type-detector's window,
 /// through the boolean `windowOpen` (`sensor.window`).
 const CONTACTS: &[&str] = &[
     "SHUTTER_CONTACT_CHANNEL",
-    "CONTACT_INTERFACE_CHANNEL",
     "MULTI_MODE_INPUT_CHANNEL",
-    "MULTI_MODE_LOCK_INPUT_CHANNEL",
-    "MAGNETIC_DOOR_SENSOR_CHANNEL",
     "GENERIC_CONTACT_SENSOR_CHANNEL",
 ];
 /// Window handles: type-detector's windowTilt, through `windowState` as `value.window`.
 const HANDLES: &[&str] = &["ROTARY_HANDLE_CHANNEL"];
-const LOCKS: &[&str] = &["DOOR_LOCK_CHANNEL", "DOOR_LOCK_PRO_CHANNEL"];
+const LOCKS: &[&str] = &["DOOR_LOCK_CHANNEL"];
 const LOCK_STATES: &[&str] = &["OPEN", "LOCKED", "UNLOCKED", "NONE"];
 /// The lock states a user may ask for.
 const TARGET_LOCK_STATES: &[&str] = &["OPEN", "LOCKED", "UNLOCKED"];
@@ -126,26 +101,11 @@ const WATER_ALARM_TRIGGERS: &[&str] = &[
     "WATER_DETECTION",
     "WATER_MOISTURE_DETECTION",
 ];
-const WEATHER: &[&str] = &[
-    "WEATHER_SENSOR_CHANNEL",
-    "WEATHER_SENSOR_PLUS_CHANNEL",
-    "WEATHER_SENSOR_PRO_CHANNEL",
-    "GENERIC_CLIMATE_SENSOR_CHANNEL",
-];
-/// Channel 0 of every device whose channel class has homematicip's `set_identify`
-/// (`DeviceBaseChannel` and its subclasses): the device blinks or beeps.
-const IDENTIFIABLE: &[&str] = &[
-    "DEVICE_BASE",
-    "DEVICE_BASE_FLOOR_HEATING",
-    "DEVICE_GLOBAL_PUMP_CONTROL",
-    "DEVICE_INCORRECT_POSITIONED",
-    "DEVICE_OPERATIONLOCK",
-    "DEVICE_OPERATIONLOCK_WITH_SABOTAGE",
-    "DEVICE_PERMANENT_FULL_RX",
-    "DEVICE_RECHARGEABLE_WITH_SABOTAGE",
-    "DEVICE_SABOTAGE",
-    "DEVICE_GLASS_DISPLAY",
-];
+const WEATHER: &[&str] = &["WEATHER_SENSOR_CHANNEL", "GENERIC_CLIMATE_SENSOR_CHANNEL"];
+/// Channel 0 of a device, whose channel class has homematicip's `set_identify`: the
+/// device blinks or beeps. The other channel 0 types (`DeviceBaseChannel`'s subclasses)
+/// are `like` it in the catalog.
+const IDENTIFIABLE: &[&str] = &["DEVICE_BASE"];
 /// Glass displays: channel 0 (`DEVICE_GLASS_DISPLAY`) and their tiles.
 const GLASS_DISPLAYS: &[&str] = &["DEVICE_GLASS_DISPLAY"];
 const TILES: &[&str] = &["INPUT_TILE_DISPLAY_CHANNEL"];
@@ -184,26 +144,15 @@ const VENTILATION_MODES: &[&str] = &["NO_VENTILATION", "VENTILATION"];
 /// Energy meters of other makes and the French Linky interface.
 const ENERGY_METERS: &[&str] = &[
     "GENERIC_ENERGY_METER_CHANNEL",
-    "GENERIC_BATTERY_CHANNEL",
     "ENERGY_SENSORS_INTERFACE_LINKY_CHANNEL",
-    "GENERIC_ELECTRIC_VEHICLE_CHANNEL",
-    "GENERIC_SMART_METER_GATEWAY_CHANNEL",
 ];
 /// Channels of devices paired through a partner system (HCU plug-ins): the partner's id.
 const EXTERNAL: &[&str] = &[
-    "EXTERNAL_ACCESS_EVENT_CHANNEL",
     "EXTERNAL_CAMERA_CHANNEL",
-    "EXTERNAL_DOORBELL_CHANNEL",
-    "EXTERNAL_DOOR_SWITCH_CHANNEL",
-    "EXTERNAL_HEAT_PUMP_CHANNEL",
-    "EXTERNAL_HMIP_CAMERA_CHANNEL",
-    "EXTERNAL_HOT_WATER_SWITCH_CHANNEL",
     "EXTERNAL_SWITCH_CHANNEL",
     "EXTERNAL_UNIVERSAL_LIGHT_CHANNEL",
     "GENERIC_CONTACT_SENSOR_CHANNEL",
     "GENERIC_ENERGY_METER_CHANNEL",
-    "GENERIC_OCCUPANCY_SENSOR_CHANNEL",
-    "GENERIC_SWITCH_INPUT_CHANNEL",
 ];
 
 /// Rows for device channel fields.
