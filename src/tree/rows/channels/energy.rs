@@ -3,7 +3,8 @@
 use super::super::{BOOL, NUM, STR};
 use crate::tree::table::FieldRow;
 
-/// Energy meters of other makes and the French Linky interface.
+/// Energy meters of other makes and the French Linky interface (batteries, wall boxes and
+/// smart meter gateways are `like` the Linky interface in the catalog).
 const ENERGY_METERS: &[&str] = &[
     "GENERIC_ENERGY_METER_CHANNEL",
     "ENERGY_SENSORS_INTERFACE_LINKY_CHANNEL",
