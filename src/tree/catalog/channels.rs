@@ -127,7 +127,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "BACKLIGHT_CHANNEL",
-        like: None,
+        // homematicip 2.19.1 reads both types with one class.
+        like: Some("DIMMER_CHANNEL"),
         fields: &[&[
             n("dimLevel"),
             n("dimLevelHighest"),
@@ -223,7 +224,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "CONTACT_INTERFACE_CHANNEL",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("SHUTTER_CONTACT_CHANNEL"),
         fields: &[&[
             s("alarmContactType"),
             b("bootedRecently"),
@@ -263,7 +265,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "DEVICE_BASE_FLOOR_HEATING",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("DEVICE_BASE"),
         fields: &[
             BASE,
             &[
@@ -423,7 +426,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "DEVICE_GLOBAL_PUMP_CONTROL",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("DEVICE_BASE"),
         fields: &[
             BASE,
             &[
@@ -440,17 +444,20 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "DEVICE_INCORRECT_POSITIONED",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("DEVICE_BASE"),
         fields: &[BASE, &[b("incorrectPositioned")]],
     },
     TypeRow {
         name: "DEVICE_OPERATIONLOCK",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("DEVICE_BASE"),
         fields: &[BASE, &[b("operationLockActive")]],
     },
     TypeRow {
         name: "DEVICE_OPERATIONLOCK_WITH_SABOTAGE",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("DEVICE_OPERATIONLOCK"),
         fields: &[
             BASE,
             &[
@@ -463,17 +470,20 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "DEVICE_PERMANENT_FULL_RX",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("DEVICE_BASE"),
         fields: &[BASE, &[b("permanentFullRx")]],
     },
     TypeRow {
         name: "DEVICE_RECHARGEABLE_WITH_SABOTAGE",
-        like: None,
+        // Channel 0 of a device: identify, as every device base.
+        like: Some("DEVICE_BASE"),
         fields: &[BASE, &[b("badBatteryHealth"), b("sabotage")]],
     },
     TypeRow {
         name: "DEVICE_SABOTAGE",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("DEVICE_BASE"),
         fields: &[BASE, &[b("sabotage")]],
     },
     TypeRow {
@@ -528,7 +538,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "DOOR_LOCK_PRO_CHANNEL",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("DOOR_LOCK_CHANNEL"),
         fields: &[&[
             s("accelerationSabotageMode"),
             n("accelerationSabotageSensitivity"),
@@ -627,7 +638,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "EXTERNAL_ACCESS_EVENT_CHANNEL",
-        like: None,
+        // A partner system's channel: the partner's id, as every such channel.
+        like: Some("EXTERNAL_CAMERA_CHANNEL"),
         fields: &[&[
             s("accessEventRegistrationStatus"),
             j("accessEventRegistrations"),
@@ -651,7 +663,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "EXTERNAL_DOORBELL_CHANNEL",
-        like: None,
+        // A partner system's channel: the partner's id, as every such channel.
+        like: Some("EXTERNAL_CAMERA_CHANNEL"),
         fields: &[&[
             s("channelId"),
             s("doorBellLabel"),
@@ -660,12 +673,14 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "EXTERNAL_DOOR_SWITCH_CHANNEL",
-        like: None,
+        // A partner system's channel: the partner's id, as every such channel.
+        like: Some("EXTERNAL_CAMERA_CHANNEL"),
         fields: &[&[s("channelId")]],
     },
     TypeRow {
         name: "EXTERNAL_HEAT_PUMP_CHANNEL",
-        like: None,
+        // A partner system's channel: the partner's id, as every such channel.
+        like: Some("EXTERNAL_CAMERA_CHANNEL"),
         fields: &[&[
             s("channelId"),
             s("climateOperationMode"),
@@ -677,7 +692,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "EXTERNAL_HMIP_CAMERA_CHANNEL",
-        like: None,
+        // A partner system's channel: the partner's id, as every such channel.
+        like: Some("EXTERNAL_CAMERA_CHANNEL"),
         fields: &[&[
             s("channelId"),
             j("enabledCameraEventPushNotificationTypes"),
@@ -687,7 +703,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "EXTERNAL_HOT_WATER_SWITCH_CHANNEL",
-        like: None,
+        // A partner system's channel: the partner's id, as every such channel.
+        like: Some("EXTERNAL_CAMERA_CHANNEL"),
         fields: &[&[s("channelId"), s("switchVisualization")]],
     },
     TypeRow {
@@ -797,7 +814,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "GENERIC_BATTERY_CHANNEL",
-        like: None,
+        // An energy meter of another make: the same counter rows.
+        like: Some("ENERGY_SENSORS_INTERFACE_LINKY_CHANNEL"),
         fields: &[&[
             n("batteryCapacity"),
             n("batteryLevel"),
@@ -851,7 +869,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "GENERIC_ELECTRIC_VEHICLE_CHANNEL",
-        like: None,
+        // An energy meter of another make: the same counter rows.
+        like: Some("ENERGY_SENSORS_INTERFACE_LINKY_CHANNEL"),
         fields: &[],
     },
     TypeRow {
@@ -879,7 +898,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "GENERIC_OCCUPANCY_SENSOR_CHANNEL",
-        like: None,
+        // A partner system's channel: the partner's id, as every such channel.
+        like: Some("EXTERNAL_CAMERA_CHANNEL"),
         fields: &[&[s("channelId"), b("presenceDetected")]],
     },
     TypeRow {
@@ -905,7 +925,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "GENERIC_SMART_METER_GATEWAY_CHANNEL",
-        like: None,
+        // An energy meter of another make: the same counter rows.
+        like: Some("ENERGY_SENSORS_INTERFACE_LINKY_CHANNEL"),
         fields: &[],
     },
     TypeRow {
@@ -920,7 +941,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "GENERIC_SWITCH_INPUT_CHANNEL",
-        like: None,
+        // A partner system's channel: the partner's id, as every such channel.
+        like: Some("EXTERNAL_CAMERA_CHANNEL"),
         fields: &[&[s("channelId")]],
     },
     TypeRow {
@@ -1018,7 +1040,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "MAGNETIC_DOOR_SENSOR_CHANNEL",
-        like: None,
+        // A door contact: a window state read as open or closed.
+        like: Some("SHUTTER_CONTACT_CHANNEL"),
         fields: &[&[
             n("eventDelay"),
             s("magneticDoorSensorMode"),
@@ -1046,7 +1069,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "MULTI_MODE_INPUT_BLIND_CHANNEL",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("BLIND_CHANNEL"),
         fields: &[&[
             s("binaryBehaviorType"),
             b("blindModeActive"),
@@ -1086,7 +1110,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "MULTI_MODE_INPUT_DIMMER_CHANNEL",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("DIMMER_CHANNEL"),
         fields: &[&[
             s("binaryBehaviorType"),
             n("dimLevel"),
@@ -1103,7 +1128,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "MULTI_MODE_INPUT_SWITCH_CHANNEL",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("SWITCH_CHANNEL"),
         fields: &[&[
             s("binaryBehaviorType"),
             s("multiModeInputMode"),
@@ -1115,7 +1141,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "MULTI_MODE_LOCK_INPUT_CHANNEL",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("MULTI_MODE_INPUT_CHANNEL"),
         fields: &[&[
             s("actionParameter"),
             s("binaryBehaviorType"),
@@ -1195,7 +1222,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "OPTICAL_SIGNAL_GROUP_CHANNEL",
-        like: None,
+        // The group of optical signal lights takes the same calls.
+        like: Some("OPTICAL_SIGNAL_CHANNEL"),
         fields: &[&[
             n("dimLevel"),
             b("on"),
@@ -1608,7 +1636,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "WALL_MOUNTED_THERMOSTAT_WITHOUT_DISPLAY_CHANNEL",
-        like: None,
+        // A thermostat with the same rows (its set point through its HEATING group).
+        like: Some("ANALOG_ROOM_CONTROL_CHANNEL"),
         fields: &[&[
             n("actualTemperature"),
             n("humidity"),
@@ -1619,7 +1648,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "WALL_MOUNTED_THERMOSTAT_WITH_CARBON_CHANNEL",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("WALL_MOUNTED_THERMOSTAT_PRO_CHANNEL"),
         fields: &[&[
             n("actualTemperature"),
             n("carbonDioxideConcentration"),
@@ -1709,7 +1739,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "WEATHER_SENSOR_PLUS_CHANNEL",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("WEATHER_SENSOR_CHANNEL"),
         fields: &[&[
             n("actualTemperature"),
             n("humidity"),
@@ -1731,7 +1762,8 @@ pub static CHANNEL_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "WEATHER_SENSOR_PRO_CHANNEL",
-        like: None,
+        // homematicip 2.19.1 reads it with a subclass of that type's class.
+        like: Some("WEATHER_SENSOR_PLUS_CHANNEL"),
         fields: &[&[
             n("actualTemperature"),
             n("humidity"),

@@ -48,7 +48,8 @@ pub static GROUP_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "EXTENDED_LINKED_NOTIFICATION",
-        like: None,
+        // A linked group that switches, with an on-time of its own.
+        like: Some("EXTENDED_LINKED_SWITCHING"),
         fields: &[],
     },
     TypeRow {
@@ -184,7 +185,8 @@ pub static GROUP_TYPES: &[TypeRow] = &[
     },
     TypeRow {
         name: "SHUTTER_WIND_PROTECTION_RULE",
-        like: None,
+        // A protection rule: the shutter and slats levels it moves to.
+        like: Some("OVER_HEAT_PROTECTION_RULE"),
         fields: &[],
     },
     TypeRow {

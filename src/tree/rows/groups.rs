@@ -14,18 +14,17 @@ const SWITCHING: &[&str] = &[
     "ALARM_SWITCHING",
     "SECURITY_BACKUP_ALARM_SWITCHING",
     "EXTENDED_LINKED_SWITCHING",
-    "EXTENDED_LINKED_NOTIFICATION",
 ];
 /// Linked groups whose on-time is set through `group/switching/linked/setOnTime`
 /// (homematicip and ioBroker.hmip 3.x).
-const LINKED: &[&str] = &["EXTENDED_LINKED_SWITCHING", "EXTENDED_LINKED_NOTIFICATION"];
+const LINKED: &[&str] = &["EXTENDED_LINKED_SWITCHING"];
 /// Profile groups whose automatic/manual mode is set through `group/heating/setProfileMode`
 /// (homematicip and ioBroker.hmip 3.x, despite the path).
 const PROFILE_MODE_GROUPS: &[&str] = &["HOT_WATER", "SHUTTER_PROFILE"];
 /// Switching profiles: the mode goes to `group/switching/profile/setProfileMode` with the
 /// group's channels.
 const SWITCHING_PROFILES: &[&str] = &["SWITCHING_PROFILE"];
-const RULES: &[&str] = &["OVER_HEAT_PROTECTION_RULE", "SHUTTER_WIND_PROTECTION_RULE"];
+const RULES: &[&str] = &["OVER_HEAT_PROTECTION_RULE"];
 /// Groups of shutters, moved through `group/switching/…`.
 const SHUTTERS: &[&str] = &["SWITCHING", "SHUTTER_PROFILE", "EXTENDED_LINKED_SHUTTER"];
 const ALARM: &[&str] = &["ALARM_SWITCHING"];

@@ -4,69 +4,20 @@
 //! Roles are chosen from ioBroker's state roles so that `@iobroker/type-detector`
 //! recognises each device (its patterns, not a name list, decide); where the detector
 //! forced a choice, the row says why.
+//!
+//! A type names rows here only for behaviour of its own. A type that behaves like a
+//! known one is one catalog row with `like` ([`super::catalog`]) and takes that type's
+//! rows; a type the catalog knows that no row names (nor its `like` type) takes the rows
+//! for every type: a temperature or a flood alarm needs no more, and the wired
+//! ventilation family, the glass display's climate and weather screens and the partner
+//! systems' dimmers and switches send fields that neither homematicip 2.19.1 nor
+//! ioBroker.hmip 3.x names. Every field a channel or group sends still becomes a state.
 
 mod channels;
 mod groups;
 mod home;
 
 pub use channels::CHANNEL_ROWS;
-
-/// Channel types the mapping knows whose fields all take the rows for every type (a
-/// temperature, a flood alarm, ...) or whose fields neither homematicip 2.19.1 nor
-/// ioBroker.hmip 3.x names (the wired ventilation family, the glass display's climate
-/// and weather screens, the partner systems' dimmers and switches): they have no row of
-/// their own, and every field they send still becomes a state.
-pub const GENERIC_ONLY_CHANNELS: &[&str] = &[
-    "AIR_PRESSURE_SENSOR_CHANNEL",
-    "AIR_VENTILATION_CONTROLLER_CHANNEL",
-    "AIR_VENTILATION_ROOM_CHANNEL",
-    "BASE_WATER_SENSOR_CHANNEL",
-    "BLIND_GROUP_REMOTE_CONTROL_CHANNEL",
-    "DISTANCE_SENSOR_CHANNEL",
-    "EXTRACTION_FAN_CHANNEL",
-    "FAN_CONTROL_CHANNEL",
-    "FLOW_REGULATOR_CHANNEL",
-    "FLOW_REGULATOR_WITH_CARBON_CHANNEL",
-    "FLOW_REGULATOR_WITH_CLIMATE_CHANNEL",
-    "FLOW_SENSOR_CHANNEL",
-    "FLOW_SENSOR_WITH_VOC_NOX_CHANNEL",
-    "GENERIC_COLOR_DIMMER_CHANNEL",
-    "GENERIC_DIMMER_CHANNEL",
-    "GENERIC_PARTICULATE_MATTER_SENSOR_CHANNEL",
-    "GENERIC_SWITCH_CHANNEL",
-    "GENERIC_WATER_SENSOR_CHANNEL",
-    "INDOOR_CLIMATE_DISPLAY_CHANNEL",
-    "SUPPLY_FAN_CHANNEL",
-    "TEMPERATURE_SENSOR_CHANNEL",
-    "WEATHER_DISPLAY_CHANNEL",
-];
-
-/// Group types the mapping knows with no row of their own (their fields, if any, take
-/// the rows for every group type), for the same reasons as [`GENERIC_ONLY_CHANNELS`].
-pub const GENERIC_ONLY_GROUPS: &[&str] = &[
-    "AUTO_RELOCK_PROFILE",
-    "DEMAND_CONTROLLED_VENTILATION_GROUP",
-    "ELECTRICITY_SURPLUS_RULE_GROUP",
-    "EXTENDED_LINKED_VENTILATION",
-    "EXTENDED_LINKED_WATERING",
-    "FALSE_ALARM_PROTECTION_RULE",
-    "FAN_CONTROL_GROUP",
-    "GENERIC_DATA",
-    "HEATING_COOLING_DEMAND",
-    "HEAT_DEMAND_RULE",
-    "HEAT_DEMAND_RULE_WITH_LEAD_ROOM",
-    "HEAT_PUMP_TEMPERATURE_RULE_GROUP",
-    "LINKED_RAIN_PROTECTION",
-    "LOCK_OUT_PROTECTION_RULE",
-    "LOCK_PROFILE",
-    "NO_HEAT_DEMAND_RULE",
-    "OPEN_DOOR_NOTIFICATION_RULE_GROUP",
-    "RESIDENT",
-    "SMOKE_ALARM_DETECTION_RULE",
-    "VENTILATION_PROFILE",
-    "WATERING_PROFILE",
-    "WATER_ALARM",
-];
 pub use groups::GROUP_ROWS;
 pub use home::HOME_ROWS;
 
