@@ -21,7 +21,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const read = file => JSON.parse(fs.readFileSync(path.join(ROOT, file), 'utf8'));
 const SECRETS = ['authToken', 'clientAuthToken', 'clientId', 'pin'];
 // ioBroker.hmip's native keys (users' configs carry over) and ours.
-const NATIVE = ['accessPointSgtin', 'pin', 'deviceName', 'deviceId', 'authToken', 'clientAuthToken', 'clientId', 'lookupUrl'];
+const NATIVE = ['accessPointSgtin', 'pin', 'deviceName', 'deviceId', 'authToken', 'clientAuthToken', 'clientId', 'lookupUrl', 'valuesAsIoBrokerHmip'];
 
 function validate(schemaFile, data) {
     const ajv = new Ajv({ allErrors: true, strictTypes: false, strictSchema: false });
@@ -76,6 +76,7 @@ describe('io-package.json', () => {
         assert.deepEqual(Object.keys(io.native).sort(), [...NATIVE].sort());
         assert.equal(io.native.deviceName, 'ioBroker');
         assert.equal(io.native.lookupUrl, '', 'empty = the real cloud');
+        assert.equal(io.native.valuesAsIoBrokerHmip, false, 'values as ioBroker.hmip: off for a new install');
     });
 
     test('the secrets are encrypted and protected', () => {
