@@ -398,7 +398,14 @@ pub fn home(ns: &str, h: &Home) -> TreeSnapshot {
                     out.objects
                         .push(object(&id, "channel", json!({"name": solution})));
                     if let Value::Object(fields) = fh {
-                        push_fields(&mut out, &id, HOME_ROWS, solution, fields);
+                        // A field the alarm module shows itself (`alarmEventTriggerId`)
+                        // gets its object and value there only.
+                        let fields: Map<String, Value> = fields
+                            .iter()
+                            .filter(|(f, _)| solution != alarm::SOLUTION || alarm::row(f).is_none())
+                            .map(|(f, v)| (f.clone(), v.clone()))
+                            .collect();
+                        push_fields(&mut out, &id, HOME_ROWS, solution, &fields);
                     }
                     if solution == alarm::SOLUTION {
                         out.objects.extend(objects_of_rows(&id, alarm::ROWS));
