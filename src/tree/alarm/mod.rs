@@ -22,6 +22,10 @@
 //! (write-only, any of those words in any case), `internalZoneArmed` and
 //! `externalZoneArmed` (the classic pair on either panel: ABSENCE reads as both, PRESENCE as
 //! external only).
+//!
+//! ioBroker.hmip 3.x's other states of the solution are here too: the last alarm's device
+//! and trigger ([`values`]), its buttons and the alarm group's settings ([`commands`]), and
+//! the security journal ([`journal`]), which the answer of its read fills.
 
 pub mod commands;
 pub mod journal;
@@ -461,3 +465,5 @@ pub fn reports_problems(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_commands;
