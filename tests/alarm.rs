@@ -3,7 +3,10 @@
 //! Every mode is read from the zones, every write sends the call of its panel kind (the old
 //! call never reaches a request-based panel), an open window blocks arming with one log
 //! line, `alarmActivationProblems` and the real mode shown again, "arm anyway" arms past
-//! it, and ioBroker.hmip 3.1.1's four zone states read and write as there.
+//! it, and ioBroker.hmip 3.1.1's four zone states read and write as there. ioBroker.hmip
+//! 3.x's other commands: the journal (read by the button and on the cloud's
+//! `SECURITY_JOURNAL_CHANGED`, its newest entry shown), the zone-activation buttons (the
+//! call of each panel), the silent-alarm buttons and the alarm group's settings and tests.
 
 mod common;
 
@@ -496,4 +499,241 @@ async fn iobroker_hmip_zone_states_read_and_write_as_in_3_1_1() {
         );
     }
     h.stop().await.unwrap();
+}
+
+/// Press a button like a user and wait until it is acknowledged; the calls it sent.
+async fn press(h: &Harness, id: &str) -> Vec<Value> {
+    write_and_wait(h, id, json!(true), (id, json!(true))).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_shows_its_newest_entry_after_a_read() {
+    let home = fixture("home.json");
+    let h = Harness::start(home.clone()).await;
+    let (read, journal, ts, kind, label) = (
+        sid(&home, "readSecurityJournal"),
+        sid(&home, "securityJournal"),
+        sid(&home, "securityJournalEventTimestamp"),
+        sid(&home, "securityJournalEventType"),
+        sid(&home, "securityJournalLabel"),
+    );
+    h.wait_state(&sid(&home, "alarmMode"), |s| s["ack"] == true)
+        .await;
+    // An empty journal: the button reads it, nothing is newest.
+    let calls = press(&h, &read).await;
+    assert_eq!(
+        calls,
+        [json!({"path": "home/security/getSecurityJournal", "body": {}})]
+    );
+    h.wait_state(&journal, |s| s["val"] == "[]" && s["ack"] == true)
+        .await;
+    for id in [&ts, &kind, &label] {
+        assert_eq!(h.state(id).await.unwrap()["val"], Value::Null, "{id}");
+    }
+    // The access point logs the real journal's entries (eight of one time) and the cloud
+    // says so: the adapter reads it, as ioBroker.hmip does, and shows the first newest.
+    let real = fixture("security_journal.json");
+    let r = h.sim_post("/sim/journal", real.clone()).await;
+    assert!(r.status().is_success());
+    h.wait_state(&kind, |s| {
+        s["val"] == "ACTIVATION_CHANGED" && s["ack"] == true
+    })
+    .await;
+    assert_eq!(h.state(&ts).await.unwrap()["val"], json!(1543777807110_i64));
+    assert_eq!(h.state(&label).await.unwrap()["val"], "Alarmanlage aus");
+    let shown = h.state(&journal).await.unwrap()["val"].clone();
+    let shown: Value = serde_json::from_str(shown.as_str().unwrap()).unwrap();
+    assert_eq!(shown, real["entries"]);
+    // A newer entry: the button shows it.
+    let newer = json!({"eventTimestamp": 1543777900000_i64, "eventType": "SABOTAGE", "label": "Fenster (Bad)"});
+    let r = h
+        .sim_post("/sim/journal", json!({ "entries": [newer] }))
+        .await;
+    assert!(r.status().is_success());
+    h.wait_state(&kind, |s| s["val"] == "SABOTAGE").await;
+    let calls = press(&h, &read).await;
+    assert_eq!(
+        calls,
+        [json!({"path": "home/security/getSecurityJournal", "body": {}})]
+    );
+    assert_eq!(h.state(&label).await.unwrap()["val"], "Fenster (Bad)");
+    assert_eq!(h.state(&ts).await.unwrap()["val"], json!(1543777900000_i64));
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_zone_activation_buttons_arm_each_panel_with_its_call() {
+    let buttons = [
+        ("setSecurityZonesActivationExternal", false, true),
+        ("setSecurityZonesActivationInternalAndExternal", true, true),
+        ("setSecurityZonesActivationInternal", true, false),
+        ("setSecurityZonesActivationNone", false, false),
+    ];
+    // Classic: the old call, the zones as the button names them.
+    let home = fixture("home.json");
+    let h = Harness::start(home.clone()).await;
+    for ((field, i, e), words) in
+        buttons
+            .iter()
+            .zip(["EXTERNAL", "INTERNAL_AND_EXTERNAL", "INTERNAL", "OFF"])
+    {
+        let calls = press(&h, &sid(&home, field)).await;
+        assert_eq!(
+            calls,
+            [json!({"path": "home/security/setZonesActivation",
+                    "body": {"zonesActivation": {"INTERNAL": i, "EXTERNAL": e}}})],
+            "{field}"
+        );
+        h.wait_state(&sid(&home, "securityZonesArmedMode"), |s| s["val"] == words)
+            .await;
+    }
+    h.stop().await.unwrap();
+
+    // Request-based: the extended call; the inside watched is ABSENCE.
+    let home = sim::demo_home();
+    let h = Harness::start(home.clone()).await;
+    close_windows(&h).await;
+    for ((field, i, e), words) in buttons
+        .iter()
+        .zip(["PRESENCE", "ABSENCE", "ABSENCE", "OFF"])
+    {
+        let calls = press(&h, &sid(&home, field)).await;
+        assert_eq!(
+            calls,
+            [json!({"path": "home/security/setExtendedZonesActivation",
+                    "body": {"zonesActivation": {"PRESENCE": *e && !*i, "ABSENCE": i}, "ignoreLowBat": true}})],
+            "{field}"
+        );
+        h.wait_state(&sid(&home, "securityZonesArmedMode"), |s| s["val"] == words)
+            .await;
+    }
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_silent_alarm_buttons_send_iobroker_hmips_call() {
+    let buttons = [
+        ("setZonesSilentAlarmNone", false, false),
+        ("setZonesSilentAlarmInternal", true, false),
+        ("setZonesSilentAlarmExternal", false, true),
+        ("setZonesSilentAlarmInternalAndExternal", true, true),
+    ];
+    let body = |i: bool, e: bool| {
+        json!({"path": "home/security/setZonesSilentAlarm",
+               "body": {"zonesSilentAlarm": {"INTERNAL": i, "EXTERNAL": e}}})
+    };
+    // Classic: the zones' `silent` follows.
+    let home = fixture("home.json");
+    let h = Harness::start(home.clone()).await;
+    let silent = |label: &str| {
+        format!(
+            "hmip.0.groups.{}.silent",
+            zone(&home, label)["id"].as_str().unwrap()
+        )
+    };
+    for (field, i, e) in buttons {
+        let calls = press(&h, &sid(&home, field)).await;
+        assert_eq!(calls, [body(i, e)], "{field}");
+        h.wait_state(&silent("INTERNAL"), |s| s["val"] == i).await;
+        h.wait_state(&silent("EXTERNAL"), |s| s["val"] == e).await;
+    }
+    h.stop().await.unwrap();
+
+    // Request-based: the same body, as ioBroker.hmip sends it; the simulated panel knows
+    // no INTERNAL or EXTERNAL zone and refuses it, and the adapter says so.
+    let logs = capture_logs("info");
+    let home = sim::demo_home();
+    let h = Harness::start(home.clone()).await;
+    h.wait_state(&sid(&home, "alarmMode"), |s| s["ack"] == true)
+        .await;
+    let _ = h.http.delete(h.sim_url("/sim/calls")).send().await.unwrap();
+    let id = sid(&home, "setZonesSilentAlarmInternal");
+    assert_eq!(h.put(&id, json!(true)).await.status(), 200);
+    let failed = format!("control call home/security/setZonesSilentAlarm for {id} failed");
+    common::wait_until(|| {
+        let text = logs.text();
+        let failed = failed.clone();
+        async move { text.contains(&failed) }
+    })
+    .await;
+    let calls: Vec<Value> = h
+        .calls()
+        .await
+        .into_iter()
+        .map(|c| json!({"path": c["path"], "body": c["body"]}))
+        .collect();
+    assert_eq!(calls, [body(true, false)]);
+    assert_eq!(h.state(&id).await.unwrap()["ack"], false, "not done");
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_siren_settings_reach_the_alarm_group_on_both_panels() {
+    for home in [fixture("home.json"), sim::demo_home()] {
+        let group = home["home"]["functionalHomes"]["SECURITY_AND_ALARM"]
+            ["securitySwitchingGroups"]["ALARM"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let h = Harness::start(home.clone()).await;
+        let gid = |f: &str| format!("hmip.0.groups.{group}.{f}");
+        h.wait_state(&gid("signalAcoustic"), |s| s["ack"] == true)
+            .await;
+        for (field, val, path, key, cloud) in [
+            (
+                "setOnTime",
+                json!("180"),
+                "setOnTime",
+                "onTime",
+                json!(180.0),
+            ),
+            (
+                "setSignalAcoustic",
+                json!("FREQUENCY_FALLING"),
+                "setSignalAcoustic",
+                "signalAcoustic",
+                json!("FREQUENCY_FALLING"),
+            ),
+            (
+                "setSignalOptical",
+                json!("BLINKING_BOTH_REPEATING"),
+                "setSignalOptical",
+                "signalOptical",
+                json!("BLINKING_BOTH_REPEATING"),
+            ),
+            (
+                "testSignalAcoustic",
+                json!("LOW_BATTERY"),
+                "testSignalAcoustic",
+                "signalAcoustic",
+                json!("LOW_BATTERY"),
+            ),
+            (
+                "testSignalOptical",
+                json!("CONFIRMATION_SIGNAL_1"),
+                "testSignalOptical",
+                "signalOptical",
+                json!("CONFIRMATION_SIGNAL_1"),
+            ),
+        ] {
+            let id = sid(&home, field);
+            let calls = write_and_wait(&h, &id, val.clone(), (&id, val.clone())).await;
+            assert_eq!(
+                calls,
+                [json!({"path": format!("group/switching/alarm/{path}"),
+                        "body": {"groupId": group, key: cloud}})],
+                "{field}"
+            );
+        }
+        // The settings reached the group; the tests changed none of them.
+        h.wait_state(&gid("onTime"), |s| s["val"].as_f64() == Some(180.0))
+            .await;
+        h.wait_state(&gid("signalAcoustic"), |s| s["val"] == "FREQUENCY_FALLING")
+            .await;
+        h.wait_state(&gid("signalOptical"), |s| {
+            s["val"] == "BLINKING_BOTH_REPEATING"
+        })
+        .await;
+        h.stop().await.unwrap();
+    }
 }

@@ -8,9 +8,9 @@ use iobroker_hmip::cloud::CurrentState;
 use iobroker_hmip::tree;
 
 /// The lowest share (per mille) of ioBroker.hmip's state ids our tree must have (the issue
-/// asks for 95 %; 99.7 % is reached). Raise it
+/// asks for 95 %; 8,267 of 8,271 are there). Raise it
 /// as ids are added; never lower it.
-const AT_LEAST_PER_MILLE: usize = 995;
+const AT_LEAST_PER_MILLE: usize = 999;
 
 /// ioBroker.hmip's state ids, relative to the instance.
 fn reference_ids() -> Vec<String> {

@@ -71,6 +71,8 @@ fn valid_value(o: &IobObject, current: Option<&Value>) -> Value {
                 json!(key)
             }
             None if field.to_lowercase().contains("timezone") => json!("Europe/Paris"),
+            // The alarm's on-time: text holding seconds, as in ioBroker.hmip.
+            None if field == "setOnTime" => json!("180"),
             None if field.to_lowercase().contains("time") => json!("2030_01_31 12:30"),
             None if field.to_lowercase().contains("pin") => json!("1234"),
             None if field.to_lowercase().contains("duration") => json!("60"),

@@ -101,6 +101,9 @@ pub struct Runtime {
     /// id -> the latest write and when to give up on it. Executed once the home is there,
     /// refused with a log line after [`HELD_WRITE_WAIT`].
     held: indexmap::IndexMap<String, (StateChange, Instant)>,
+    /// The cloud said the security journal changed: read it (as `readSecurityJournal`
+    /// does), once for a burst of such events.
+    journal_changed: bool,
 }
 
 /// How long a user write waits for the home to be loaded before it is refused: a start or
@@ -231,6 +234,11 @@ pub async fn run_with(
             Some(ev) = ev_rx.recv() => {
                 rt.on_cloud(ev).await;
                 last_event = Some(Instant::now());
+                // Queued under the button's id, so a burst of journal events (and a press
+                // meanwhile) coalesces into one read.
+                if let Some((id, call)) = rt.journal_read() {
+                    queue.submit(id, call);
+                }
                 // Writes that waited for the home, now that it is loaded.
                 if rt.model.is_some() {
                     for (_, (change, _)) in std::mem::take(&mut rt.held) {
@@ -331,6 +339,7 @@ impl Runtime {
             ap_offline: false,
             unreachable: HashSet::new(),
             held: Default::default(),
+            journal_changed: false,
         };
         rt.write_instance_objects().await?;
         Ok(rt)
@@ -745,7 +754,10 @@ impl Runtime {
                 );
                 self.write_values_with(values, true).await;
             }
-            PushEvent::SecurityJournalChanged => debug!("security journal changed"),
+            PushEvent::SecurityJournalChanged => {
+                debug!("security journal changed");
+                self.journal_changed = true;
+            }
             PushEvent::Unknown(raw) => {
                 let kind = raw.get("pushEventType").cloned().unwrap_or_default();
                 debug!(%kind, "unknown push event type ignored");
@@ -835,6 +847,9 @@ impl Runtime {
     }
 
     async fn on_write_result(&mut self, res: writes::WriteResult) {
+        if let Ok(answer) = &res.result {
+            self.show_answer(&res.call, answer).await;
+        }
         match res.result {
             Ok(answer) if !self.armed_as_asked(&res.call, &answer).await => {
                 // Nothing was armed: like a refused call, the state shows the real mode
@@ -862,6 +877,28 @@ impl Runtime {
                 );
                 self.restore(&res.id).await;
             }
+        }
+    }
+
+    /// The journal read a `SECURITY_JOURNAL_CHANGED` asks for (once), under the id of
+    /// `readSecurityJournal`; None without one or without the security solution.
+    fn journal_read(&mut self) -> Option<(String, crate::cloud::ControlCall)> {
+        if !std::mem::take(&mut self.journal_changed) {
+            return None;
+        }
+        let model = self.model.as_ref()?;
+        tree::alarm::panel(model)?;
+        let id = tree::alarm::state_id(self.ns(), model, tree::alarm::journal::READ);
+        Some((id, tree::alarm::journal::call()))
+    }
+
+    /// What the answer of a read shows: the security journal's states.
+    async fn show_answer(&mut self, call: &crate::cloud::ControlCall, answer: &Value) {
+        let Some(model) = &self.model else {
+            return;
+        };
+        if let Some(values) = tree::alarm::journal::values(self.ns(), model, call, answer) {
+            self.write_values(values).await;
         }
     }
 

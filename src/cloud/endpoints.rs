@@ -96,6 +96,7 @@ pub const CONTROL_PATHS: &[&str] = &[
     "home/security/setExtendedZonesActivation",
     "home/security/setExtendedZonesActivationWithIgnoreList",
     "home/security/setIntrusionAlertThroughSmokeDetectors",
+    "home/security/setZonesSilentAlarm",
     "home/security/getSecurityJournal",
     "home/setPowerMeterUnitPrice",
     "home/setLocation",

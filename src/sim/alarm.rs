@@ -10,6 +10,11 @@
 //!   but when blocked it answers 200 and silently arms nothing, as the cloud does.
 //!   A disarmed zone of this panel has no `active` field.
 //!
+//! `setZonesSilentAlarm {zonesSilentAlarm: {<label>: bool}}` sets the named zones'
+//! `silent` and pushes `GROUP_CHANGED` for each, then `HOME_CHANGED`; a label the panel has
+//! not (the classic labels on a request-based panel) is refused with 400, as the arming
+//! call refuses them (no public capture says more).
+//!
 //! An arming pushes `GROUP_CHANGED` for every zone it names (disarmed ones first, so that a
 //! client never sees both exclusive modes armed at once), then `HOME_CHANGED`; a blocked one
 //! pushes nothing.
@@ -163,6 +168,46 @@ pub(crate) fn zones_call(
     Ok(Outcome { answer, events })
 }
 
+/// Apply `setZonesSilentAlarm` to the home.
+pub(crate) fn silent_call(
+    state: &mut Value,
+    body: &Map<String, Value>,
+    now_ms: i64,
+) -> Result<Outcome, CallError> {
+    let bad = |code| CallError {
+        status: StatusCode::BAD_REQUEST,
+        code,
+    };
+    let wanted = body
+        .get("zonesSilentAlarm")
+        .and_then(Value::as_object)
+        .ok_or(bad("INVALID_REQUEST"))?;
+    let zones = zones(state);
+    let mut changes = Vec::new();
+    for (label, silent) in wanted {
+        let id = zones
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, id)| id.clone())
+            .ok_or(bad("UNKNOWN_GROUP"))?;
+        changes.push((id, silent.as_bool().ok_or(bad("INVALID_REQUEST"))?));
+    }
+    let mut events = Vec::new();
+    for (id, silent) in changes {
+        let Some(group) = state["groups"][&id].as_object_mut() else {
+            continue;
+        };
+        group.insert("silent".into(), json!(silent));
+        group.insert("lastStatusUpdate".into(), json!(now_ms));
+        events.push(group_changed(&Value::Object(group.clone())));
+    }
+    events.push(home_changed(state));
+    Ok(Outcome {
+        answer: json!({}),
+        events,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +321,30 @@ mod tests {
             json!({"zonesActivation": {"PRESENCE": false, "ABSENCE": false}, "ignoreLowBat": true});
         call(&mut h, "security/setExtendedZonesActivation", body).unwrap();
         assert!(h["groups"]["za"].get("active").is_none());
+    }
+
+    #[test]
+    fn the_silent_alarm_takes_the_zones_the_panel_has() {
+        let mut h = home();
+        let body = json!({"zonesSilentAlarm": {"INTERNAL": true, "EXTERNAL": false}});
+        let e = silent_call(&mut h, body.as_object().unwrap(), 7).unwrap_err();
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::BAD_REQUEST, "UNKNOWN_GROUP")
+        );
+        assert_eq!(h, home(), "nothing changed");
+        let body = json!({"zonesSilentAlarm": {"PRESENCE": true, "ABSENCE": false}});
+        let o = silent_call(&mut h, body.as_object().unwrap(), 7).unwrap();
+        assert_eq!(
+            (
+                h["groups"]["zp"]["silent"].clone(),
+                h["groups"]["za"]["silent"].clone()
+            ),
+            (json!(true), json!(false))
+        );
+        assert_eq!(
+            kinds(&o),
+            ["GROUP_CHANGED", "GROUP_CHANGED", "HOME_CHANGED"]
+        );
     }
 }

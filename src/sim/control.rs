@@ -277,6 +277,14 @@ fn group_call(
         .and_then(|g| g.get_mut(&id))
         .and_then(Value::as_object_mut)
         .ok_or(invalid_group)?;
+    // A siren test sounds the signal once: it changes no setting, so nothing is pushed
+    // (merging its body would overwrite the group's signal setting).
+    if matches!(
+        op,
+        "switching/alarm/testSignalAcoustic" | "switching/alarm/testSignalOptical"
+    ) {
+        return ok(Vec::new());
+    }
     // (body field, group field) written on the group; member channels get the fields listed
     // in `to_members` where they have them.
     let (fields, to_members): (&[(&str, &str)], &[&str]) = match op {
@@ -407,7 +415,8 @@ fn home_call(
     let mut events = Vec::new();
     match op {
         "security/getSecurityJournal" => {
-            // A read: nothing changes, nothing is pushed.
+            // A read: nothing changes, nothing is pushed. The entries are kept beside the
+            // home; the server answers them.
             return Ok(Outcome {
                 answer: json!({"entries": []}),
                 events,
@@ -417,6 +426,9 @@ fn home_call(
         | "security/setExtendedZonesActivation"
         | "security/setExtendedZonesActivationWithIgnoreList" => {
             return super::alarm::zones_call(state, op, body, now_ms);
+        }
+        "security/setZonesSilentAlarm" => {
+            return super::alarm::silent_call(state, body, now_ms);
         }
         "heating/activateAbsenceWithPeriod" => {
             set_absence(

@@ -21,6 +21,7 @@
 //! | `GET /sim/stats` | request and websocket counters, fault counters, `requestTimes` |
 //! | `GET /sim/home` | the simulated home now |
 //! | `POST /sim/home` | merge the body into the home object, push `HOME_CHANGED` (e.g. `{"connected": false}`) |
+//! | `POST /sim/journal` `{"entries": [...]}` | the access point logs these security journal entries (before the older ones, in the order given): push `SECURITY_JOURNAL_CHANGED`; `getSecurityJournal` answers them |
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/sim/calls", get(calls).delete(clear_calls))
         .route("/sim/stats", get(stats))
         .route("/sim/home", get(home).post(set_home))
+        .route("/sim/journal", post(add_journal))
 }
 
 /// `POST /sim/device/{deviceId}/channel/{index}` with `{field: value, ...}`: merge the
@@ -386,4 +388,21 @@ async fn set_home(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     s.push_events(vec![json!({"pushEventType": "HOME_CHANGED", "home": home})]);
     drop(inner);
     answer(StatusCode::OK, home)
+}
+
+/// `POST /sim/journal` with `{"entries": [...]}`: the access point logs these entries;
+/// the cloud then pushes `SECURITY_JOURNAL_CHANGED` (no data). Answers the whole journal.
+async fn add_journal(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    };
+    let Some(Value::Array(entries)) = body.remove("entries") else {
+        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    };
+    let mut inner = s.lock();
+    inner.journal.splice(0..0, entries);
+    s.push_events(vec![json!({"pushEventType": "SECURITY_JOURNAL_CHANGED"})]);
+    let journal = json!({ "entries": inner.journal });
+    drop(inner);
+    answer(StatusCode::OK, journal)
 }

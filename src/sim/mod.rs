@@ -6,7 +6,7 @@
 //! - the REST API (`POST /hmip/...`): the pairing handshake, `home/getCurrentState` and the
 //!   control endpoints, which really change the simulated home;
 //! - the websocket (`GET /ws`), which pushes `DEVICE_CHANGED`, `GROUP_CHANGED`,
-//!   `HOME_CHANGED` and `CLIENT_ADDED` like the cloud does;
+//!   `HOME_CHANGED`, `CLIENT_ADDED` and `SECURITY_JOURNAL_CHANGED` like the cloud does;
 //! - test hooks under `/sim/...` to change devices, send bursts of device reports, push
 //!   raw messages and inject faults (throttling, revoked tokens, dropped sockets); the
 //!   `hooks` module lists them.

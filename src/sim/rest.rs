@@ -116,6 +116,9 @@ pub(crate) async fn fault_answer(fault: Fault) -> Option<Response> {
     }
 }
 
+/// The journal read, answered from [`super::state::Inner::journal`].
+const JOURNAL_PATH: &str = "home/security/getSecurityJournal";
+
 /// `POST /hmip/{path}`: faults (another host serves the access point, `/sim/fail`,
 /// throttling), header checks, then pairing, getCurrentState or a control call.
 async fn hmip(
@@ -156,7 +159,11 @@ async fn hmip(
         .push(json!({"path": path, "body": body, "ts": now}));
     let outcome = control::apply(&mut inner.home, &path, &body, now);
     match outcome {
-        Ok(outcome) => {
+        Ok(mut outcome) => {
+            if path == JOURNAL_PATH {
+                // The journal is kept beside the home, not in it.
+                outcome.answer = json!({ "entries": inner.journal });
+            }
             // Pushed under the lock, so events leave in the order the changes were made.
             s.push_events(outcome.events);
             drop(inner);

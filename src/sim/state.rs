@@ -102,6 +102,9 @@ pub(crate) struct Inner {
     /// Which host serves the access point: 0 the first listener, 1 the one `/sim/move`
     /// started.
     pub active_host: u8,
+    /// The security journal's entries, newest first, as `getSecurityJournal` answers them
+    /// (added through `/sim/journal`).
+    pub journal: Vec<Value>,
 }
 
 /// State shared by all handlers and websocket tasks.
@@ -149,6 +152,7 @@ impl Shared {
                 request_times: Vec::new(),
                 upgrade_times: Vec::new(),
                 active_host: 0,
+                journal: Vec::new(),
             }),
             tx,
             close,

@@ -512,8 +512,21 @@ pub fn home_in(conv: Convention, ns: &str, h: &Home) -> TreeSnapshot {
                     let id = format!("{fh_base}.{}", ids::solution_segment(solution));
                     out.objects
                         .push(object(&id, "channel", json!({"name": solution})));
-                    if let Value::Object(fields) = fh {
-                        push_fields(&mut out, &id, HOME_ROWS, solution, fields);
+                    match fh {
+                        // A field the alarm module shows itself (`alarmEventTriggerId`)
+                        // gets its object and value there only.
+                        Value::Object(fields) if solution == alarm::SOLUTION => {
+                            let fields: Map<String, Value> = fields
+                                .iter()
+                                .filter(|(f, _)| alarm::row(f).is_none())
+                                .map(|(f, v)| (f.clone(), v.clone()))
+                                .collect();
+                            push_fields(&mut out, &id, HOME_ROWS, solution, &fields);
+                        }
+                        Value::Object(fields) => {
+                            push_fields(&mut out, &id, HOME_ROWS, solution, fields)
+                        }
+                        _ => {}
                     }
                     if solution == alarm::SOLUTION {
                         out.objects.extend(objects_of_rows(&id, alarm::ROWS));

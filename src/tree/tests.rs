@@ -607,7 +607,12 @@ fn writable_states_become_calls(home: &CurrentState) -> HashSet<String> {
         .iter()
         .filter(|o| o.common.get("write") == Some(&json!(true)))
     {
-        let val = sample(&o.common);
+        // The alarm's on-time is text (as in ioBroker.hmip) that holds seconds.
+        let val = if o.id.ends_with(".securityAndAlarm.setOnTime") {
+            json!("180")
+        } else {
+            sample(&o.common)
+        };
         match write_to_call(NS, &home, &o.id, &val, &params) {
             Ok(WriteAction::Call(c)) => {
                 assert!(ENDPOINTS.contains(&c.path.as_str()), "{}: {}", o.id, c.path);

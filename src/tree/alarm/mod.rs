@@ -22,13 +22,20 @@
 //! (write-only, any of those words in any case), `internalZoneArmed` and
 //! `externalZoneArmed` (the classic pair on either panel: ABSENCE reads as both, PRESENCE as
 //! external only).
+//!
+//! ioBroker.hmip 3.x's other states of the solution are here too: the last alarm's device
+//! and trigger ([`values`]), its buttons and the alarm group's settings ([`commands`]), and
+//! the security journal ([`journal`]), which the answer of its read fills.
 
+pub mod commands;
+pub mod journal;
 pub mod problems;
 
 use std::borrow::Cow;
 
 use serde_json::{json, Map, Value};
 
+use super::rows::{ACOUSTIC_SIGNALS, OPTICAL_SIGNALS};
 use super::table::FieldRow;
 use super::{ids, TreeValue};
 use crate::cloud::{ControlCall, CurrentState};
@@ -52,6 +59,13 @@ pub const ACTIVATE: &str = "activateSecurityZones";
 pub const INTERNAL_ARMED: &str = "internalZoneArmed";
 /// ioBroker.hmip's classic pair.
 pub const EXTERNAL_ARMED: &str = "externalZoneArmed";
+
+/// The device that triggered the last alarm (`alarmEventDeviceChannel.deviceId`).
+pub const EVENT_DEVICE_ID: &str = "alarmEventDeviceId";
+/// That device's label.
+pub const EVENT_DEVICE_LABEL: &str = "alarmEventDeviceLabel";
+/// The cloud's `alarmEventTriggerId`.
+pub const EVENT_TRIGGER_ID: &str = "alarmEventTriggerId";
 
 /// The modes of `alarmMode`, as the state's `states` map.
 pub const MODES: &[&str] = &["disarmed", "perimeter", "full", "internal"];
@@ -102,6 +116,60 @@ pub static ROWS: &[FieldRow] = &[
     // ioBroker.hmip's role and flags (read-only indicators).
     FieldRow::new(SECTION, INTERNAL_ARMED, "indicator", "boolean"),
     FieldRow::new(SECTION, EXTERNAL_ARMED, "indicator", "boolean"),
+    // The last alarm's device and trigger, as ioBroker.hmip 3.x reads them from the
+    // security solution (null until the cloud names one).
+    FieldRow::new(SECTION, EVENT_DEVICE_ID, "text", "string"),
+    FieldRow::new(SECTION, EVENT_DEVICE_LABEL, "text", "string"),
+    FieldRow::new(SECTION, EVENT_TRIGGER_ID, "text", "string"),
+    // The security journal (`journal`): a button and what its answer fills.
+    FieldRow::button(SECTION, journal::READ, journal::PATH),
+    FieldRow::new(SECTION, journal::JOURNAL, "json", "string"),
+    FieldRow::new(SECTION, journal::TIMESTAMP, "value.time", "number"),
+    FieldRow::new(SECTION, journal::EVENT_TYPE, "text", "string"),
+    FieldRow::new(SECTION, journal::LABEL, "text", "string"),
+    // ioBroker.hmip's buttons (`commands`): the path shown is the classic panel's; the
+    // call follows the panel kind.
+    FieldRow::button(SECTION, "setSecurityZonesActivationNone", CLASSIC_PATH),
+    FieldRow::button(SECTION, "setSecurityZonesActivationInternal", CLASSIC_PATH),
+    FieldRow::button(SECTION, "setSecurityZonesActivationExternal", CLASSIC_PATH),
+    FieldRow::button(
+        SECTION,
+        "setSecurityZonesActivationInternalAndExternal",
+        CLASSIC_PATH,
+    ),
+    FieldRow::button(SECTION, "setZonesSilentAlarmNone", commands::SILENT_PATH),
+    FieldRow::button(
+        SECTION,
+        "setZonesSilentAlarmInternal",
+        commands::SILENT_PATH,
+    ),
+    FieldRow::button(
+        SECTION,
+        "setZonesSilentAlarmExternal",
+        commands::SILENT_PATH,
+    ),
+    FieldRow::button(
+        SECTION,
+        "setZonesSilentAlarmInternalAndExternal",
+        commands::SILENT_PATH,
+    ),
+    // The alarm group's settings and tests (`commands`). Readable and writable text as in
+    // ioBroker.hmip 3.x; the cloud reports no value for them, so they show what was
+    // written last.
+    FieldRow::new(SECTION, "setOnTime", "text", "string")
+        .write_as("group/switching/alarm/setOnTime", "onTime"),
+    FieldRow::new(SECTION, "setSignalAcoustic", "text", "string")
+        .states(ACOUSTIC_SIGNALS)
+        .write_as("group/switching/alarm/setSignalAcoustic", "signalAcoustic"),
+    FieldRow::new(SECTION, "setSignalOptical", "text", "string")
+        .states(OPTICAL_SIGNALS)
+        .write_as("group/switching/alarm/setSignalOptical", "signalOptical"),
+    FieldRow::new(SECTION, "testSignalAcoustic", "text", "string")
+        .states(ACOUSTIC_SIGNALS)
+        .write_as("group/switching/alarm/testSignalAcoustic", "signalAcoustic"),
+    FieldRow::new(SECTION, "testSignalOptical", "text", "string")
+        .states(OPTICAL_SIGNALS)
+        .write_as("group/switching/alarm/testSignalOptical", "signalOptical"),
 ];
 
 /// The row of an alarm state, by field name.
@@ -114,7 +182,8 @@ pub fn doc_write(field: &str) -> Option<&'static str> {
     Some(match field {
         FIELD | ACTIVATE => "classic: `home/security/setZonesActivation` {zonesActivation: {INTERNAL, EXTERNAL}}; request-based: `home/security/setExtendedZonesActivation` {zonesActivation: {PRESENCE, ABSENCE}, ignoreLowBat: true}",
         ARM_ANYWAY => "classic: `home/security/setZonesActivation`; request-based: `home/security/setExtendedZonesActivationWithIgnoreList` {zonesActivation, ignorableDeviceChannels, ignoreLowBat: true}",
-        _ => return None,
+        journal::READ => "`home/security/getSecurityJournal`; the answer fills `securityJournal*`",
+        _ => return commands::doc_write(field),
     })
 }
 
@@ -255,11 +324,26 @@ pub fn values(ns: &str, state: &CurrentState) -> Vec<TreeValue> {
         id: state_id(ns, state, field),
         val,
     };
+    // The last alarm's device, as ioBroker.hmip 3.x names it (null when none is known).
+    let security = security_home(state);
+    let field = |f: &str| security.and_then(|s| s.get(f)).filter(|v| !v.is_null());
+    let device_id = field("alarmEventDeviceChannel")
+        .and_then(|c| c.get("deviceId"))
+        .and_then(Value::as_str);
+    let label = device_id
+        .and_then(|d| state.devices.get(d))
+        .and_then(|d| d.label.as_deref());
     vec![
         value(FIELD, json!(armed.mode())),
         value(ARMED_MODE, json!(armed.zone_words())),
         value(INTERNAL_ARMED, json!(armed.internal)),
         value(EXTERNAL_ARMED, json!(armed.external)),
+        value(EVENT_DEVICE_ID, json!(device_id)),
+        value(EVENT_DEVICE_LABEL, json!(label)),
+        value(
+            EVENT_TRIGGER_ID,
+            field("alarmEventTriggerId").cloned().unwrap_or(Value::Null),
+        ),
     ]
 }
 
@@ -299,7 +383,7 @@ fn zones_activation(panel: Panel, internal: bool, external: bool) -> Value {
 /// extended one (which reports what blocks arming) on the request-based panel. A low
 /// battery cannot be fixed at arming time, so it does not block (`ignoreLowBat`), as the
 /// app, Home Assistant and ioBroker.hmip do.
-fn arm_call(panel: Panel, internal: bool, external: bool) -> ControlCall {
+pub(crate) fn arm_call(panel: Panel, internal: bool, external: bool) -> ControlCall {
     let zones = zones_activation(panel, internal, external);
     match panel {
         Panel::Classic => ControlCall {
@@ -323,12 +407,22 @@ pub fn write(
     val: &Value,
     param: &dyn Fn(&str) -> Option<Value>,
 ) -> Option<Result<ControlCall, String>> {
-    if !matches!(field, FIELD | ARM_ANYWAY | ACTIVATE) {
+    let own = matches!(field, FIELD | ARM_ANYWAY | ACTIVATE | journal::READ);
+    if !own && !row(field).is_some_and(FieldRow::writable) {
         return None;
     }
     let Some(panel) = panel(state) else {
         return Some(Err("the home has no alarm system".into()));
     };
+    if field == journal::READ {
+        return Some(match val {
+            Value::Bool(true) => Ok(journal::call()),
+            _ => Err(format!("a button is pressed by writing true, got {val}")),
+        });
+    }
+    if !own {
+        return commands::write(state, field, val);
+    }
     let text = val.as_str().unwrap_or_default();
     Some(match field {
         FIELD => match mode_pair(text) {
@@ -371,3 +465,5 @@ pub fn reports_problems(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_commands;

@@ -4,12 +4,12 @@
 use super::problems::{self, Problem};
 use super::*;
 
-const NS: &str = "hmip.0";
+pub(super) const NS: &str = "hmip.0";
 
 /// A home with two security zones labelled `a` and `b` (active as given: None leaves the
 /// field out, as the request-based panel does for a disarmed zone), an open window in
 /// zone `b` and a closed one in both.
-fn home(a: (&str, Option<bool>), b: (&str, Option<bool>), mode: &str) -> CurrentState {
+pub(super) fn home(a: (&str, Option<bool>), b: (&str, Option<bool>), mode: &str) -> CurrentState {
     let zone = |id: &str, (label, active): (&str, Option<bool>), channels: Value| {
         let mut g =
             json!({"id": id, "type": "SECURITY_ZONE", "label": label, "channels": channels});
@@ -41,7 +41,7 @@ fn home(a: (&str, Option<bool>), b: (&str, Option<bool>), mode: &str) -> Current
     .unwrap()
 }
 
-fn classic(internal: bool, external: bool) -> CurrentState {
+pub(super) fn classic(internal: bool, external: bool) -> CurrentState {
     home(
         ("INTERNAL", Some(internal)),
         ("EXTERNAL", Some(external)),
@@ -51,7 +51,7 @@ fn classic(internal: bool, external: bool) -> CurrentState {
 
 /// A request-based home: ABSENCE holds the closed contact, PRESENCE the open one and the
 /// closed one.
-fn request_based(absence: bool, presence: bool) -> CurrentState {
+pub(super) fn request_based(absence: bool, presence: bool) -> CurrentState {
     let active = |on: bool| on.then_some(true);
     home(
         ("ABSENCE", active(absence)),
@@ -60,7 +60,7 @@ fn request_based(absence: bool, presence: bool) -> CurrentState {
     )
 }
 
-fn read(state: &CurrentState) -> Vec<(String, Value)> {
+pub(super) fn read(state: &CurrentState) -> Vec<(String, Value)> {
     values(NS, state)
         .into_iter()
         .map(|v| (v.id.rsplit('.').next().unwrap().to_string(), v.val))
@@ -73,10 +73,18 @@ fn expect(mode: &str, words: &str, internal: bool, external: bool) -> Vec<(Strin
         (ARMED_MODE.into(), json!(words)),
         (INTERNAL_ARMED.into(), json!(internal)),
         (EXTERNAL_ARMED.into(), json!(external)),
+        // No alarm went off in these homes.
+        (EVENT_DEVICE_ID.into(), Value::Null),
+        (EVENT_DEVICE_LABEL.into(), Value::Null),
+        (EVENT_TRIGGER_ID.into(), Value::Null),
     ]
 }
 
-fn write_of(state: &CurrentState, field: &str, val: &str) -> Result<ControlCall, String> {
+pub(super) fn write_of(
+    state: &CurrentState,
+    field: &str,
+    val: &str,
+) -> Result<ControlCall, String> {
     write(state, field, &json!(val), &|_| None).expect("a writable alarm state")
 }
 

@@ -44,7 +44,8 @@ static WINDOW_OPEN: Flag = Flag {
     send: ["CLOSED", "OPEN"],
 };
 const PROFILE_MODES: &[&str] = &["AUTOMATIC", "MANUAL"];
-const ACOUSTIC_SIGNALS: &[&str] = &[
+/// An alarm siren's acoustic signals.
+pub(crate) const ACOUSTIC_SIGNALS: &[&str] = &[
     "DISABLE_ACOUSTIC_SIGNAL",
     "FREQUENCY_RISING",
     "FREQUENCY_FALLING",
@@ -64,7 +65,8 @@ const ACOUSTIC_SIGNALS: &[&str] = &[
     "EVENT",
     "ERROR",
 ];
-const OPTICAL_SIGNALS: &[&str] = &[
+/// An alarm siren's optical signals.
+pub(crate) const OPTICAL_SIGNALS: &[&str] = &[
     "DISABLE_OPTICAL_SIGNAL",
     "BLINKING_ALTERNATELY_REPEATING",
     "BLINKING_BOTH_REPEATING",
