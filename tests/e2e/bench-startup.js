@@ -24,7 +24,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const {
-    JSC_VERSION, prepareInstall, createRoot, waitFor, sleep, installHmip, startSim, binaryPids,
+    JSC_VERSION, prepareInstall, createRoot, waitFor, sleep, installHmip, startSim, binaryPids, HMIP_ROOT,
     procStat, pidAlive, parentPid, SIM_SGTIN: SGTIN, SIM_TOKEN,
 } = require('./iob');
 
@@ -183,7 +183,7 @@ async function stopInstance(iob, conn, bin) {
 }
 
 async function oneRun(n, sim, ids) {
-    const iob = await createRoot({ dbType: 'jsonl' });
+    const iob = await createRoot({ dbType: 'jsonl', ...HMIP_ROOT });
     let conn;
     try {
         await iob.start();
@@ -221,7 +221,7 @@ async function main() {
     const opts = parseArgs();
     if (!fs.existsSync(BIN)) throw new Error(`no binary at ${BIN} (cargo build --release, or set HMIP_BIN)`);
     const profile = /\/release\//.test(BIN) ? 'release' : /\/debug\//.test(BIN) ? 'debug (unoptimised)' : 'unknown build';
-    await prepareInstall({ withAdmin: false });
+    await prepareInstall(HMIP_ROOT);
     const ids = treeIds();
     const sim = await startSim(BIN, ['--fixture', FIXTURE]);
     console.log(`## hmip.0 startup on js-controller ${JSC_VERSION}, jsonl databases\n`);

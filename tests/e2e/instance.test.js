@@ -28,7 +28,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const {
-    prepareInstall, createRoot, decryptValue, waitFor, sleep, installHmip, startSim,
+    prepareInstall, createRoot, decryptValue, waitFor, sleep, installHmip, startSim, HMIP_ROOT,
     binaryPids, pidAlive, parentPid, SIM_SGTIN: SGTIN, SIM_TOKEN,
 } = require('./iob');
 
@@ -228,10 +228,10 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
             const timings = {};
 
             before(async () => {
-                await prepareInstall({ withAdmin: false });
+                await prepareInstall(HMIP_ROOT);
                 fixtureTree();
                 const t0 = Date.now();
-                iob = await createRoot({ dbType });
+                iob = await createRoot({ dbType, ...HMIP_ROOT });
                 await iob.start();
                 timings.rootAndController = Date.now() - t0;
                 await installHmip(iob, BIN);

@@ -15,7 +15,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const {
-    prepareInstall, createRoot, waitFor, sleep, installHmip, startSim, killGroup, liveGroups,
+    prepareInstall, createRoot, waitFor, sleep, installHmip, startSim, killGroup, liveGroups, HMIP_ROOT,
     SIM_SGTIN: SGTIN, SIM_TOKEN,
 } = require('./iob');
 
@@ -41,8 +41,8 @@ describe('hmip.0 started while its database (redis-server) is not listening', ()
     const timings = {};
 
     before(async () => {
-        await prepareInstall({ withAdmin: false });
-        iob = await createRoot({ dbType: 'redis' });
+        await prepareInstall(HMIP_ROOT);
+        iob = await createRoot({ dbType: 'redis', ...HMIP_ROOT });
         await installHmip(iob, BIN);
         sim = await startSim(BIN, ['--fixture', FIXTURE]);
         await iob.setNative('hmip.0', { accessPointSgtin: SGTIN, authToken: SIM_TOKEN, lookupUrl: sim.lookupUrl });

@@ -12,7 +12,7 @@
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { prepareInstall, createRoot, waitFor, installHmip, startSim, SIM_SGTIN: SGTIN, SIM_TOKEN } = require('./iob');
+const { prepareInstall, createRoot, waitFor, installHmip, startSim, HMIP_ROOT, SIM_SGTIN: SGTIN, SIM_TOKEN } = require('./iob');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.HMIP_BIN ||
@@ -67,8 +67,8 @@ describe('moving from ioBroker.hmip under js-controller 7.2.3', { concurrency: 1
     let logClient;
 
     before(async () => {
-        await prepareInstall({ withAdmin: false });
-        iob = await createRoot({ dbType: 'jsonl' });
+        await prepareInstall(HMIP_ROOT);
+        iob = await createRoot({ dbType: 'jsonl', ...HMIP_ROOT });
         await iob.start();
         await installHmip(iob, BIN);
         await iob.iob('add', 'hmip', '--enabled', 'false');

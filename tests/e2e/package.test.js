@@ -2,7 +2,9 @@
 // The ioBroker packaging: what js-controller and admin read, checked offline.
 // - io-package.json and admin/jsonConfig.json against copies of ioBroker's schemas
 //   (tests/e2e/schemas/), with ajv 8 and the repository checker's options;
-// - every text of the admin page translated in English and German;
+// - every text of io-package.json and of the admin page in ioBroker's eleven languages;
+// - ioBroker's repository checker (./repochecker.js, offline) with no error and no warning
+//   about io-package.json or the admin page;
 // - the secrets encrypted and protected, the instance objects the admin page shows;
 // - package.json as js-controller needs it;
 // - main.js, the launcher js-controller forks, run for real against a fake binary: the
@@ -16,6 +18,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const Ajv = require('ajv');
+const { runRepochecker, aboutPackageOrAdmin, checkerLanguages } = require('./repochecker');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = file => JSON.parse(fs.readFileSync(path.join(ROOT, file), 'utf8'));
@@ -39,6 +42,23 @@ function components(node, out = []) {
     }
     return out;
 }
+
+// ioBroker's languages: admin shows each, the repository checker wants every text in each.
+const LANGUAGES = ['en', 'de', 'ru', 'pt', 'nl', 'fr', 'it', 'es', 'pl', 'uk', 'zh-cn'];
+
+// Every translation object ({ en: ..., ... }) in a JSON tree, with its path.
+function translations(node, where = '', out = []) {
+    if (!node || typeof node !== 'object') return out;
+    if (!Array.isArray(node) && typeof node.en === 'string') {
+        out.push({ where, text: node });
+        return out;
+    }
+    for (const [key, value] of Object.entries(node)) translations(value, `${where}/${key}`, out);
+    return out;
+}
+
+// The languages a translation object lacks (absent or blank).
+const missingLanguages = text => LANGUAGES.filter(lang => typeof text[lang] !== 'string' || !text[lang].trim());
 
 // The attributes admin translates through the i18n files.
 const TRANSLATED = ['label', 'text', 'help', 'placeholder', 'tooltip', 'validatorErrorText'];
@@ -64,12 +84,23 @@ describe('io-package.json', () => {
         assert.equal(c.dataSource, 'push');
         assert.equal(c.compact, false);
         assert.equal(c.licenseInformation.license, 'MIT');
-        for (const field of ['titleLang', 'desc']) {
-            assert.ok(c[field].en && c[field].de, `${field} in en and de`);
-        }
+        assert.deepEqual(c.globalDependencies, [{ admin: '>=7.6.20' }], "the admin page needs admin (the checker's minimum)");
         const icon = fs.readFileSync(path.join(ROOT, 'admin', c.icon));
         assert.equal(icon.subarray(1, 4).toString(), 'PNG');
         assert.deepEqual([icon.readUInt32BE(16), icon.readUInt32BE(20)], [128, 128], 'a 128x128 icon');
+    });
+
+    test("every text in ioBroker's eleven languages", () => {
+        const texts = translations(io);
+        const where = texts.map(t => t.where);
+        for (const field of ['/common/titleLang', '/common/desc', `/common/news/${io.common.version}`]) {
+            assert.ok(where.includes(field), `${field} is a translated text`);
+        }
+        for (const o of io.instanceObjects) {
+            assert.ok(typeof o.common.name === 'object', `${o._id}: its name is translated`);
+        }
+        const missing = texts.flatMap(({ where, text }) => missingLanguages(text).map(lang => `${where} in ${lang}`));
+        assert.deepEqual(missing, []);
     });
 
     test('native holds the config keys with their defaults', () => {
@@ -121,18 +152,30 @@ describe('admin/jsonConfig.json', () => {
         assert.deepEqual(validate('jsonConfig.schema.json', config), []);
     });
 
-    test('every text has an English and a German translation', () => {
+    test("every text in ioBroker's eleven languages, every i18n key in every language", () => {
         assert.equal(config.i18n, true);
-        const en = read('admin/i18n/en.json');
-        const de = read('admin/i18n/de.json');
-        assert.deepEqual(Object.keys(de).sort(), Object.keys(en).sort(), 'en and de have the same keys');
+        const dicts = Object.fromEntries(
+            LANGUAGES.map(lang => {
+                const file = path.join(ROOT, 'admin', 'i18n', `${lang}.json`);
+                assert.ok(fs.existsSync(file), `admin/i18n/${lang}.json exists`);
+                return [lang, read(`admin/i18n/${lang}.json`)];
+            }),
+        );
         const missing = [];
+        for (const lang of LANGUAGES) {
+            for (const key of Object.keys(dicts.en)) {
+                if (typeof dicts[lang][key] !== 'string' || !dicts[lang][key].trim()) missing.push(`key "${key}" in ${lang}`);
+            }
+            for (const key of Object.keys(dicts[lang])) {
+                if (!(key in dicts.en)) missing.push(`key "${key}" of ${lang} not in en`);
+            }
+        }
         for (const { key, item } of all) {
             for (const attr of TRANSLATED) {
                 const text = item[attr];
                 if (typeof text !== 'string') continue;
-                for (const [lang, dict] of [['en', en], ['de', de]]) {
-                    if (!dict[text]) missing.push(`${key}.${attr} "${text}" in ${lang}`);
+                for (const lang of LANGUAGES) {
+                    if (!dicts[lang][text]) missing.push(`${key}.${attr} "${text}" in ${lang}`);
                 }
             }
         }
@@ -165,6 +208,19 @@ describe('admin/jsonConfig.json', () => {
         const state = all.map(c => c.item).find(i => i.type === 'state');
         assert.equal(state.oid, 'info.pairing');
         assert.ok(io.instanceObjects.some(o => o._id === state.oid), 'an instance object');
+    });
+});
+
+describe("ioBroker's repository checker", () => {
+    test('wants the eleven languages this test checks', () => {
+        assert.deepEqual(checkerLanguages(), LANGUAGES);
+    });
+
+    test('no error and no warning about io-package.json or the admin page', async () => {
+        const { errors, warnings } = await runRepochecker();
+        // [S…] entries are the checker's suggestions, neither errors nor warnings.
+        const findings = [...errors, ...warnings].filter(m => !m.startsWith('[S') && aboutPackageOrAdmin(m));
+        assert.deepEqual(findings, []);
     });
 });
 

@@ -247,9 +247,11 @@ async function linkTree(src, dest) {
  *   dbType: 'jsonl' (the controller serves both databases on free ports) or 'redis'
  *   redisPort: a running Redis on 127.0.0.1 to use (one per root: `setup first` writes to it);
  *     without it, dbType 'redis' starts its own redis-server, stopped by dispose().
- *   withAdmin: admin 7.8.20 as admin.0 on a free port, started by start().
+ *   withAdmin: admin 7.8.20 as admin.0 on a free port, started by start() unless
+ *     adminStarted is false (then admin.0 is installed and registered, disabled: enough for
+ *     hmip's global dependency on admin, without admin's process).
  */
-async function createRoot({ dbType = 'jsonl', redisPort, redisHost = '127.0.0.1', withAdmin = false, log } = {}) {
+async function createRoot({ dbType = 'jsonl', redisPort, redisHost = '127.0.0.1', withAdmin = false, adminStarted = withAdmin, log } = {}) {
     if (dbType !== 'jsonl' && dbType !== 'redis') throw new Error(`dbType must be 'jsonl' or 'redis', not ${JSON.stringify(dbType)}`);
     const install = await prepareInstall({ withAdmin, ...(log ? { log } : {}) });
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `hmip-e2e-iob-${dbType}-`));
@@ -268,7 +270,7 @@ async function createRoot({ dbType = 'jsonl', redisPort, redisHost = '127.0.0.1'
         } else {
             ports = { states: statesPort, objects: objectsPort, admin: withAdmin ? adminPort : null };
         }
-        const handle = new IobRoot({ root, dbType, ports, redis, redisHost, withAdmin });
+        const handle = new IobRoot({ root, dbType, ports, redis, redisHost, withAdmin, adminStarted });
         if (dbType === 'jsonl') {
             await run('cp', ['-a', path.join(install, 'iobroker-data'), path.join(root, 'iobroker-data')]);
             writeConfig(root, { dbType, statesPort, objectsPort });
@@ -293,13 +295,14 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 const READY = new RegExp(`host\\.${HOSTNAME} (no instances found|\\d+ instances? found)`);
 
 class IobRoot {
-    constructor({ root, dbType, ports, redis = null, redisHost = '127.0.0.1', withAdmin = false, template = false }) {
+    constructor({ root, dbType, ports, redis = null, redisHost = '127.0.0.1', withAdmin = false, adminStarted = withAdmin, template = false }) {
         this.root = root;
         this.dbType = dbType;
         this.ports = ports; // { states, objects, admin }
         this.redis = redis; // the redis-server this root started, if any
         this.host = dbType === 'redis' ? redisHost : '127.0.0.1';
         this.withAdmin = withAdmin;
+        this.adminStarted = adminStarted;
         this.template = template;
         this.hostname = HOSTNAME;
         this.hostId = `system.host.${HOSTNAME}`;
@@ -408,7 +411,7 @@ class IobRoot {
             throw new Error(`${err.message}\n--- controller log\n${this.logs({ sinceStart: true }).slice(-3000)}\n--- controller output\n${this.controllerOutput().slice(-2000)}`);
         }
         this.readyAt = Date.now();
-        if (this.withAdmin && !this.template) await this.startAdmin();
+        if (this.withAdmin && this.adminStarted && !this.template) await this.startAdmin();
     }
 
     /** admin.0 on 127.0.0.1:ports.admin; resolves when it answers HTTP. */

@@ -16,6 +16,11 @@ const SIM_TOKEN = 'SIMULATOR-TOKEN-0000000000000000';
 const PROJECT = path.resolve(__dirname, '..', '..', '..');
 
 /** Copies the adapter package and `bin` into the root, then `iob add hmip` (stopped). */
+// The root hmip runs in: io-package.json's globalDependencies name admin, so js-controller
+// adds and starts hmip.N only where an admin instance exists (a real ioBroker always has
+// one). admin is installed and admin.0 registered, disabled; nothing starts it.
+const HMIP_ROOT = { withAdmin: true, adminStarted: false };
+
 async function installHmip(iob, bin) {
     const dest = path.join(iob.root, 'node_modules', 'iobroker.hmip');
     fs.rmSync(dest, { recursive: true, force: true });
@@ -85,4 +90,4 @@ function binaryPids(iob) {
     return out.split('\n').filter(Boolean).map(Number);
 }
 
-module.exports = { installHmip, startSim, binaryPids, SIM_SGTIN, SIM_TOKEN };
+module.exports = { HMIP_ROOT, installHmip, startSim, binaryPids, SIM_SGTIN, SIM_TOKEN };
