@@ -188,6 +188,19 @@ fn main() -> anyhow::Result<()> {
             level.parse().unwrap_or(tracing::Level::INFO),
         )
     });
+    // And to ioBroker's log file, as a Node adapter's lines do.
+    let log_file = match &cli.command {
+        Command::Run {
+            instance: Some(n),
+            iobroker,
+            ..
+        } => iobroker_hmip::adapter::logfile::LogFile::for_instance(
+            iobroker.as_deref(),
+            *n,
+            level.parse().unwrap_or(tracing::Level::INFO),
+        ),
+        _ => None,
+    };
     // js-controller shows an instance's stderr only when it exits, and then as errors:
     // there, stderr gets warnings and errors only (live lines reach admin through `forward`).
     let stderr_level = if forward.is_some() {
@@ -203,6 +216,7 @@ fn main() -> anyhow::Result<()> {
                 .with_filter(stderr_level),
         )
         .with(forward)
+        .with(log_file)
         .with(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
         )

@@ -81,11 +81,41 @@ pub fn find(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 
 /// Read the database settings.
 pub fn load(path: &Path) -> anyhow::Result<Databases> {
+    let v = read(path)?;
+    parse(&v).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// The whole file as JSON.
+pub fn read(path: &Path) -> anyhow::Result<Value> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let v: Value = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{} is not valid JSON: {e}", path.display()))?;
-    parse(&v).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not valid JSON: {e}", path.display()))
+}
+
+/// The ioBroker root (the folder whose `node_modules` holds js-controller), which
+/// js-controller takes relative log file names from. A Node adapter finds js-controller
+/// from its own folder, `<root>/node_modules/iobroker.hmip`: the controller starts the
+/// launcher there (our working directory) and the binary sits in its `bin/`; failing both,
+/// the folder above iobroker.json's. None when none of them holds js-controller (no
+/// controller, no controller log to join).
+pub fn controller_root(iobroker_json: &Path) -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        candidates.push(cwd.join("../.."));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(adapter_dir) = exe.parent().and_then(Path::parent) {
+            candidates.push(adapter_dir.join("../.."));
+        }
+    }
+    if let Some(data_dir) = iobroker_json.parent() {
+        candidates.push(data_dir.join(".."));
+    }
+    candidates
+        .into_iter()
+        .find(|c| c.join("node_modules/iobroker.js-controller").is_dir())
+        .map(|c| std::fs::canonicalize(&c).unwrap_or(c))
 }
 
 /// Parse the `states` and `objects` sections.
@@ -198,6 +228,19 @@ mod tests {
         assert!(parse(&json!({"objects": {}}))
             .unwrap_err()
             .contains("states"));
+    }
+
+    #[test]
+    fn the_root_is_where_js_controller_is_installed() {
+        let root = tempfile::tempdir().unwrap();
+        let json = root.path().join("iobroker-data/iobroker.json");
+        assert_eq!(controller_root(&json), None, "no js-controller, no root");
+        std::fs::create_dir_all(root.path().join("node_modules/iobroker.js-controller")).unwrap();
+        std::fs::create_dir_all(root.path().join("iobroker-data")).unwrap();
+        assert_eq!(
+            controller_root(&json),
+            Some(std::fs::canonicalize(root.path()).unwrap())
+        );
     }
 
     #[test]

@@ -90,19 +90,28 @@ impl<S: Subscriber> Layer<S> for LogForward {
         {
             return;
         }
-        let severity = match level {
-            Level::ERROR => "error",
-            Level::WARN => "warn",
-            Level::INFO => "info",
-            Level::DEBUG => "debug",
-            Level::TRACE => "silly",
-        };
-        let mut text = Text(String::new());
-        event.record(&mut text);
         let _ = channel().0.try_send(LogLine {
-            severity,
-            message: text.0,
+            severity: severity(level),
+            message: event_text(event),
             ts: crate::iobroker::now_ms(),
         });
     }
+}
+
+/// js-controller's name of a level (`silly` is its trace).
+pub fn severity(level: Level) -> &'static str {
+    match level {
+        Level::ERROR => "error",
+        Level::WARN => "warn",
+        Level::INFO => "info",
+        Level::DEBUG => "debug",
+        Level::TRACE => "silly",
+    }
+}
+
+/// An event's message followed by its fields as ` name=value`.
+pub fn event_text(event: &Event<'_>) -> String {
+    let mut text = Text(String::new());
+    event.record(&mut text);
+    text.0
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod instance;
 pub mod iobroker_json;
 pub mod logbus;
+pub mod logfile;
 pub mod secret;
 pub mod writes;
 
