@@ -13,7 +13,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const {
-    prepareInstall, createRoot, waitFor, installHmip, startSim, binaryPids, pidAlive,
+    prepareInstall, createRoot, waitFor, installHmip, startSim, binaryPids, pidAlive, HMIP_ROOT,
     SIM_SGTIN: SGTIN, SIM_TOKEN,
 } = require('./iob');
 
@@ -70,8 +70,8 @@ describe('hmip.0 logs into ioBroker\'s log file', () => {
     let sim;
 
     before(async () => {
-        await prepareInstall({ withAdmin: false });
-        iob = await createRoot({ dbType: 'jsonl' });
+        await prepareInstall(HMIP_ROOT);
+        iob = await createRoot({ dbType: 'jsonl', ...HMIP_ROOT });
         await iob.start();
         await installHmip(iob, BIN);
         sim = await startSim(BIN, ['--fixture', FIXTURE]);
