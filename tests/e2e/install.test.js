@@ -32,11 +32,27 @@ const X64 = 'iobroker-hmip-linux-x64-gnu';
 const OTHERS = { 'iobroker-hmip-linux-arm64-gnu': 'arm64', 'iobroker-hmip-linux-arm-gnueabihf': 'arm' };
 
 // Every process this test starts (npm, js-controller, the instance) gets a PATH without the
-// Rust toolchain, and no IOBROKER_HMIP_BIN: the harness passes process.env on.
+// Rust toolchain, and no IOBROKER_HMIP_BIN: the harness passes process.env on. A PATH
+// folder holding a Rust tool (Debian's /usr/bin has cargo and rustc) is replaced by a
+// folder of links to its other programs.
+const RUST_TOOL = /^(cargo|rustc|rustdoc|rustup|rust-gdb|rust-lldb|rustfmt|clippy-driver)(-.*)?$/;
 const CARGO_PATH = process.env.PATH;
-process.env.PATH = CARGO_PATH.split(':')
-    .filter(dir => dir && !['cargo', 'rustup', 'rustc'].some(tool => fs.existsSync(path.join(dir, tool))))
-    .join(':');
+const SHADOWS = fs.mkdtempSync(path.join(os.tmpdir(), 'hmip-install-path-'));
+process.env.PATH = CARGO_PATH.split(':').filter(Boolean).map((dir, i) => {
+    let names;
+    try {
+        names = fs.readdirSync(dir);
+    } catch {
+        return dir;
+    }
+    if (!names.some(n => RUST_TOOL.test(n))) return dir;
+    const shadow = path.join(SHADOWS, String(i));
+    fs.mkdirSync(shadow);
+    for (const n of names) {
+        if (!RUST_TOOL.test(n)) fs.symlinkSync(path.join(dir, n), path.join(shadow, n));
+    }
+    return shadow;
+}).join(':');
 delete process.env.IOBROKER_HMIP_BIN;
 delete process.env.CARGO_TARGET_DIR;
 
@@ -106,12 +122,13 @@ describe('installed from the dist/ tarballs with npm alone, no Rust toolchain', 
         if (iob) await iob.dispose();
         if (sim) sim.stop();
         if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+        fs.rmSync(SHADOWS, { recursive: true, force: true });
     });
 
     test('cargo is not on the PATH npm and js-controller get', () => {
         assert.ok(spawnSync('sh', ['-c', 'command -v cargo'], { env: { PATH: CARGO_PATH } }).status === 0,
             'cargo is on the original PATH (else this check proves nothing)');
-        for (const tool of ['cargo', 'rustup', 'rustc']) {
+        for (const tool of ['cargo', 'rustup', 'rustc', 'cargo-nextest']) {
             const r = spawnSync('sh', ['-c', `command -v ${tool}`], { env: process.env, encoding: 'utf8' });
             assert.notEqual(r.status, 0, `${tool} found at ${r.stdout.trim()}`);
         }
