@@ -36,8 +36,10 @@ const PLATFORM_PACKAGES = {
 function platform() {
     let libc = '';
     if (process.platform === 'linux') {
-        // Node reports the glibc it runs on; no glibc version means musl (Alpine).
-        const header = process.report?.getReport?.().header ?? {};
+        // Node reports the glibc it runs on; no glibc version means musl (Alpine). The
+        // report's network part is slow and not needed.
+        process.report.excludeNetwork = true;
+        const header = process.report.getReport().header;
         libc = header.glibcVersionRuntime ? 'glibc' : 'musl';
     }
     const os = `${process.platform}-${process.arch}`;
@@ -50,12 +52,16 @@ function platform() {
  * `bin/iobroker-hmip`; a development checkout's target/release, then target/debug build.
  * Null when there is none.
  */
-function findBinary(plat) {
+function findBinary() {
     if (process.env.IOBROKER_HMIP_BIN) {
         return process.env.IOBROKER_HMIP_BIN;
     }
-    const candidates = [path.join(__dirname, 'bin', 'iobroker-hmip')];
-    const pkg = PLATFORM_PACKAGES[plat.key];
+    const beside = path.join(__dirname, 'bin', 'iobroker-hmip');
+    if (fs.existsSync(beside)) {
+        return beside;
+    }
+    const candidates = [];
+    const pkg = PLATFORM_PACKAGES[platform().key];
     if (pkg) {
         try {
             const manifest = require.resolve(`${pkg}/package.json`, { paths: [__dirname] });
@@ -69,9 +75,9 @@ function findBinary(plat) {
     return candidates.find(file => fs.existsSync(file)) ?? null;
 }
 
-const plat = platform();
-const bin = findBinary(plat);
+const bin = findBinary();
 if (!bin) {
+    const plat = platform();
     const pkg = PLATFORM_PACKAGES[plat.key];
     process.stderr.write(
         `iobroker-hmip launcher: no binary for ${plat.label}${pkg ? ` (the package ${pkg} is not installed)` : ''}: ` +
