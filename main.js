@@ -3,8 +3,8 @@
 //
 // js-controller only starts adapters by fork()ing a Node main file, as
 // `node main.js --instance N --loglevel L`, with an IPC channel to the controller. The
-// adapter itself is the native binary `bin/iobroker-hmip` beside this file (the env
-// variable IOBROKER_HMIP_BIN points elsewhere, for development). This launcher:
+// adapter itself is the native binary, found by `findBinary()` below (the env variable
+// IOBROKER_HMIP_BIN overrides it). This launcher:
 // - runs `iobroker-hmip run <its own arguments>` with stdout and stderr inherited (the
 //   controller logs the binary's stderr); stdin is a pipe the launcher never writes to, so
 //   it reaches EOF when the launcher is gone, even SIGKILLed (js-controller kills it
@@ -24,7 +24,68 @@ const path = require('node:path');
 
 const KILL_AFTER_MS = 2000;
 
-const bin = process.env.IOBROKER_HMIP_BIN || path.join(__dirname, 'bin', 'iobroker-hmip');
+// The platform packages tools/dist packs, one per platform npm tells apart by os, cpu and
+// libc (their package.json says which); npm installs the one matching this machine.
+const PLATFORM_PACKAGES = {
+    'linux-x64-glibc': 'iobroker-hmip-linux-x64-gnu',
+    'linux-arm64-glibc': 'iobroker-hmip-linux-arm64-gnu',
+    'linux-arm-glibc': 'iobroker-hmip-linux-arm-gnueabihf',
+};
+
+/** This machine as the platform packages name it: `linux-arm64 glibc`, `linux-x64 musl`, … */
+function platform() {
+    let libc = '';
+    if (process.platform === 'linux') {
+        // Node reports the glibc it runs on; no glibc version means musl (Alpine). The
+        // report's network part is slow and not needed.
+        process.report.excludeNetwork = true;
+        const header = process.report.getReport().header;
+        libc = header.glibcVersionRuntime ? 'glibc' : 'musl';
+    }
+    const os = `${process.platform}-${process.arch}`;
+    return { key: libc ? `${os}-${libc}` : os, label: libc ? `${os} ${libc}` : os };
+}
+
+/**
+ * The binary to run, first found of: $IOBROKER_HMIP_BIN; `bin/iobroker-hmip` beside this
+ * file (tools/install-into-iobroker puts it there); the platform package's
+ * `bin/iobroker-hmip`; a development checkout's target/release, then target/debug build.
+ * Null when there is none.
+ */
+function findBinary() {
+    if (process.env.IOBROKER_HMIP_BIN) {
+        return process.env.IOBROKER_HMIP_BIN;
+    }
+    const beside = path.join(__dirname, 'bin', 'iobroker-hmip');
+    if (fs.existsSync(beside)) {
+        return beside;
+    }
+    const candidates = [];
+    const pkg = PLATFORM_PACKAGES[platform().key];
+    if (pkg) {
+        try {
+            const manifest = require.resolve(`${pkg}/package.json`, { paths: [__dirname] });
+            candidates.push(path.join(path.dirname(manifest), 'bin', 'iobroker-hmip'));
+        } catch {
+            // Not installed (another platform, or installed without optional dependencies).
+        }
+    }
+    candidates.push(path.join(__dirname, 'target', 'release', 'iobroker-hmip'));
+    candidates.push(path.join(__dirname, 'target', 'debug', 'iobroker-hmip'));
+    return candidates.find(file => fs.existsSync(file)) ?? null;
+}
+
+const bin = findBinary();
+if (!bin) {
+    const plat = platform();
+    const pkg = PLATFORM_PACKAGES[plat.key];
+    process.stderr.write(
+        `iobroker-hmip launcher: no binary for ${plat.label}${pkg ? ` (the package ${pkg} is not installed)` : ''}: ` +
+            'build it from source (`cargo build --release`, then set IOBROKER_HMIP_BIN to target/release/iobroker-hmip, ' +
+            'or run tools/install-into-iobroker from a checkout)\n',
+    );
+    process.exit(1);
+}
 const args = ['run', ...process.argv.slice(2)];
 
 // The databases' settings: js-controller's own rule for a production install is

@@ -9,7 +9,9 @@
 // - package.json as js-controller needs it;
 // - main.js, the launcher js-controller forks, run for real against a fake binary: the
 //   arguments it passes, SIGTERM forwarded, the binary stopped when the controller goes
-//   away (IPC channel closed), SIGKILL when the binary ignores SIGTERM, exit codes.
+//   away (IPC channel closed), SIGKILL when the binary ignores SIGTERM, exit codes; where
+//   it finds the binary (IOBROKER_HMIP_BIN, bin/ beside it, the platform package, a
+//   checkout's target/release then target/debug) and the one line when there is none.
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -453,5 +455,95 @@ describe('main.js, the launcher', () => {
         const { code, stderr } = await launch(main, { ...env, IOBROKER_HMIP_BIN: path.join(tmp, 'nope') }).exited;
         assert.equal(code, 1);
         assert.match(stderr, /cannot start .*nope/);
+    });
+
+    // ---- where the launcher finds the binary (IOBROKER_HMIP_BIN unset) ----
+
+    // The platform package npm installs on this machine (tools/dist's names).
+    const PLATFORM_PACKAGE = { x64: 'iobroker-hmip-linux-x64-gnu', arm64: 'iobroker-hmip-linux-arm64-gnu', arm: 'iobroker-hmip-linux-arm-gnueabihf' }[process.arch];
+
+    // An adapter folder <dir>/node_modules/iobroker.hmip/main.js and no binary anywhere;
+    // `place(rel)` puts a fake binary at <dir>/rel, `ran(rel)` is the arguments it ran with.
+    function lookup(name) {
+        const dir = path.join(tmp, name);
+        const adapter = path.join(dir, 'node_modules', 'iobroker.hmip');
+        fs.mkdirSync(adapter, { recursive: true });
+        const main = path.join(adapter, 'main.js');
+        fs.copyFileSync(path.join(ROOT, 'main.js'), main);
+        const env = { ...process.env, FAKE_EXIT: '0' };
+        delete env.IOBROKER_HMIP_BIN;
+        delete env.IOBROKER_DATA_DIR;
+        const place = rel => {
+            const file = path.join(dir, rel);
+            fs.mkdirSync(path.dirname(file), { recursive: true });
+            fs.writeFileSync(file, FAKE, { mode: 0o755 });
+        };
+        const ran = rel => {
+            const args = path.join(dir, path.dirname(rel), 'args');
+            return fs.existsSync(args) ? fs.readFileSync(args, 'utf8') : null;
+        };
+        return { dir, main, env, place, ran };
+    }
+
+    test("the platform package's binary, found from the adapter's folder", async () => {
+        assert.ok(process.platform === 'linux' && PLATFORM_PACKAGE, `tools/dist packs no package for ${process.platform}-${process.arch}`);
+        const { dir, main, env, place, ran } = lookup('platform-package');
+        const pkgBin = path.join('node_modules', PLATFORM_PACKAGE, 'bin', 'iobroker-hmip');
+        place(pkgBin);
+        fs.writeFileSync(path.join(dir, 'node_modules', PLATFORM_PACKAGE, 'package.json'), JSON.stringify({ name: PLATFORM_PACKAGE, version: '0.1.0' }));
+        const { code, stderr } = await launch(main, env).exited;
+        assert.equal(code, 0, stderr);
+        assert.equal(ran(pkgBin), 'run --instance 3 --loglevel debug\n');
+    });
+
+    test('bin/iobroker-hmip beside main.js (tools/install-into-iobroker) comes before the platform package', async () => {
+        const { dir, main, env, place, ran } = lookup('bin-beside');
+        const beside = path.join('node_modules', 'iobroker.hmip', 'bin', 'iobroker-hmip');
+        place(beside);
+        if (PLATFORM_PACKAGE) {
+            place(path.join('node_modules', PLATFORM_PACKAGE, 'bin', 'iobroker-hmip'));
+            fs.writeFileSync(path.join(dir, 'node_modules', PLATFORM_PACKAGE, 'package.json'), JSON.stringify({ name: PLATFORM_PACKAGE, version: '0.1.0' }));
+        }
+        assert.equal((await launch(main, env).exited).code, 0);
+        assert.equal(ran(beside), 'run --instance 3 --loglevel debug\n');
+        if (PLATFORM_PACKAGE) assert.equal(ran(path.join('node_modules', PLATFORM_PACKAGE, 'bin', 'iobroker-hmip')), null);
+    });
+
+    test("a development checkout: target/release's binary, else target/debug's", async () => {
+        const { main, env, place, ran } = lookup('checkout');
+        const debug = path.join('node_modules', 'iobroker.hmip', 'target', 'debug', 'iobroker-hmip');
+        const release = path.join('node_modules', 'iobroker.hmip', 'target', 'release', 'iobroker-hmip');
+        place(debug);
+        assert.equal((await launch(main, env).exited).code, 0);
+        assert.equal(ran(debug), 'run --instance 3 --loglevel debug\n', 'only a debug build: that one');
+        place(release);
+        assert.equal((await launch(main, env, ['--instance', '4', '--loglevel', 'info']).exited).code, 0);
+        assert.equal(ran(release), 'run --instance 4 --loglevel info\n', 'the release build first');
+        assert.equal(ran(debug), 'run --instance 3 --loglevel debug\n', 'the debug build did not run again');
+    });
+
+    test('IOBROKER_HMIP_BIN overrides every other place', async () => {
+        const { dir, main, env, place, ran } = lookup('override');
+        place(path.join('node_modules', 'iobroker.hmip', 'bin', 'iobroker-hmip'));
+        place(path.join('node_modules', 'iobroker.hmip', 'target', 'release', 'iobroker-hmip'));
+        place(path.join('elsewhere', 'iobroker-hmip'));
+        assert.equal((await launch(main, { ...env, IOBROKER_HMIP_BIN: path.join(dir, 'elsewhere', 'iobroker-hmip') }).exited).code, 0);
+        assert.equal(ran(path.join('elsewhere', 'iobroker-hmip')), 'run --instance 3 --loglevel debug\n');
+        assert.equal(ran(path.join('node_modules', 'iobroker.hmip', 'bin', 'iobroker-hmip')), null);
+        assert.equal(ran(path.join('node_modules', 'iobroker.hmip', 'target', 'release', 'iobroker-hmip')), null);
+    });
+
+    test('no binary for the platform: one line naming the platform and how to build, exit code 1, no stack trace', async () => {
+        const { main, env } = lookup('none');
+        const { code, signal, stderr } = await launch(main, env).exited;
+        assert.deepEqual({ code, signal }, { code: 1, signal: null });
+        const lines = stderr.split('\n').filter(Boolean);
+        assert.equal(lines.length, 1, `one line:\n${stderr}`);
+        const glibc = process.report.getReport().header.glibcVersionRuntime ? ' glibc' : ' musl';
+        assert.ok(lines[0].includes(`no binary for ${process.platform}-${process.arch}${process.platform === 'linux' ? glibc : ''}`), lines[0]);
+        assert.match(lines[0], /cargo build --release/);
+        assert.match(lines[0], /IOBROKER_HMIP_BIN/);
+        assert.match(lines[0], /tools\/install-into-iobroker/);
+        assert.doesNotMatch(stderr, /Error|\n\s+at /, 'no Node error or stack trace');
     });
 });
