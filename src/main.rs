@@ -316,7 +316,9 @@ fn shutdown_signal() -> watch::Receiver<bool> {
 
 /// The ioBroker instance hmip.N on js-controller's databases.
 async fn run_instance(instance: u32, iobroker: Option<PathBuf>) -> anyhow::Result<()> {
-    // The launcher (main.js) may be killed outright by js-controller: die with it.
+    // Our parent is the launcher (main.js running us as its child), which js-controller may
+    // kill outright: die with it. Where main.js replaced itself with us (execve), the parent
+    // is js-controller itself: stop when it is gone, as main.js does on its `disconnect`.
     #[cfg(target_os = "linux")]
     // SAFETY: prctl with PR_SET_PDEATHSIG only sets a flag of this process.
     unsafe {
@@ -363,15 +365,12 @@ async fn run_instance(instance: u32, iobroker: Option<PathBuf>) -> anyhow::Resul
     instance::run(Arc::new(store), InstanceOptions::new(instance), shutdown).await
 }
 
-/// main.js gives the binary a pipe as stdin that it never writes to: EOF means the
-/// launcher is gone (js-controller SIGKILLs it after stopTimeout), so stop. Only for a
-/// pipe: a terminal or /dev/null says nothing about a launcher.
+/// main.js, running the binary as its child, gives it a pipe as stdin that it never writes
+/// to: EOF means the launcher is gone (js-controller SIGKILLs it after stopTimeout), so
+/// stop. Only for a pipe: a terminal, /dev/null (js-controller's stdin for the process it
+/// forks, which is us where main.js execve'd) or a socket say nothing about a launcher.
 fn watch_launcher_stdin(shutdown: watch::Receiver<bool>) {
-    use std::os::unix::fs::FileTypeExt;
-    let is_pipe = std::fs::metadata("/proc/self/fd/0")
-        .map(|m| m.file_type().is_fifo())
-        .unwrap_or(false);
-    if !is_pipe {
+    if !is_launcher_pipe(Path::new("/proc/self/fd/0")) {
         return;
     }
     std::thread::spawn(move || {
@@ -387,6 +386,15 @@ fn watch_launcher_stdin(shutdown: watch::Receiver<bool>) {
             }
         }
     });
+}
+
+/// Whether the file behind `fd_link` (a `/proc/self/fd/N` link) is a pipe, the only kind of
+/// stdin that tells the launcher's end.
+fn is_launcher_pipe(fd_link: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(fd_link)
+        .map(|m| m.file_type().is_fifo())
+        .unwrap_or(false)
 }
 
 fn default_data_dir(config: &Path) -> PathBuf {
@@ -653,4 +661,36 @@ fn print_tree(
         .collect();
     println!("{}", serde_json::to_string_pretty(&map)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    fn fd_link(fd: &impl AsRawFd) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+    }
+
+    /// The launcher's stdin pipe is watched; what js-controller gives the process it forks
+    /// (stdin /dev/null, the IPC channel a socket), where main.js execve'd into the binary,
+    /// is not: watching it would stop the instance at once (/dev/null reads EOF).
+    #[test]
+    fn only_a_pipe_on_stdin_means_a_launcher_to_watch() {
+        let mut fds = [0; 2];
+        // SAFETY: pipe() fills both fds, each then owned by exactly one OwnedFd.
+        let (reader, _writer) = unsafe {
+            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0, "pipe");
+            (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+        };
+        assert!(is_launcher_pipe(&fd_link(&reader)));
+
+        let null = std::fs::File::open("/dev/null").expect("/dev/null");
+        assert!(!is_launcher_pipe(&fd_link(&null)));
+
+        let (socket, _peer) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        assert!(!is_launcher_pipe(&fd_link(&socket)));
+
+        assert!(!is_launcher_pipe(Path::new("/proc/self/fd/987654")));
+    }
 }
