@@ -9,12 +9,17 @@
 //   2. `iob stop hmip.0` ends it within 2 s of the instance being disabled, exit code 0;
 //   3. SIGKILLed, it is restarted by js-controller (after the controller's 30 s delay for an
 //      instance that died): a new pid, again the binary, connected again.
-// The child-process launcher (Node 20) is what instance.test.js runs.
+// And main.js alone on Node 22, forked as js-controller forks it, against a fake binary: the
+// forked pid becomes the binary (arguments, SIGTERM, SIGKILL, exit code all its own),
+// IOBROKER_HMIP_LAUNCHER=child keeps the child process, a missing binary is one error line.
+// The child-process launcher on Node 20 is what instance.test.js and package.test.js run.
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+const { fork } = require('node:child_process');
 const {
     prepareInstall, prepareNode, createRoot, waitFor, sleep, installHmip, startSim, binaryPids, pidAlive,
     parentPid, processTree, rssMiB, run, HMIP_ROOT, SIM_SGTIN: SGTIN, SIM_TOKEN,
@@ -150,4 +155,89 @@ describe('the launcher execve()s into the binary where Node has process.execve (
         assertIsBinary(iob, pid2);
         assert.equal((await iob.getObject(INSTANCE)).common.enabled, true);
     }));
+});
+
+// The fake binary: records its arguments and pid, exits 0 on TERM, FAKE_EXIT=N exits N.
+const FAKE = `#!/bin/sh
+dir=$(dirname "$0")
+printf '%s\\n' "$*" > "$dir/args"
+[ -n "$FAKE_EXIT" ] && exit "$FAKE_EXIT"
+trap 'echo TERM >> "$dir/signals"; exit 0' TERM
+echo $$ > "$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
+while :; do sleep 0.05; done
+`;
+
+describe('main.js on Node 22 against a fake binary', () => {
+    let node;
+    let tmp;
+    const started = [];
+
+    before(async () => {
+        node = await prepareNode(22);
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hmip-execve-'));
+    }, { timeout: INSTALL_TIMEOUT });
+    after(() => {
+        for (const pid of started) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+        if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    /** main.js and the fake in a fresh directory, main.js forked as js-controller does, on Node 22. */
+    function launch(name, extraEnv = {}) {
+        const dir = path.join(tmp, name);
+        fs.mkdirSync(dir);
+        fs.copyFileSync(path.join(ROOT, 'main.js'), path.join(dir, 'main.js'));
+        const fake = path.join(dir, 'iobroker-hmip');
+        fs.writeFileSync(fake, FAKE, { mode: 0o755 });
+        const env = { ...process.env, IOBROKER_HMIP_BIN: fake, ...extraEnv };
+        delete env.IOBROKER_DATA_DIR;
+        if (!('IOBROKER_HMIP_LAUNCHER' in extraEnv)) delete env.IOBROKER_HMIP_LAUNCHER;
+        const child = fork(path.join(dir, 'main.js'), ['--instance', '3', '--loglevel', 'debug'], {
+            execPath: node, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        });
+        started.push(child.pid);
+        let stderr = '';
+        child.stderr.on('data', d => (stderr += d));
+        const exited = new Promise(resolve => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+        const text = f => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), 'utf8') : '');
+        const fakePid = () => waitFor(() => Number(text('pid').trim()) || null, { timeoutMs: 5000, intervalMs: 20, what: 'the fake binary to run' });
+        return { child, exited, text, fakePid, fake };
+    }
+
+    test('the forked process becomes the binary: its arguments, SIGTERM straight to it, its exit code', async () => {
+        const { child, exited, text, fakePid, fake } = launch('term');
+        const pid = await fakePid();
+        assert.equal(pid, child.pid, 'the pid the forking process knows is the binary\'s');
+        assert.deepEqual(cmdline(pid).slice(-6), [fake, 'run', '--instance', '3', '--loglevel', 'debug']);
+        assert.equal(text('args'), 'run --instance 3 --loglevel debug\n');
+        child.kill('SIGTERM');
+        assert.deepEqual(await exited, { code: 0, signal: null, stderr: '' });
+        assert.equal(text('signals'), 'TERM\n');
+    });
+
+    test('SIGKILL and exit codes are the binary\'s own', async () => {
+        const k = launch('kill');
+        const pid = await k.fakePid();
+        k.child.kill('SIGKILL');
+        assert.equal((await k.exited).signal, 'SIGKILL');
+        assert.equal(pidAlive(pid), false);
+        assert.equal((await launch('exit', { FAKE_EXIT: '7' }).exited).code, 7);
+    });
+
+    test('IOBROKER_HMIP_LAUNCHER=child keeps the binary as the launcher\'s child', async () => {
+        const { child, exited, fakePid } = launch('child', { IOBROKER_HMIP_LAUNCHER: 'child' });
+        const pid = await fakePid();
+        started.push(pid);
+        assert.notEqual(pid, child.pid);
+        assert.equal(parentPid(pid), child.pid);
+        assert.match(fs.readlinkSync(`/proc/${child.pid}/exe`), /node$/);
+        child.kill('SIGTERM');
+        assert.equal((await exited).code, 0);
+    });
+
+    test('a missing binary: one line on stderr, exit code 1', async () => {
+        const { code, stderr } = await launch('missing', { IOBROKER_HMIP_BIN: path.join(tmp, 'nope') }).exited;
+        assert.equal(code, 1);
+        assert.match(stderr, /^iobroker-hmip launcher: cannot start .*nope: .*\n$/);
+        assert.equal(stderr.trim().split('\n').length, 1);
+    });
 });
