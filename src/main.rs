@@ -362,7 +362,42 @@ async fn run_instance(instance: u32, iobroker: Option<PathBuf>) -> anyhow::Resul
             }
         }
     };
-    instance::run(Arc::new(store), InstanceOptions::new(instance), shutdown).await
+    let work = instance::run(
+        Arc::new(store),
+        InstanceOptions::new(instance),
+        shutdown.clone(),
+    );
+    stop_within(work, shutdown, STOP_GRACE).await
+}
+
+/// How long the instance may take to stop once signalled (its last writes: `alive` and
+/// `info.connection` false).
+const STOP_GRACE: Duration = Duration::from_millis(1500);
+
+/// Runs `work` to its end, or until `grace` after `shutdown` turned true. A stop must not
+/// hang on databases that are gone: when js-controller dies (it serves the jsonl databases)
+/// the binary gets SIGTERM through PR_SET_PDEATHSIG, and where main.js execve'd into it no
+/// launcher SIGKILLs it 2 s later.
+async fn stop_within(
+    work: impl std::future::Future<Output = anyhow::Result<()>>,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let deadline = async {
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        r = work => r,
+        () = deadline => {
+            warn!("still stopping {grace:?} after the stop signal (databases gone?): exiting");
+            Ok(())
+        }
+    }
 }
 
 /// main.js, running the binary as its child, gives it a pipe as stdin that it never writes
@@ -692,5 +727,32 @@ mod tests {
         assert!(!is_launcher_pipe(&fd_link(&socket)));
 
         assert!(!is_launcher_pipe(Path::new("/proc/self/fd/987654")));
+    }
+
+    /// A stop that hangs (databases gone) ends `grace` after the signal; a run that ends by
+    /// itself is not cut short, and nothing ends before the signal.
+    #[tokio::test]
+    async fn a_hanging_stop_ends_after_the_grace() {
+        let (tx, rx) = watch::channel(false);
+        let grace = Duration::from_millis(100);
+        let hanging = stop_within(std::future::pending(), rx.clone(), grace);
+        tokio::pin!(hanging);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), &mut hanging)
+                .await
+                .is_err(),
+            "ended before any stop signal"
+        );
+        tx.send(true).unwrap();
+        let t0 = std::time::Instant::now();
+        hanging.await.unwrap();
+        let took = t0.elapsed();
+        assert!(
+            took >= grace && took < Duration::from_secs(2),
+            "took {took:?}"
+        );
+
+        let quick = stop_within(async { anyhow::bail!("its own error") }, rx, grace);
+        assert_eq!(quick.await.unwrap_err().to_string(), "its own error");
     }
 }

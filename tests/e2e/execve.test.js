@@ -8,7 +8,9 @@
 //      it connects with the whole fixture tree;
 //   2. `iob stop hmip.0` ends it within 2 s of the instance being disabled, exit code 0;
 //   3. SIGKILLed, it is restarted by js-controller (after the controller's 30 s delay for an
-//      instance that died): a new pid, again the binary, connected again.
+//      instance that died): a new pid, again the binary, connected again;
+//   4. js-controller SIGKILLed: the binary ends within 3 s (PR_SET_PDEATHSIG, now that its
+//      parent is the controller).
 // And main.js alone on Node 22, forked as js-controller forks it, against a fake binary: the
 // forked pid becomes the binary (arguments, SIGTERM, SIGKILL, exit code all its own),
 // IOBROKER_HMIP_LAUNCHER=child keeps the child process, a missing binary is one error line.
@@ -154,6 +156,16 @@ describe('the launcher execve()s into the binary where Node has process.execve (
         await iob.waitForState(CONNECTION, s => s.val === true && s.ts >= tk, { timeoutMs: 60000 });
         assertIsBinary(iob, pid2);
         assert.equal((await iob.getObject(INSTANCE)).common.enabled, true);
+    }));
+
+    test('js-controller is killed: the binary (its child now) is gone within 3 s', { timeout: TEST_TIMEOUT }, () => withLogs(iob, async () => {
+        const pid = await forkedPid(iob);
+        assert.equal(parentPid(pid), iob.child.pid);
+        const tk = Date.now();
+        process.kill(iob.child.pid, 'SIGKILL');
+        // PR_SET_PDEATHSIG: the binary gets SIGTERM when its parent, the controller, dies.
+        await waitFor(() => !pidAlive(pid), { timeoutMs: 3000, intervalMs: 20, what: `binary ${pid} to end within 3 s of the controller's SIGKILL` });
+        timings.orphanGone = Date.now() - tk;
     }));
 });
 
