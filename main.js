@@ -4,18 +4,10 @@
 // js-controller only starts adapters by fork()ing a Node main file, as
 // `node main.js --instance N --loglevel L`, with an IPC channel to the controller. The
 // adapter itself is the native binary, found by `findBinary()` below (the env variable
-// IOBROKER_HMIP_BIN overrides it). This launcher:
-// - runs `iobroker-hmip run <its own arguments>` with stdout and stderr inherited (the
-//   controller logs the binary's stderr); stdin is a pipe the launcher never writes to, so
-//   it reaches EOF when the launcher is gone, even SIGKILLed (js-controller kills it
-//   `stopTimeout` ms after asking the instance to stop): the binary can watch it, besides
-//   PR_SET_PDEATHSIG, to never outlive the launcher;
-// - adds `--iobroker <root>/iobroker-data/iobroker.json` when the adapter sits in an
-//   ioBroker root's node_modules, unless the arguments or IOBROKER_DATA_DIR say otherwise;
-// - forwards SIGTERM and SIGINT to the binary;
-// - stops the binary (SIGTERM, then SIGKILL after 2 s) when the IPC channel to the
-//   controller closes, i.e. the controller went away;
-// - exits with the binary's exit code, or dies of the signal that ended it.
+// IOBROKER_HMIP_BIN overrides it). This launcher runs `iobroker-hmip run <its own
+// arguments>`, adding `--iobroker <root>/iobroker-data/iobroker.json` when the adapter sits
+// in an ioBroker root's node_modules, unless the arguments or IOBROKER_DATA_DIR say
+// otherwise. How it runs the binary: see runBinary at the end.
 // No dependencies: plain Node >= 20.
 
 const { spawn } = require('node:child_process');
@@ -97,41 +89,83 @@ if (!args.includes('--iobroker') && !process.env.IOBROKER_DATA_DIR) {
     }
 }
 
-const child = spawn(bin, args, { stdio: ['pipe', 'inherit', 'inherit'] });
+runBinary(bin, args);
 
-let killTimer = null;
+// ---------------------------------------------------------------------------------------
+// Running the binary.
 
-// Ask the binary to stop; if it is still there after KILL_AFTER_MS, kill it.
-function stopChild(signal) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-        return;
+/**
+ * Where Node has `process.execve` (22.15 / 23.11 on), the binary replaces this Node process:
+ * the launcher's ~42 MiB of RSS are gone, and the process js-controller forked (its pid,
+ * its stdout and its stderr pipe, which the controller logs) IS the binary, so the
+ * controller's SIGTERM/SIGKILL reach it directly and its exit is the `exit` event the
+ * controller restarts on. The IPC channel to the controller is close-on-exec: it closes at
+ * the execve (js-controller 7 never sends on it nor reacts to its `disconnect`). The binary
+ * then watches its parent, the controller, with PR_SET_PDEATHSIG. Elsewhere, or with
+ * IOBROKER_HMIP_LAUNCHER=child (to compare), the binary runs as a child of this process.
+ */
+function runBinary(bin, args) {
+    if (typeof process.execve === 'function' && process.env.IOBROKER_HMIP_LAUNCHER !== 'child') {
+        try {
+            fs.accessSync(bin, fs.constants.X_OK);
+            process.execve(bin, [bin, ...args], process.env);
+        } catch (err) {
+            // Only reached when the binary could not be started at all.
+            process.stderr.write(`iobroker-hmip launcher: cannot start ${bin}: ${err.message}\n`);
+            process.exit(1);
+        }
     }
-    child.kill(signal);
-    if (!killTimer) {
-        killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-    }
+    runChild(bin, args);
 }
 
-process.on('SIGTERM', () => stopChild('SIGTERM'));
-process.on('SIGINT', () => stopChild('SIGINT'));
-// The controller closed the IPC channel (it stopped or crashed): no one will stop us.
-process.on('disconnect', () => stopChild('SIGTERM'));
+/**
+ * The binary as a child process, for Node without `process.execve`:
+ * - stdout and stderr inherited (the controller logs the binary's stderr); stdin is a pipe
+ *   this launcher never writes to, so it reaches EOF when the launcher is gone, even
+ *   SIGKILLed (js-controller kills it `stopTimeout` ms after asking the instance to stop):
+ *   the binary watches it, besides PR_SET_PDEATHSIG, to never outlive the launcher;
+ * - SIGTERM and SIGINT forwarded to the binary;
+ * - the binary stopped (SIGTERM, then SIGKILL after 2 s) when the IPC channel to the
+ *   controller closes, i.e. the controller went away;
+ * - exits with the binary's exit code, or dies of the signal that ended it.
+ */
+function runChild(bin, args) {
+    const child = spawn(bin, args, { stdio: ['pipe', 'inherit', 'inherit'] });
 
-child.on('error', err => {
-    // The binary could not be started at all (missing, not executable, ...).
-    process.stderr.write(`iobroker-hmip launcher: cannot start ${bin}: ${err.message}\n`);
-    process.exit(1);
-});
+    let killTimer = null;
 
-child.on('exit', (code, signal) => {
-    clearTimeout(killTimer);
-    if (signal) {
-        // Die of the same signal, so the controller sees how the adapter ended.
-        process.removeAllListeners(signal);
-        process.kill(process.pid, signal);
-        // Signals that do not end a Node process by default land here.
-        setTimeout(() => process.exit(1), 100).unref();
-        return;
+    // Ask the binary to stop; if it is still there after KILL_AFTER_MS, kill it.
+    function stopChild(signal) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+            return;
+        }
+        child.kill(signal);
+        if (!killTimer) {
+            killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+        }
     }
-    process.exit(code ?? 1);
-});
+
+    process.on('SIGTERM', () => stopChild('SIGTERM'));
+    process.on('SIGINT', () => stopChild('SIGINT'));
+    // The controller closed the IPC channel (it stopped or crashed): no one will stop us.
+    process.on('disconnect', () => stopChild('SIGTERM'));
+
+    child.on('error', err => {
+        // The binary could not be started at all (missing, not executable, ...).
+        process.stderr.write(`iobroker-hmip launcher: cannot start ${bin}: ${err.message}\n`);
+        process.exit(1);
+    });
+
+    child.on('exit', (code, signal) => {
+        clearTimeout(killTimer);
+        if (signal) {
+            // Die of the same signal, so the controller sees how the adapter ended.
+            process.removeAllListeners(signal);
+            process.kill(process.pid, signal);
+            // Signals that do not end a Node process by default land here.
+            setTimeout(() => process.exit(1), 100).unref();
+            return;
+        }
+        process.exit(code ?? 1);
+    });
+}

