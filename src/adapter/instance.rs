@@ -576,7 +576,7 @@ impl Instance {
                 return Ok(());
             }
         };
-        let store: Arc<dyn Store> = self.bus.clone();
+        let store: Arc<dyn Store> = self.bus.clone().into_store();
         let opts = AdapterOptions {
             namespace: self.ns.clone(),
             convention: config.convention(),

@@ -8,6 +8,7 @@ pub mod embedded;
 pub mod redis;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
@@ -67,6 +68,9 @@ pub trait InstanceBus: Store {
     async fn publish(&self, channel: &str, message: &str) -> Result<(), StoreError>;
     /// Hear raw messages on channels matching the glob: (channel, message).
     fn subscribe_raw(&self, pattern: &str) -> mpsc::UnboundedReceiver<(String, String)>;
+    /// The same store as a plain [`Store`]: `Arc<dyn InstanceBus>` to `Arc<dyn Store>`
+    /// without trait upcasting, which needs Rust 1.86 (the armv7 build has Debian's 1.85).
+    fn into_store(self: Arc<Self>) -> Arc<dyn Store>;
 }
 
 /// Errors of a store.

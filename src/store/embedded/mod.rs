@@ -541,4 +541,8 @@ impl crate::store::InstanceBus for EmbeddedStore {
             .push((pattern.to_string(), tx));
         rx
     }
+
+    fn into_store(self: Arc<Self>) -> Arc<dyn Store> {
+        self
+    }
 }

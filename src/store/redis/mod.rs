@@ -367,4 +367,8 @@ impl crate::store::InstanceBus for RedisStore {
     ) -> tokio::sync::mpsc::UnboundedReceiver<(String, String)> {
         RedisStore::subscribe_raw(self, pattern)
     }
+
+    fn into_store(self: Arc<Self>) -> Arc<dyn Store> {
+        self
+    }
 }
