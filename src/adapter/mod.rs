@@ -3,6 +3,11 @@
 //! One task owns the home model and a mirror of what the store holds for this instance,
 //! so that a state is written only when its value (or ack, or quality) changes, and no
 //! lock is taken on the event path. Control calls leave through [`writes`], coalesced.
+//!
+//! The runtime's concerns, each in its file: `transport` (which transport the adapter
+//! talks to: the one place to choose it), `mirror` (what the store holds, and every write
+//! to it), `commands` (user writes and their confirmation), `reachability` (the quality of
+//! device states). This file keeps the run loop and the handling of cloud events.
 
 pub mod config;
 pub mod instance;
