@@ -10,8 +10,11 @@
 //! - [`adapter`]: the runtime wiring cloud -> tree -> store and back.
 //! - [`sim`]: a simulated HmIP cloud for demos and tests.
 //! - [`web`]: the standalone HTTP API.
+//! - [`app`]: each way the command runs (instance, standalone, pair, sim), wired from the
+//!   above; the binary only parses its arguments and calls in here.
 
 pub mod adapter;
+pub mod app;
 pub mod cloud;
 pub mod iobroker;
 pub mod sim;

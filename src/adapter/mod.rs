@@ -3,6 +3,11 @@
 //! One task owns the home model and a mirror of what the store holds for this instance,
 //! so that a state is written only when its value (or ack, or quality) changes, and no
 //! lock is taken on the event path. Control calls leave through [`writes`], coalesced.
+//!
+//! The runtime's concerns, each in its file: `transport` (which transport the adapter
+//! talks to: the one place to choose it), `mirror` (what the store holds, and every write
+//! to it), `commands` (user writes and their confirmation), `reachability` (the quality of
+//! device states). This file keeps the run loop and the handling of cloud events.
 
 pub mod config;
 pub mod instance;
@@ -12,8 +17,19 @@ pub mod logfile;
 pub mod secret;
 pub mod writes;
 
+mod commands;
+mod mirror;
+mod reachability;
+mod transport;
+
+pub use reachability::Q_DEVICE_NOT_CONNECTED;
+pub use transport::connect_cloud;
+
+use mirror::{object_hash, Mirror};
+use reachability::note_reachability;
+use transport::Swappable;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,8 +38,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
-use crate::cloud::{CloudError, CloudEvent, CurrentState, PushEvent, Transport};
-use crate::iobroker::{now_ms, IobObject, IobState};
+use crate::cloud::{CloudEvent, CurrentState, PushEvent, Transport};
+use crate::iobroker::now_ms;
 use crate::store::{StateChange, Store, StoreError, Subscription};
 use crate::tree::{self, TreeSnapshot};
 
@@ -56,24 +72,6 @@ impl Default for AdapterOptions {
     }
 }
 
-/// What the store holds for one state, as far as this runtime wrote or saw it.
-#[derive(Debug, Clone)]
-struct Mirror {
-    /// The last value confirmed by the cloud (in ioBroker's scale).
-    val: Value,
-    q: u32,
-    lc: i64,
-    /// The store currently holds a user command (ack false) instead of `val`.
-    commanded: bool,
-    /// `ts` of the newest store content this runtime knows of for the state: its own last
-    /// write, the last user write it handled, or what it loaded at start. A replayed
-    /// unacknowledged state no newer than this was handled (or is older than the adapter).
-    seen_ts: i64,
-    /// `ts` and value of the last user write handled: its announcement may still arrive
-    /// after the same write was replayed (and executed) at a resubscription.
-    handled: Option<Box<(i64, Value)>>,
-}
-
 /// The adapter's state and its handling of cloud events and user writes, owned by one
 /// task ([`run`]); public so that benchmarks drive the very code the adapter runs.
 pub struct Runtime {
@@ -100,60 +98,11 @@ pub struct Runtime {
     unreachable: HashSet<String>,
     /// User writes that came before the home was loaded (a start, new credentials): state
     /// id -> the latest write and when to give up on it. Executed once the home is there,
-    /// refused with a log line after [`HELD_WRITE_WAIT`].
+    /// refused with a log line after [`commands::HELD_WRITE_WAIT`].
     held: indexmap::IndexMap<String, (StateChange, Instant)>,
     /// The cloud said the security journal changed: read it (as `readSecurityJournal`
     /// does), once for a burst of such events.
     journal_changed: bool,
-}
-
-/// How long a user write waits for the home to be loaded before it is refused: a start or
-/// a reconnect with new credentials loads it within seconds.
-const HELD_WRITE_WAIT: Duration = Duration::from_secs(30);
-
-/// Note in `unreachable` whether a device reports `unreach`; true when that changed.
-fn note_reachability(unreachable: &mut HashSet<String>, d: &crate::cloud::Device) -> bool {
-    let unreach = d
-        .channels
-        .get("0")
-        .and_then(|c| c.fields.get("unreach"))
-        .and_then(Value::as_bool)
-        == Some(true);
-    let seg = tree::ids::segment(&d.id);
-    if unreach {
-        unreachable.insert(seg)
-    } else {
-        unreachable.remove(&seg)
-    }
-}
-
-/// ioBroker's quality "device not connected" (js-controller's `STATE_QUALITY`): the value
-/// is the last one known, the device cannot confirm it now.
-pub const Q_DEVICE_NOT_CONNECTED: u32 = 0x42;
-
-/// Connect to the cloud (the lookup), retrying with backoff while the network or the
-/// cloud is down, so that the adapter never gives up on a passing outage. None when
-/// `stop` turned true first; an error that waiting cannot fix (an unknown SGTIN) is
-/// returned at once.
-pub async fn connect_cloud(
-    cfg: crate::cloud::stream::CloudConfig,
-    mut stop: watch::Receiver<bool>,
-) -> Result<Option<crate::cloud::stream::HmipCloud>, CloudError> {
-    let mut delay = Duration::from_secs(2);
-    loop {
-        match crate::cloud::stream::HmipCloud::connect(cfg.clone()).await {
-            Ok(c) => return Ok(Some(c)),
-            Err(e) if e.is_transient() => {
-                warn!("cloud lookup failed: {e}; retrying in {delay:?}");
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    r = stop.changed() => if r.is_err() || *stop.borrow() { return Ok(None) },
-                }
-                delay = (delay * 2).min(Duration::from_secs(300));
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// Run the adapter until `shutdown` turns true. Returns after flushing the store.
@@ -165,30 +114,6 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (_keep, none) = mpsc::channel(1);
     run_with(transport, none, store, opts, shutdown).await
-}
-
-/// A [`Transport`] that can be replaced while the adapter runs (new credentials after a
-/// revoked token): the write queue keeps its pending writes and sends them through
-/// whichever transport is current.
-struct Swappable(std::sync::RwLock<Arc<dyn Transport>>);
-
-impl Swappable {
-    fn current(&self) -> Arc<dyn Transport> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-#[async_trait::async_trait]
-impl Transport for Swappable {
-    async fn current_state(&self) -> Result<CurrentState, CloudError> {
-        self.current().current_state().await
-    }
-    async fn control(&self, call: &crate::cloud::ControlCall) -> Result<Value, CloudError> {
-        self.current().control(call).await
-    }
-    async fn run_events(&self, tx: mpsc::Sender<CloudEvent>) {
-        self.current().run_events(tx).await
-    }
 }
 
 /// [`run`], and every transport that comes through `replacements` takes over from the
@@ -278,28 +203,6 @@ fn release_freed_memory() {
     }
 }
 
-/// Are two state values the same for ioBroker? Numbers compare by value: a JSON number
-/// keeps no integer/float distinction, and js-controller's jsonl database gives back `21`
-/// for the `21.0` the adapter wrote. Comparing serde_json's variants made the first
-/// snapshot after a restart rewrite every whole-numbered float state (216 of the fixture),
-/// found by tests/e2e/instance.test.js.
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        _ => a == b,
-    }
-}
-
-fn object_hash(o: &IobObject) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    o.obj_type.hash(&mut h);
-    // serde_json with preserve_order serialises deterministically.
-    serde_json::to_string(&o.common)
-        .unwrap_or_default()
-        .hash(&mut h);
-    h.finish()
-}
-
 impl Runtime {
     /// Load what the store holds for the namespace and write the instance's own objects
     /// (`info.connection` false).
@@ -348,192 +251,6 @@ impl Runtime {
 
     fn ns(&self) -> &str {
         &self.opts.namespace
-    }
-
-    async fn write_instance_objects(&mut self) -> Result<(), StoreError> {
-        let objs = tree::instance_objects(self.ns());
-        self.write_objects(objs).await?;
-        self.set_connection(false).await;
-        Ok(())
-    }
-
-    async fn set_connection(&mut self, connected: bool) {
-        let id = format!("{}.info.connection", self.ns());
-        self.write_values(vec![tree::TreeValue {
-            id,
-            val: Value::Bool(connected),
-        }])
-        .await;
-    }
-
-    /// Write the objects that are new or changed.
-    async fn write_objects(&mut self, objs: Vec<IobObject>) -> Result<(), StoreError> {
-        let mut changed = Vec::new();
-        for o in objs {
-            let h = object_hash(&o);
-            if self.objects.get(&o.id) != Some(&h) {
-                self.objects.insert(o.id.clone(), h);
-                changed.push(o);
-            }
-        }
-        if !changed.is_empty() {
-            self.store.set_objects(changed).await?;
-        }
-        Ok(())
-    }
-
-    /// The quality a state's value carries now: [`Q_DEVICE_NOT_CONNECTED`] for the states of
-    /// every device while the access point is offline, and for those of a device that
-    /// reports `unreach` (except that `unreach` state itself, which is current news);
-    /// 0 (good) otherwise.
-    fn quality(&self, id: &str) -> u32 {
-        let Some(rest) = id
-            .strip_prefix(self.ns())
-            .and_then(|r| r.strip_prefix(".devices."))
-        else {
-            return 0;
-        };
-        if self.ap_offline {
-            return Q_DEVICE_NOT_CONNECTED;
-        }
-        match rest.split_once('.') {
-            Some((device, field))
-                if self.unreachable.contains(device) && !field.ends_with(".unreach") =>
-            {
-                Q_DEVICE_NOT_CONNECTED
-            }
-            _ => 0,
-        }
-    }
-
-    /// Rewrite the device states under `prefix` whose quality changed (the access point went
-    /// offline or came back, a device became unreachable or reachable), with their last
-    /// confirmed value. A pending user command keeps its place; its confirmation brings
-    /// the right quality.
-    async fn requalify(&mut self, prefix: &str) {
-        let stale: Vec<tree::TreeValue> = self
-            .states
-            .iter()
-            .filter(|(id, m)| id.starts_with(prefix) && !m.commanded && m.q != self.quality(id))
-            .map(|(id, m)| tree::TreeValue {
-                id: id.clone(),
-                val: m.val.clone(),
-            })
-            .collect();
-        if !stale.is_empty() {
-            debug!(
-                count = stale.len(),
-                prefix, "quality of device states changed"
-            );
-            self.write_values(stale).await;
-        }
-    }
-
-    /// Follow the access point's link state (`connected` of a home report).
-    async fn set_ap_offline(&mut self, offline: bool) {
-        if offline != self.ap_offline {
-            self.ap_offline = offline;
-            if offline {
-                warn!("the access point lost its cloud connection: every device's states are marked unreachable (q 0x42) until it is back");
-            } else {
-                info!("the access point is connected again");
-            }
-            let prefix = format!("{}.devices.", self.ns());
-            self.requalify(&prefix).await;
-        }
-    }
-
-    /// Write the values that differ from what the store holds, acknowledged.
-    async fn write_values(&mut self, values: Vec<tree::TreeValue>) {
-        self.write_values_with(values, false).await
-    }
-
-    /// Write values, acknowledged, each with its [`Runtime::quality`]; `force` writes even
-    /// equal ones (events: every press must fire "on update" triggers).
-    async fn write_values_with(&mut self, values: Vec<tree::TreeValue>, force: bool) {
-        let now = now_ms();
-        let mut writes = Vec::new();
-        for v in values {
-            let q = self.quality(&v.id);
-            let lc = match self.states.get(&v.id) {
-                Some(m) if same_value(&m.val, &v.val) && m.q == q && !m.commanded && !force => {
-                    continue
-                }
-                Some(m) if same_value(&m.val, &v.val) => m.lc,
-                _ => now,
-            };
-            self.awaiting.remove(&v.id);
-            let handled = self.states.get_mut(&v.id).and_then(|m| m.handled.take());
-            self.states.insert(
-                v.id.clone(),
-                Mirror {
-                    val: v.val.clone(),
-                    q,
-                    lc,
-                    commanded: false,
-                    seen_ts: now,
-                    handled,
-                },
-            );
-            writes.push((
-                v.id,
-                IobState {
-                    val: v.val,
-                    ack: true,
-                    ts: now,
-                    lc,
-                    from: self.from.clone(),
-                    q,
-                    user: None,
-                    c: None,
-                },
-            ));
-        }
-        if !writes.is_empty() {
-            if let Err(e) = self.store.set_states(writes).await {
-                error!("writing states failed: {e}");
-            }
-        }
-    }
-
-    /// Write objects and values of a part of the tree.
-    async fn apply(&mut self, snap: TreeSnapshot) {
-        if let Err(e) = self.write_objects(snap.objects).await {
-            error!("writing objects failed: {e}");
-        }
-        self.write_values(snap.values).await;
-    }
-
-    /// Delete an object and everything below it.
-    async fn remove_subtree(&mut self, root: &str) {
-        let prefix = format!("{root}.");
-        let ids: Vec<String> = self
-            .objects
-            .range(root.to_string()..)
-            .take_while(|(id, _)| id.as_str() == root || id.starts_with(&prefix))
-            .map(|(id, _)| id.clone())
-            .collect();
-        self.remove_ids(ids).await;
-    }
-
-    async fn remove_ids(&mut self, ids: Vec<String>) {
-        if ids.is_empty() {
-            return;
-        }
-        let state_ids: Vec<String> = ids
-            .iter()
-            .filter(|id| self.states.remove(*id).is_some())
-            .cloned()
-            .collect();
-        for id in &ids {
-            self.objects.remove(id);
-        }
-        if let Err(e) = self.store.del_states(&state_ids).await {
-            error!("deleting states failed: {e}");
-        }
-        if let Err(e) = self.store.del_objects(&ids).await {
-            error!("deleting objects failed: {e}");
-        }
     }
 
     /// Apply what the cloud reported: a snapshot, events, or a change of the connection.
@@ -764,240 +481,5 @@ impl Runtime {
                 debug!(%kind, "unknown push event type ignored");
             }
         }
-    }
-
-    async fn on_user_write(&mut self, change: StateChange, queue: &writes::WriteQueue) {
-        let Some(st) = change.state else { return };
-        if st.ack {
-            return;
-        }
-        let id = change.id;
-        let mirror = self.states.get(&id);
-        if mirror
-            .and_then(|m| m.handled.as_deref())
-            .is_some_and(|(ts, val)| *ts == st.ts && *val == st.val)
-        {
-            // This very write was executed already: the late announcement of one replayed
-            // first, or a replay of one announced.
-            return;
-        }
-        if change.replayed {
-            // Found holding ack false when the subscription was (re)established: a command
-            // written while the database connection was down is executed now; one older
-            // than this adapter's view of the state is not.
-            match mirror {
-                Some(m) if st.ts > m.seen_ts => {
-                    info!(%id, "executing a write made while the database connection was down")
-                }
-                _ => return,
-            }
-        }
-        let Some(model) = &self.model else {
-            // Not lost, not refused at once: it waits for the home (the latest per state).
-            debug!(%id, "user write held until the home is loaded");
-            let deadline = Instant::now() + HELD_WRITE_WAIT;
-            let change = StateChange {
-                id: id.clone(),
-                state: Some(st),
-                replayed: change.replayed,
-            };
-            self.held.insert(id, (change, deadline));
-            return;
-        };
-        let action = {
-            let states = &self.states;
-            let param = |pid: &str| states.get(pid).map(|m| m.val.clone());
-            tree::write_to_call_in(
-                self.opts.convention,
-                &self.opts.namespace,
-                model,
-                &id,
-                &st.val,
-                &param,
-            )
-            .map_err(|e| e.to_string())
-        };
-        if let Some(m) = self.states.get_mut(&id) {
-            m.seen_ts = m.seen_ts.max(st.ts);
-            m.handled = Some(Box::new((st.ts, st.val.clone())));
-        }
-        match action {
-            Ok(tree::WriteAction::Call(call)) => {
-                debug!(%id, path = %call.path, "user write queued");
-                match self.states.get_mut(&id) {
-                    Some(m) => m.commanded = true,
-                    None => {
-                        self.actions.insert(id.clone(), st.val.clone());
-                    }
-                }
-                queue.submit(id, call);
-            }
-            Ok(tree::WriteAction::Local) => {
-                // A parameter: the adapter keeps it; acknowledge it as it is.
-                if let Some(m) = self.states.get_mut(&id) {
-                    m.commanded = true;
-                }
-                self.write_values(vec![tree::TreeValue { id, val: st.val }])
-                    .await;
-            }
-            Err(reason) => {
-                warn!("write to {id} refused: {reason}");
-                self.restore(&id).await;
-            }
-        }
-    }
-
-    async fn on_write_result(&mut self, res: writes::WriteResult) {
-        if let Ok(answer) = &res.result {
-            self.show_answer(&res.call, answer).await;
-        }
-        match res.result {
-            Ok(answer) if !self.armed_as_asked(&res.call, &answer).await => {
-                // Nothing was armed: like a refused call, the state shows the real mode
-                // again and an action keeps the user's command unacknowledged.
-                self.actions.remove(&res.id);
-                self.restore(&res.id).await;
-            }
-            Ok(_) => {
-                if let Some(val) = self.actions.remove(&res.id) {
-                    self.ack_action(res.id, val).await;
-                    return;
-                }
-                // Acknowledged when the cloud pushes the new value; until the deadline.
-                if self.states.get(&res.id).is_some_and(|m| m.commanded) {
-                    self.awaiting
-                        .insert(res.id, Instant::now() + self.opts.confirm_timeout);
-                }
-            }
-            Err(e) => {
-                // An action keeps the user's command, unacknowledged: it did not happen.
-                self.actions.remove(&res.id);
-                error!(
-                    "control call {} for {} failed: {e}; the state shows the real value again",
-                    res.call.path, res.id
-                );
-                self.restore(&res.id).await;
-            }
-        }
-    }
-
-    /// The journal read a `SECURITY_JOURNAL_CHANGED` asks for (once), under the id of
-    /// `readSecurityJournal`; None without one or without the security solution.
-    fn journal_read(&mut self) -> Option<(String, crate::cloud::ControlCall)> {
-        if !std::mem::take(&mut self.journal_changed) {
-            return None;
-        }
-        let model = self.model.as_ref()?;
-        tree::alarm::panel(model)?;
-        let id = tree::alarm::state_id(self.ns(), model, tree::alarm::journal::READ);
-        Some((id, tree::alarm::journal::call()))
-    }
-
-    /// What the answer of a read shows: the security journal's states.
-    async fn show_answer(&mut self, call: &crate::cloud::ControlCall, answer: &Value) {
-        let Some(model) = &self.model else {
-            return;
-        };
-        if let Some(values) = tree::alarm::journal::values(self.ns(), model, call, answer) {
-            self.write_values(values).await;
-        }
-    }
-
-    /// Whether an arming call of the request-based alarm panel armed: its answer lists what
-    /// blocked it, if anything. The list goes to `alarmActivationProblems` (emptied by a
-    /// successful arming) and, when there is one, to one log line naming each device.
-    /// Every other call is taken as the cloud answered it.
-    async fn armed_as_asked(&mut self, call: &crate::cloud::ControlCall, answer: &Value) -> bool {
-        if !tree::alarm::reports_problems(&call.path) {
-            return true;
-        }
-        let Some(model) = &self.model else {
-            return true;
-        };
-        let problems = tree::alarm::problems::parse(model, answer);
-        let value = tree::alarm::problems::state_value(self.ns(), model, &problems);
-        let blocked = !problems.is_empty();
-        if blocked {
-            warn!("{}", tree::alarm::problems::message(call, &problems));
-        }
-        self.write_values(vec![value]).await;
-        !blocked
-    }
-
-    /// Commands the cloud did not confirm in time: show the real value again.
-    async fn expire_awaiting(&mut self) {
-        let now = Instant::now();
-        let late: Vec<String> = self
-            .held
-            .iter()
-            .filter(|(_, (_, t))| *t <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in late {
-            self.held.shift_remove(&id);
-            warn!("write to {id} refused: the home is not loaded yet (not connected to the cloud)");
-            self.restore(&id).await;
-        }
-        let expired: Vec<String> = self
-            .awaiting
-            .iter()
-            .filter(|(_, t)| **t <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in expired {
-            self.awaiting.remove(&id);
-            debug!(%id, "no confirmation from the cloud; showing the real value");
-            self.restore(&id).await;
-        }
-    }
-
-    /// Acknowledge an action the cloud accepted, as written. No mirror: the state has no
-    /// value of the cloud to show or to restore, and the next command is an action again.
-    async fn ack_action(&mut self, id: String, val: Value) {
-        let now = now_ms();
-        let st = IobState {
-            val,
-            ack: true,
-            ts: now,
-            lc: now,
-            from: self.from.clone(),
-            q: 0,
-            user: None,
-            c: None,
-        };
-        if let Err(e) = self.store.set_states(vec![(id, st)]).await {
-            error!("writing states failed: {e}");
-        }
-    }
-
-    /// Write the last confirmed value again (acknowledged), replacing a user command.
-    async fn restore(&mut self, id: &str) {
-        if let Some(m) = self.states.get_mut(id) {
-            m.commanded = true; // force the write
-            let val = m.val.clone();
-            self.write_values(vec![tree::TreeValue {
-                id: id.to_string(),
-                val,
-            }])
-            .await;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_value;
-    use serde_json::json;
-
-    #[test]
-    fn numbers_are_the_same_by_value() {
-        // What js-controller's jsonl database gives back for what the adapter wrote.
-        assert!(same_value(&json!(21), &json!(21.0)));
-        assert!(same_value(&json!(0.0), &json!(0)));
-        assert!(same_value(&json!(-3), &json!(-3.0)));
-        assert!(!same_value(&json!(21), &json!(21.5)));
-        assert!(!same_value(&json!(1), &json!(true)));
-        assert!(!same_value(&json!("1"), &json!(1)));
-        assert!(same_value(&json!(null), &json!(null)));
     }
 }

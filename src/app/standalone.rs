@@ -1,0 +1,134 @@
+//! The standalone adapter (`run --config FILE`, and `demo`): the embedded store, the HTTP
+//! API, the cloud connection (replaced when the config file gets new credentials).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tracing::{error, info};
+
+use super::{credentials, shutdown_signal};
+use crate::adapter::config::InstanceConfig;
+use crate::adapter::{self, AdapterOptions};
+use crate::cloud::stream::CloudConfig;
+use crate::cloud::{ClientOptions, DEFAULT_LOOKUP_URL};
+use crate::sim::{self, SimConfig};
+use crate::store::embedded::EmbeddedStore;
+use crate::store::Store;
+use crate::web;
+
+fn default_data_dir(config: &Path) -> PathBuf {
+    config.with_extension("data")
+}
+
+/// Run standalone from the config file at `config_path` (paired by `pair`).
+pub async fn run(
+    config_path: PathBuf,
+    lookup_url: Option<String>,
+    http: SocketAddr,
+    data_dir: Option<PathBuf>,
+    namespace: String,
+) -> anyhow::Result<()> {
+    let config = InstanceConfig::load(&config_path)?;
+    if !config.is_paired() {
+        anyhow::bail!(
+            "{} has no accessPointSgtin/authToken: run `iobroker-hmip pair` first",
+            config_path.display()
+        );
+    }
+    let data_dir = data_dir.unwrap_or_else(|| default_data_dir(&config_path));
+    let store: Arc<dyn Store> = Arc::new(
+        EmbeddedStore::open(&data_dir)
+            .with_context(|| format!("opening the store in {}", data_dir.display()))?,
+    );
+    let cloud_config = move |config: &InstanceConfig| CloudConfig {
+        sgtin: config.access_point_sgtin.clone(),
+        auth_token: config.auth_token.clone(),
+        lookup_url: lookup_url
+            .clone()
+            .or(config.lookup_url.clone())
+            .unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string()),
+        options: ClientOptions::default(),
+    };
+    let first = cloud_config(&config);
+    // Read at start: a change of the setting takes a restart, as under js-controller.
+    let convention = config.convention();
+    let credentials = credentials::watch(config_path, config, move |c| cloud_config(c));
+    run_standalone(first, Some(credentials), store, http, namespace, convention).await
+}
+
+/// The standalone runtime: HTTP API, then the cloud (the lookup retried with backoff
+/// while the network or the cloud is down), then the adapter until a signal. New
+/// credentials from `credentials` become a new cloud connection that takes over in the
+/// running adapter (same tree, store subscription and pending writes).
+async fn run_standalone(
+    cloud_config: CloudConfig,
+    credentials: Option<tokio::sync::mpsc::Receiver<CloudConfig>>,
+    store: Arc<dyn Store>,
+    http: SocketAddr,
+    namespace: String,
+    convention: crate::tree::Convention,
+) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
+    let (bound, _server) = web::serve(store.clone(), http)
+        .await
+        .with_context(|| format!("starting the HTTP API on {http}"))?;
+    info!(
+        "HTTP API on http://{bound}/ (states: http://{bound}/api/v1/states?pattern={namespace}.*)"
+    );
+    let (replace, replacements) = tokio::sync::mpsc::channel::<Arc<dyn crate::cloud::Transport>>(1);
+    if let Some(mut credentials) = credentials {
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            while let Some(cfg) = credentials.recv().await {
+                match adapter::connect_cloud(cfg, stop.clone()).await {
+                    Ok(Some(cloud)) => {
+                        if replace.send(Arc::new(cloud)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(e) => error!("connecting with the new credentials failed: {e}"),
+                }
+            }
+        });
+    }
+    let Some(cloud) = adapter::connect_cloud(cloud_config, shutdown.clone())
+        .await
+        .context("connecting to the Homematic IP cloud")?
+    else {
+        return Ok(());
+    };
+    let opts = AdapterOptions {
+        namespace,
+        convention,
+        ..AdapterOptions::default()
+    };
+    adapter::run_with(Arc::new(cloud), replacements, store, opts, shutdown).await
+}
+
+/// The demo: a simulated home served by the simulated cloud, run standalone in memory.
+pub async fn demo(http: SocketAddr) -> anyhow::Result<()> {
+    let handle = sim::start(SimConfig::demo("127.0.0.1:0".parse()?)).await?;
+    info!("simulated cloud on {}", handle.url());
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::in_memory());
+    let cloud_config = CloudConfig {
+        sgtin: sim::DEFAULT_SGTIN.to_string(),
+        auth_token: sim::DEFAULT_AUTH_TOKEN.to_string(),
+        lookup_url: handle.lookup_url(),
+        options: ClientOptions::default(),
+    };
+    eprintln!("demo: a simulated home of {} devices; open the page below to watch and switch it, Ctrl-C stops", sim::demo_home()["devices"].as_object().map_or(0, |d| d.len()));
+    let res = run_standalone(
+        cloud_config,
+        None,
+        store,
+        http,
+        "hmip.0".into(),
+        crate::tree::Convention::Own,
+    )
+    .await;
+    handle.shutdown().await;
+    res
+}
