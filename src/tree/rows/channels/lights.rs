@@ -99,16 +99,7 @@ pub(super) const ROWS: &[FieldRow] = &[
     .write("device/control/setHueSaturationDimLevel")
     .along(&["hue", "dimLevel"]),
     FieldRow::new(SIGNAL_LIGHTS, "simpleRGBColorState", "text", STR)
-        .states(&[
-            "BLACK",
-            "BLUE",
-            "GREEN",
-            "TURQUOISE",
-            "RED",
-            "PURPLE",
-            "YELLOW",
-            "WHITE",
-        ])
+        .states(SIMPLE_RGB_COLORS)
         .write("device/control/setSimpleRGBColorDimLevel")
         .along(&["dimLevel"]),
     // The blinking pattern is the light's effect (type-detector's dimmer EFFECT).
