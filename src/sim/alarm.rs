@@ -100,27 +100,9 @@ pub(crate) fn zones_call(
     body: &Map<String, Value>,
     now_ms: i64,
 ) -> Result<Outcome, CallError> {
-    let bad = |code| CallError {
-        status: StatusCode::BAD_REQUEST,
-        code,
-    };
-    let wanted = body
-        .get("zonesActivation")
-        .and_then(Value::as_object)
-        .ok_or(bad("INVALID_REQUEST"))?;
     let zones = zones(state);
     let new_panel = request_based(&zones);
-    // (group id, armed), every named zone; a label the panel has not is refused (the
-    // cloud's error body is not public; the HCU's local API names it so).
-    let mut changes: Vec<(String, bool)> = Vec::new();
-    for (label, active) in wanted {
-        let id = zones
-            .iter()
-            .find(|(l, _)| l == label)
-            .map(|(_, id)| id.clone())
-            .ok_or(bad("UNKNOWN_GROUP"))?;
-        changes.push((id, active.as_bool().ok_or(bad("INVALID_REQUEST"))?));
-    }
+    let mut changes = named_zones(body, "zonesActivation", &zones)?;
     if new_panel {
         let ignored = if op == "security/setExtendedZonesActivationWithIgnoreList" {
             ignorable(body)
@@ -168,30 +150,42 @@ pub(crate) fn zones_call(
     Ok(Outcome { answer, events })
 }
 
+/// The zones a call's `key` map names, as (group id, flag): every label must be a zone of
+/// the panel (a label it has not is refused as `UNKNOWN_GROUP`: the cloud's error body is
+/// not public; the HCU's local API names it so), every flag a boolean.
+fn named_zones(
+    body: &Map<String, Value>,
+    key: &str,
+    zones: &[(String, String)],
+) -> Result<Vec<(String, bool)>, CallError> {
+    let bad = |code| CallError {
+        status: StatusCode::BAD_REQUEST,
+        code,
+    };
+    let wanted = body
+        .get(key)
+        .and_then(Value::as_object)
+        .ok_or(bad("INVALID_REQUEST"))?;
+    wanted
+        .iter()
+        .map(|(label, flag)| {
+            let id = zones
+                .iter()
+                .find(|(l, _)| l == label)
+                .map(|(_, id)| id.clone())
+                .ok_or(bad("UNKNOWN_GROUP"))?;
+            Ok((id, flag.as_bool().ok_or(bad("INVALID_REQUEST"))?))
+        })
+        .collect()
+}
+
 /// Apply `setZonesSilentAlarm` to the home.
 pub(crate) fn silent_call(
     state: &mut Value,
     body: &Map<String, Value>,
     now_ms: i64,
 ) -> Result<Outcome, CallError> {
-    let bad = |code| CallError {
-        status: StatusCode::BAD_REQUEST,
-        code,
-    };
-    let wanted = body
-        .get("zonesSilentAlarm")
-        .and_then(Value::as_object)
-        .ok_or(bad("INVALID_REQUEST"))?;
-    let zones = zones(state);
-    let mut changes = Vec::new();
-    for (label, silent) in wanted {
-        let id = zones
-            .iter()
-            .find(|(l, _)| l == label)
-            .map(|(_, id)| id.clone())
-            .ok_or(bad("UNKNOWN_GROUP"))?;
-        changes.push((id, silent.as_bool().ok_or(bad("INVALID_REQUEST"))?));
-    }
+    let changes = named_zones(body, "zonesSilentAlarm", &zones(state))?;
     let mut events = Vec::new();
     for (id, silent) in changes {
         let Some(group) = state["groups"][&id].as_object_mut() else {
