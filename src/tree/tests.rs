@@ -24,10 +24,8 @@ fn fixtures() -> [(&'static str, CurrentState); 2] {
     [("home.json", fixture()), ("home-2026.json", fixture_2026())]
 }
 
-#[test]
-fn the_2026_home_maps_every_device_channel_field_and_group() {
-    let home = fixture_2026();
-    let snap = snapshot(NS, &home);
+/// The objects of a snapshot by id; fails when an object is produced twice.
+fn objects_by_id(snap: &TreeSnapshot) -> HashMap<&str, &IobObject> {
     let by_id: HashMap<&str, &IobObject> =
         snap.objects.iter().map(|o| (o.id.as_str(), o)).collect();
     assert_eq!(
@@ -35,6 +33,14 @@ fn the_2026_home_maps_every_device_channel_field_and_group() {
         snap.objects.len(),
         "no object is produced twice"
     );
+    by_id
+}
+
+#[test]
+fn the_2026_home_maps_every_device_channel_field_and_group() {
+    let home = fixture_2026();
+    let snap = snapshot(NS, &home);
+    let by_id = objects_by_id(&snap);
     let mut channel_types = HashSet::new();
     for d in home.devices.values() {
         for (k, ch) in &d.channels {
@@ -74,13 +80,7 @@ fn raw_fixture() -> Value {
 fn every_device_channel_group_and_client_has_its_object() {
     let home = fixture();
     let snap = snapshot(NS, &home);
-    let by_id: HashMap<&str, &IobObject> =
-        snap.objects.iter().map(|o| (o.id.as_str(), o)).collect();
-    assert_eq!(
-        by_id.len(),
-        snap.objects.len(),
-        "no object is produced twice"
-    );
+    let by_id = objects_by_id(&snap);
     let mut channels = 0;
     for d in home.devices.values() {
         assert_eq!(by_id[ids::device(NS, &d.id).as_str()].obj_type, "device");
