@@ -3,6 +3,8 @@
 //! Layers, each only looking down (see the README and docs):
 //! - [`cloud`]: the HmIP cloud protocol (lookup, pairing, REST control, websocket events),
 //!   a typed model that keeps unknown fields. Knows nothing of ioBroker.
+//! - [`hcu`]: the HCU's local Connect API (pairing, certificate pin, websocket transport),
+//!   the second transport behind the cloud's `Transport` trait. Knows nothing of ioBroker.
 //! - [`iobroker`]: the ioBroker data shapes (objects, states, id patterns). Pure types.
 //! - [`tree`]: HmIP model -> ioBroker objects and states, state writes -> control calls.
 //!   Pure functions and tables.
@@ -16,6 +18,7 @@
 pub mod adapter;
 pub mod app;
 pub mod cloud;
+pub mod hcu;
 pub mod iobroker;
 pub mod sim;
 pub mod store;
