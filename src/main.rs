@@ -59,11 +59,13 @@ enum Command {
         #[arg(long)]
         loglevel: Option<String>,
     },
-    /// Pair with an access point (press its blue button when asked) and write the config.
+    /// Pair with an access point through the cloud (press its blue button when asked), or
+    /// with an HCU's local Connect API (`--hcu`, an activation key from HCUweb), and write
+    /// the config.
     Pair {
         /// The access point's SGTIN, as printed on it (3014-F711-A000-…).
-        #[arg(long)]
-        sgtin: String,
+        #[arg(long, required_unless_present = "hcu", conflicts_with = "hcu")]
+        sgtin: Option<String>,
         /// The system PIN, if one is set in the app (or the environment variable HMIP_PIN,
         /// which keeps it out of the process list).
         #[arg(long, env = "HMIP_PIN", hide_env_values = true)]
@@ -74,6 +76,28 @@ enum Command {
         /// Lookup URL (the real cloud's by default).
         #[arg(long, default_value = DEFAULT_LOOKUP_URL)]
         lookup_url: String,
+        /// Pair with the HCU at this name or address (hcu1-XXXX.local) through its local
+        /// Connect API instead of the cloud.
+        #[arg(long, value_name = "HOST")]
+        hcu: Option<String>,
+        /// The activation key from HCUweb's developer mode (or the environment variable
+        /// HMIP_ACTIVATION_KEY, which keeps it out of the process list).
+        #[arg(
+            long,
+            env = "HMIP_ACTIVATION_KEY",
+            hide_env_values = true,
+            requires = "hcu"
+        )]
+        activation_key: Option<String>,
+        /// The HCU's pairing port.
+        #[arg(long, default_value_t = iobroker_hmip::hcu::DEFAULT_AUTH_PORT, requires = "hcu")]
+        hcu_auth_port: u16,
+        /// The HCU's Connect API websocket port.
+        #[arg(long, default_value_t = iobroker_hmip::hcu::DEFAULT_WEBSOCKET_PORT, requires = "hcu")]
+        hcu_websocket_port: u16,
+        /// Pair only if the HCU's certificate has this SHA-256 fingerprint.
+        #[arg(long, requires = "hcu")]
+        fingerprint: Option<String>,
         /// Where to write the config file (mode 0600).
         #[arg(long)]
         config: PathBuf,
@@ -204,13 +228,37 @@ fn main() -> anyhow::Result<()> {
                 app::standalone::run(config, lookup_url, http, data_dir, namespace).await
             }
             Command::Pair {
+                hcu: Some(host),
+                activation_key,
+                hcu_auth_port,
+                hcu_websocket_port,
+                fingerprint,
+                config,
+                ..
+            } => {
+                let key = activation_key.context(
+                    "--activation-key (or HMIP_ACTIVATION_KEY) is required with --hcu: generate one in HCUweb's developer mode",
+                )?;
+                let mut req = iobroker_hmip::hcu::pairing::HcuPairingRequest::new(host, key);
+                req.auth_port = hcu_auth_port;
+                req.websocket_port = hcu_websocket_port;
+                req.expect_fingerprint = fingerprint
+                    .map(|f| f.parse())
+                    .transpose()
+                    .context("--fingerprint")?;
+                app::pair::pair_hcu(req, config).await
+            }
+            Command::Pair {
                 sgtin,
                 pin,
                 device_name,
                 lookup_url,
                 config,
                 timeout,
+                ..
             } => {
+                // clap requires --sgtin without --hcu.
+                let sgtin = sgtin.context("--sgtin or --hcu is required")?;
                 app::pair::pair(
                     sgtin,
                     pin,

@@ -41,6 +41,46 @@ pub struct InstanceConfig {
         skip_serializing_if = "std::ops::Not::not"
     )]
     pub values_as_iobroker_hmip: bool,
+    /// How the adapter reaches the installation: through the cloud (access point or HCU,
+    /// the default, and what an ioBroker.hmip config means) or the HCU's local Connect API.
+    #[serde(default, skip_serializing_if = "Connection::is_cloud")]
+    pub connection: Connection,
+    /// The HCU's name or address (`hcu1-XXXX.local`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hcu_host: String,
+    /// The HCU's pairing port, when not 6969.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hcu_auth_port: Option<u16>,
+    /// The HCU's websocket port, when not 9001.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hcu_websocket_port: Option<u16>,
+    /// The Connect API token from pairing with the HCU (secret).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hcu_auth_token: String,
+    /// The client id the HCU assigned.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hcu_client_id: String,
+    /// The SHA-256 fingerprint of the HCU's certificate, pinned at pairing.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hcu_fingerprint: String,
+}
+
+/// How the adapter reaches the Homematic IP installation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Connection {
+    /// The eQ-3 cloud (access point or HCU).
+    #[default]
+    Cloud,
+    /// The HCU's local Connect API.
+    Hcu,
+}
+
+impl Connection {
+    /// Is this the cloud (the default, left out of a written config)?
+    pub fn is_cloud(&self) -> bool {
+        *self == Connection::Cloud
+    }
 }
 
 /// Debug never shows a secret.
@@ -63,6 +103,13 @@ impl std::fmt::Debug for InstanceConfig {
             .field("client_id", &self.client_id)
             .field("lookup_url", &self.lookup_url)
             .field("values_as_iobroker_hmip", &self.values_as_iobroker_hmip)
+            .field("connection", &self.connection)
+            .field("hcu_host", &self.hcu_host)
+            .field("hcu_auth_port", &self.hcu_auth_port)
+            .field("hcu_websocket_port", &self.hcu_websocket_port)
+            .field("hcu_auth_token", &set(&self.hcu_auth_token))
+            .field("hcu_client_id", &self.hcu_client_id)
+            .field("hcu_fingerprint", &self.hcu_fingerprint)
             .finish()
     }
 }
@@ -115,9 +162,62 @@ impl InstanceConfig {
         }
     }
 
-    /// Is this config paired (has a token)?
+    /// Is this config paired (has a token for the chosen connection)?
     pub fn is_paired(&self) -> bool {
-        !self.auth_token.is_empty() && !self.access_point_sgtin.is_empty()
+        match self.connection {
+            Connection::Cloud => !self.auth_token.is_empty() && !self.access_point_sgtin.is_empty(),
+            Connection::Hcu => {
+                !self.hcu_host.is_empty()
+                    && !self.hcu_auth_token.is_empty()
+                    && !self.hcu_fingerprint.is_empty()
+            }
+        }
+    }
+
+    /// Do both configs name the same installation with the same credentials?
+    pub fn same_credentials(&self, other: &InstanceConfig) -> bool {
+        self.connection == other.connection
+            && self.access_point_sgtin == other.access_point_sgtin
+            && self.auth_token == other.auth_token
+            && self.lookup_url == other.lookup_url
+            && self.hcu_host == other.hcu_host
+            && self.hcu_websocket_port == other.hcu_websocket_port
+            && self.hcu_auth_token == other.hcu_auth_token
+            && self.hcu_fingerprint == other.hcu_fingerprint
+    }
+
+    /// What to do to pair, for the chosen connection.
+    pub fn pairing_hint(&self) -> &'static str {
+        match self.connection {
+            Connection::Cloud => "enter the access point's SGTIN (and PIN) and press \"Create token\" (or run `iobroker-hmip pair --sgtin …`)",
+            Connection::Hcu => "enter the HCU's address and an activation key from HCUweb's developer mode and press \"Create token\" (or run `iobroker-hmip pair --hcu HOST --activation-key KEY`)",
+        }
+    }
+
+    /// The local transport's config, for a config paired with an HCU. The error says what
+    /// is missing or wrong (never a secret).
+    pub fn hcu_config(
+        &self,
+        options: crate::cloud::ClientOptions,
+    ) -> anyhow::Result<crate::hcu::HcuConfig> {
+        anyhow::ensure!(
+            self.is_paired(),
+            "not paired with an HCU: {}",
+            self.pairing_hint()
+        );
+        let fingerprint = self.hcu_fingerprint.parse().map_err(|e| {
+            anyhow::anyhow!("hcuFingerprint in the configuration is not valid ({e}): pair again")
+        })?;
+        Ok(crate::hcu::HcuConfig {
+            host: self.hcu_host.clone(),
+            port: self
+                .hcu_websocket_port
+                .unwrap_or(crate::hcu::DEFAULT_WEBSOCKET_PORT),
+            auth_token: self.hcu_auth_token.clone(),
+            plugin_id: crate::hcu::PLUGIN_ID.into(),
+            fingerprint,
+            options,
+        })
     }
 }
 

@@ -23,7 +23,7 @@ mod reachability;
 mod transport;
 
 pub use reachability::Q_DEVICE_NOT_CONNECTED;
-pub use transport::connect_cloud;
+pub use transport::{connect, connect_cloud, TransportConfig};
 
 use mirror::{object_hash, Mirror};
 use reachability::note_reachability;
@@ -152,12 +152,15 @@ pub async fn run_with(
                 if changed.is_err() || *shutdown.borrow() { break; }
             }
             Some(next) = replacements.recv() => {
-                info!("switching to the new cloud connection");
+                info!("switching to the new {} connection", next.kind());
                 events.abort();
                 *transport.0.write().unwrap_or_else(|e| e.into_inner()) = next;
                 events = spawn_events(transport.clone(), ev_tx.clone());
             }
             Some(ev) = ev_rx.recv() => {
+                if let CloudEvent::Disconnected { reason } = &ev {
+                    warn!("{} connection lost: {reason}", transport.kind());
+                }
                 rt.on_cloud(ev).await;
                 last_event = Some(Instant::now());
                 // Queued under the button's id, so a burst of journal events (and a press
@@ -267,8 +270,12 @@ impl Runtime {
                     self.on_push(e).await;
                 }
             }
-            CloudEvent::Disconnected { reason } => {
-                warn!("cloud connection lost: {reason}");
+            // Logged by the run loop, which knows the transport.
+            CloudEvent::Disconnected { .. } => {
+                self.set_connection(false).await;
+            }
+            CloudEvent::Refused { reason } => {
+                error!("{reason}; the adapter stays offline until then");
                 self.set_connection(false).await;
             }
             CloudEvent::AuthRevoked { code } => {
@@ -391,7 +398,15 @@ impl Runtime {
             return;
         };
         match ev {
-            PushEvent::DeviceChanged(d) => {
+            PushEvent::DeviceChanged(mut d) => {
+                // The HCU sometimes reports a device without its channels (users report it;
+                // hcu-connect-api.md): that says nothing about them, so they stay. Every
+                // real device has at least channel 0, so an empty map is such a report.
+                if d.channels.is_empty() {
+                    if let Some(old) = model.devices.get(&d.id) {
+                        d.channels = old.channels.clone();
+                    }
+                }
                 // A report that keeps the device's objects (nearly all) yields only the
                 // values of the fields that changed.
                 let snap = match model.devices.get(&d.id) {

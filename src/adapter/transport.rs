@@ -1,8 +1,8 @@
 //! The transport choice, in one place: which [`Transport`] the adapter talks to and how it
-//! gets one. Today that is the HmIP cloud client ([`HmipCloud`], found by the lookup); the
-//! HCU's local transport comes next behind the same [`Transport`] trait, chosen here.
-//! The runtime sees only the trait, through [`Swappable`] so that new credentials can
-//! replace the connection while it runs.
+//! gets one. The config's `connection` decides: the HmIP cloud client ([`HmipCloud`], found
+//! by the lookup) or the HCU's local Connect API ([`HcuTransport`]). The runtime sees only
+//! the trait, through [`Swappable`] so that new credentials can replace the connection
+//! while it runs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +11,63 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
+use super::config::{Connection, InstanceConfig};
 use crate::cloud::stream::{CloudConfig, HmipCloud};
-use crate::cloud::{CloudError, CloudEvent, CurrentState, Transport};
+use crate::cloud::{ClientOptions, CloudError, CloudEvent, CurrentState, Transport};
+use crate::hcu::{HcuConfig, HcuTransport};
+
+/// The transport a config asks for, with what it needs to connect.
+#[derive(Debug, Clone)]
+pub enum TransportConfig {
+    /// The eQ-3 cloud.
+    Cloud(CloudConfig),
+    /// The HCU's local Connect API.
+    Hcu(HcuConfig),
+}
+
+impl TransportConfig {
+    /// The transport of a paired config. `lookup_url` overrides the config's lookup (the
+    /// cloud's only); `options` are the client's timings.
+    pub fn from_config(
+        config: &InstanceConfig,
+        lookup_url: Option<String>,
+        options: ClientOptions,
+    ) -> anyhow::Result<TransportConfig> {
+        match config.connection {
+            Connection::Cloud => Ok(TransportConfig::Cloud(CloudConfig {
+                sgtin: config.access_point_sgtin.clone(),
+                auth_token: config.auth_token.clone(),
+                lookup_url: lookup_url
+                    .or(config.lookup_url.clone())
+                    .unwrap_or_else(|| crate::cloud::DEFAULT_LOOKUP_URL.to_string()),
+                options,
+            })),
+            Connection::Hcu => config.hcu_config(options).map(TransportConfig::Hcu),
+        }
+    }
+}
+
+/// Connect with `cfg`: the cloud after its lookup (retried while the network is down, see
+/// [`connect_cloud`]); the HCU at once (its event stream connects and retries by itself).
+/// None when `stop` turned true first.
+pub async fn connect(
+    cfg: TransportConfig,
+    stop: watch::Receiver<bool>,
+) -> Result<Option<Arc<dyn Transport>>, CloudError> {
+    match cfg {
+        TransportConfig::Cloud(cfg) => Ok(connect_cloud(cfg, stop)
+            .await?
+            .map(|c| Arc::new(c) as Arc<dyn Transport>)),
+        TransportConfig::Hcu(cfg) => {
+            tracing::info!(
+                "connecting to the HCU at {} (local Connect API; certificate pinned to {})",
+                cfg.url(),
+                cfg.fingerprint
+            );
+            Ok(Some(Arc::new(HcuTransport::new(cfg))))
+        }
+    }
+}
 
 /// Connect to the cloud (the lookup), retrying with backoff while the network or the
 /// cloud is down, so that the adapter never gives up on a passing outage. None when
@@ -52,6 +107,9 @@ impl Swappable {
 
 #[async_trait::async_trait]
 impl Transport for Swappable {
+    fn kind(&self) -> &'static str {
+        self.current().kind()
+    }
     async fn current_state(&self) -> Result<CurrentState, CloudError> {
         self.current().current_state().await
     }

@@ -1,4 +1,5 @@
-//! Pairing with an access point (`pair`): the credentials go into the config file.
+//! Pairing (`pair`): with an access point through the cloud, or with an HCU's local
+//! Connect API (`pair --hcu`); the credentials go into the config file (mode 0600).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,10 +53,59 @@ pub async fn pair(
         client_id: creds.client_id.clone(),
         lookup_url: (lookup_url != DEFAULT_LOOKUP_URL).then_some(lookup_url),
         values_as_iobroker_hmip: false,
+        ..InstanceConfig::default()
     };
     config.save(&config_path)?;
     eprintln!(
         "paired; config written to {} (mode 0600)",
+        config_path.display()
+    );
+    Ok(())
+}
+
+/// Pair with the HCU's Connect API and write the credentials into `config_path` (the rest
+/// of an existing config, such as "values as ioBroker.hmip", stays). Nothing is written
+/// when pairing fails.
+pub async fn pair_hcu(
+    req: crate::hcu::pairing::HcuPairingRequest,
+    config_path: PathBuf,
+) -> anyhow::Result<()> {
+    use crate::adapter::config::Connection;
+    use crate::hcu::pairing;
+    // Read first: a config that cannot be read must not be overwritten after the key is
+    // spent.
+    let mut config = if config_path.exists() {
+        InstanceConfig::load(&config_path)?
+    } else {
+        InstanceConfig::default()
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(p) = rx.recv().await {
+            eprintln!("pairing: {p}");
+        }
+    });
+    let result = pairing::pair(&req, tx).await;
+    let _ = printer.await;
+    let creds = result.map_err(|e| {
+        error!("pairing with the HCU failed: {e}");
+        anyhow::anyhow!("pairing with the HCU failed: {e}")
+    })?;
+    config.connection = Connection::Hcu;
+    config.hcu_host = req.host.trim().to_string();
+    config.hcu_auth_port =
+        (req.auth_port != crate::hcu::DEFAULT_AUTH_PORT).then_some(req.auth_port);
+    config.hcu_websocket_port =
+        (req.websocket_port != crate::hcu::DEFAULT_WEBSOCKET_PORT).then_some(req.websocket_port);
+    config.hcu_auth_token = creds.auth_token;
+    config.hcu_client_id = creds.client_id;
+    config.hcu_fingerprint = creds.fingerprint.to_string();
+    config.save(&config_path)?;
+    eprintln!(
+        "paired with the HCU {} (client {}); certificate pinned to {}; config written to {} (mode 0600)",
+        config.hcu_host,
+        config.hcu_client_id,
+        config.hcu_fingerprint,
         config_path.display()
     );
     Ok(())

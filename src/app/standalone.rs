@@ -10,9 +10,10 @@ use tracing::{error, info};
 
 use super::{credentials, shutdown_signal};
 use crate::adapter::config::InstanceConfig;
+use crate::adapter::TransportConfig;
 use crate::adapter::{self, AdapterOptions};
 use crate::cloud::stream::CloudConfig;
-use crate::cloud::{ClientOptions, DEFAULT_LOOKUP_URL};
+use crate::cloud::ClientOptions;
 use crate::sim::{self, SimConfig};
 use crate::store::embedded::EmbeddedStore;
 use crate::store::Store;
@@ -33,38 +34,33 @@ pub async fn run(
     let config = InstanceConfig::load(&config_path)?;
     if !config.is_paired() {
         anyhow::bail!(
-            "{} has no accessPointSgtin/authToken: run `iobroker-hmip pair` first",
-            config_path.display()
+            "{} is not paired: {}",
+            config_path.display(),
+            config.pairing_hint()
         );
     }
+    let make = move |config: &InstanceConfig| {
+        TransportConfig::from_config(config, lookup_url.clone(), ClientOptions::default())
+    };
+    let first = make(&config).with_context(|| format!("{}", config_path.display()))?;
     let data_dir = data_dir.unwrap_or_else(|| default_data_dir(&config_path));
     let store: Arc<dyn Store> = Arc::new(
         EmbeddedStore::open(&data_dir)
             .with_context(|| format!("opening the store in {}", data_dir.display()))?,
     );
-    let cloud_config = move |config: &InstanceConfig| CloudConfig {
-        sgtin: config.access_point_sgtin.clone(),
-        auth_token: config.auth_token.clone(),
-        lookup_url: lookup_url
-            .clone()
-            .or(config.lookup_url.clone())
-            .unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string()),
-        options: ClientOptions::default(),
-    };
-    let first = cloud_config(&config);
     // Read at start: a change of the setting takes a restart, as under js-controller.
     let convention = config.convention();
-    let credentials = credentials::watch(config_path, config, move |c| cloud_config(c));
+    let credentials = credentials::watch(config_path, config, make);
     run_standalone(first, Some(credentials), store, http, namespace, convention).await
 }
 
-/// The standalone runtime: HTTP API, then the cloud (the lookup retried with backoff
-/// while the network or the cloud is down), then the adapter until a signal. New
-/// credentials from `credentials` become a new cloud connection that takes over in the
-/// running adapter (same tree, store subscription and pending writes).
+/// The standalone runtime: HTTP API, then the transport (the cloud's lookup retried with
+/// backoff while the network or the cloud is down), then the adapter until a signal. New
+/// credentials from `credentials` become a new connection that takes over in the running
+/// adapter (same tree, store subscription and pending writes).
 async fn run_standalone(
-    cloud_config: CloudConfig,
-    credentials: Option<tokio::sync::mpsc::Receiver<CloudConfig>>,
+    transport: TransportConfig,
+    credentials: Option<tokio::sync::mpsc::Receiver<TransportConfig>>,
     store: Arc<dyn Store>,
     http: SocketAddr,
     namespace: String,
@@ -82,9 +78,9 @@ async fn run_standalone(
         let stop = shutdown.clone();
         tokio::spawn(async move {
             while let Some(cfg) = credentials.recv().await {
-                match adapter::connect_cloud(cfg, stop.clone()).await {
-                    Ok(Some(cloud)) => {
-                        if replace.send(Arc::new(cloud)).await.is_err() {
+                match adapter::connect(cfg, stop.clone()).await {
+                    Ok(Some(next)) => {
+                        if replace.send(next).await.is_err() {
                             return;
                         }
                     }
@@ -94,9 +90,9 @@ async fn run_standalone(
             }
         });
     }
-    let Some(cloud) = adapter::connect_cloud(cloud_config, shutdown.clone())
+    let Some(first) = adapter::connect(transport, shutdown.clone())
         .await
-        .context("connecting to the Homematic IP cloud")?
+        .context("connecting to the Homematic IP installation")?
     else {
         return Ok(());
     };
@@ -105,7 +101,7 @@ async fn run_standalone(
         convention,
         ..AdapterOptions::default()
     };
-    adapter::run_with(Arc::new(cloud), replacements, store, opts, shutdown).await
+    adapter::run_with(first, replacements, store, opts, shutdown).await
 }
 
 /// The demo: a simulated home served by the simulated cloud, run standalone in memory.
@@ -113,15 +109,15 @@ pub async fn demo(http: SocketAddr) -> anyhow::Result<()> {
     let handle = sim::start(SimConfig::demo("127.0.0.1:0".parse()?)).await?;
     info!("simulated cloud on {}", handle.url());
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::in_memory());
-    let cloud_config = CloudConfig {
+    let transport = TransportConfig::Cloud(CloudConfig {
         sgtin: sim::DEFAULT_SGTIN.to_string(),
         auth_token: sim::DEFAULT_AUTH_TOKEN.to_string(),
         lookup_url: handle.lookup_url(),
         options: ClientOptions::default(),
-    };
+    });
     eprintln!("demo: a simulated home of {} devices; open the page below to watch and switch it, Ctrl-C stops", sim::demo_home()["devices"].as_object().map_or(0, |d| d.len()));
     let res = run_standalone(
-        cloud_config,
+        transport,
         None,
         store,
         http,

@@ -27,6 +27,19 @@ pub enum CloudError {
         /// The request path (never headers).
         path: String,
     },
+    /// The HCU answered a request with a code other than 200.
+    #[error("the HCU answered {code} to {path}{}{}", error_code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(), hcu_hint(error_code.as_deref()))]
+    HcuRefused {
+        /// The answer's code (modelled on HTTP).
+        code: u16,
+        /// The errorCode of the answer's body, if any.
+        error_code: Option<String>,
+        /// The request path.
+        path: String,
+    },
+    /// The other end refused this client for good; the text says what to do.
+    #[error("{0}")]
+    Refused(String),
     /// The request did not complete in time.
     #[error("request to {path} timed out after {timeout:?}")]
     Timeout {
@@ -65,6 +78,17 @@ pub enum CloudError {
     /// The SGTIN is not 24 hex digits.
     #[error("the SGTIN must be 24 hexadecimal characters (like 3014-F711-A000-0000-0000-0000), got {0} hex digits")]
     BadSgtin(usize),
+}
+
+/// What the user can do about an HCU error code, if anything is known.
+fn hcu_hint(code: Option<&str>) -> &'static str {
+    match code {
+        // Users' report (firmware 1.6.16 on): lock calls need an access profile.
+        Some("CLIENT_INVALID_AUTHORIZATION") => {
+            ": give the ioBroker client an access profile for this device in the Homematic IP app"
+        }
+        _ => "",
+    }
 }
 
 impl CloudError {

@@ -80,10 +80,16 @@ pub fn parse_message(payload: &[u8]) -> Result<(Vec<PushEvent>, Vec<String>), Ev
     }
     let msg: Message<'_> =
         serde_json::from_slice(payload).map_err(|e| EventParseError::NotJson(e.to_string()))?;
-    let events: IndexMap<String, &RawValue> = msg
-        .events
-        .and_then(|raw| serde_json::from_str(raw.get()).ok())
-        .ok_or(EventParseError::NoEvents)?;
+    parse_events(msg.events.ok_or(EventParseError::NoEvents)?)
+}
+
+/// Parse an `events` map (`{"0": {...}, "1": {...}}`) as the cloud's websocket message and
+/// the HCU's event transaction carry it.
+///
+/// Returns the events it could read and, for each event that was malformed, a short reason.
+pub fn parse_events(events: &RawValue) -> Result<(Vec<PushEvent>, Vec<String>), EventParseError> {
+    let events: IndexMap<String, &RawValue> =
+        serde_json::from_str(events.get()).map_err(|_| EventParseError::NoEvents)?;
     // Events arrive keyed "0", "1", ...; keep their numeric order.
     let mut keyed: Vec<(&String, &&RawValue)> = events.iter().collect();
     keyed.sort_by_key(|(k, _)| k.parse::<u64>().unwrap_or(u64::MAX));

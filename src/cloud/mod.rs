@@ -60,11 +60,21 @@ pub enum CloudEvent {
         /// The cloud's error code.
         code: String,
     },
+    /// The other end refused this client for good (the HCU's 401, a changed certificate):
+    /// the stream stopped and will not retry. The reason says what the user must do.
+    Refused {
+        /// For the log: what happened and what to do (never a secret).
+        reason: String,
+    },
 }
 
 /// The interface the adapter uses to reach a Homematic IP installation.
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {
+    /// What the user calls this transport, for log lines ("cloud", "HCU").
+    fn kind(&self) -> &'static str {
+        "cloud"
+    }
     /// The whole home now.
     async fn current_state(&self) -> Result<CurrentState, CloudError>;
     /// Send a control call; Ok once the cloud accepted it.

@@ -324,7 +324,7 @@ async fn revoked_code(rx: &mut watch::Receiver<Option<String>>) -> String {
 
 /// The next reconnect wait: `delay` with jitter, between half and all of it, so that many
 /// clients dropped at once do not come back in lockstep.
-fn jittered(delay: Duration) -> Duration {
+pub(crate) fn jittered(delay: Duration) -> Duration {
     let half = delay / 2;
     half + delay
         .saturating_sub(half)

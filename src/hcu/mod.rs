@@ -7,9 +7,13 @@
 //! cloud's paths and bodies. So this module only carries messages; the tree, the writes and
 //! the event path are the cloud's. Like `cloud`, it knows nothing of ioBroker.
 
+pub mod envelope;
+pub mod pairing;
 pub mod pin;
+pub mod transport;
 
 pub use pin::Fingerprint;
+pub use transport::{HcuConfig, HcuTransport};
 
 /// The plugin id this adapter registers with the HCU (reverse domain notation, as the
 /// Connect API asks; one client per plugin id and HCU).

@@ -20,12 +20,13 @@ use tracing::{error, info, warn};
 
 use super::config::InstanceConfig;
 use super::secret;
+use super::TransportConfig;
 use super::{AdapterOptions, ADAPTER_NAME};
-use crate::cloud::pairing::{self, PairingProgress, PairingRequest};
-use crate::cloud::stream::CloudConfig;
-use crate::cloud::{ClientOptions, DEFAULT_LOOKUP_URL};
+use crate::cloud::ClientOptions;
 use crate::iobroker::{now_ms, IobObject, IobState};
 use crate::store::{InstanceBus, Store, Subscription};
+
+mod pairing;
 
 /// How often health states are written, and how long they live.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(15);
@@ -138,7 +139,10 @@ pub async fn run(
     let result = if config.is_paired() {
         inst.run_adapter(config, stop_rx.clone()).await
     } else {
-        warn!("not paired yet: open the instance settings in admin, enter the SGTIN (and PIN) and press \"Create token\"");
+        warn!(
+            "not paired yet: open the instance settings in admin, {}",
+            config.pairing_hint()
+        );
         wait_for(stop_rx.clone()).await;
         Ok(())
     };
@@ -285,36 +289,6 @@ impl Instance {
         serde_json::from_value(Value::Object(native)).context("the instance settings are not valid")
     }
 
-    /// Write tokens into the instance object, encrypted where the object says so.
-    /// js-controller restarts the instance when its native part changes: the new tokens
-    /// then take effect.
-    async fn save_tokens(&self, creds: &pairing::Credentials) -> anyhow::Result<()> {
-        let mut obj = self
-            .bus
-            .get_object(&self.id)
-            .await?
-            .with_context(|| format!("{} does not exist", self.id))?;
-        let encrypted = Self::encrypted_keys(&obj);
-        let secret = self.system_secret().await;
-        let values = [
-            ("accessPointSgtin", creds.sgtin.as_str()),
-            ("authToken", creds.auth_token.as_str()),
-            ("clientAuthToken", creds.client_auth_token.as_str()),
-            ("clientId", creds.client_id.as_str()),
-            ("deviceId", creds.device_id.as_str()),
-        ];
-        for (key, value) in values {
-            let stored = match (&secret, encrypted.iter().any(|k| k == key)) {
-                (Some(secret), true) => secret::encrypt(secret, value)?,
-                (None, true) => anyhow::bail!("system.config has no secret to encrypt {key}"),
-                _ => value.to_string(),
-            };
-            obj.native.insert(key.into(), Value::String(stored));
-        }
-        self.bus.set_objects(vec![obj]).await?;
-        Ok(())
-    }
-
     async fn set_alive(&self, alive: bool) {
         let id = format!("{}.alive", self.id);
         let r = if alive {
@@ -418,15 +392,7 @@ impl Instance {
         }
     }
 
-    async fn set_pairing_text(&self, text: &str) {
-        let id = format!("{}.info.pairing", self.ns);
-        let _ = self
-            .bus
-            .set_states(vec![(id, self.state(json!(text)))])
-            .await;
-    }
-
-    /// Admin's sendTo: `requestToken` pairs with the access point.
+    /// Admin's sendTo: `requestToken` pairs with the access point or the HCU.
     async fn messagebox_loop(self: Arc<Self>) {
         let mut rx = self.bus.subscribe_raw(&format!("messagebox.{}", self.id));
         while let Some((_channel, raw)) = rx.recv().await {
@@ -450,8 +416,8 @@ impl Instance {
             // Reply first: saving the tokens makes js-controller restart this instance,
             // which must not cut the answer admin waits for.
             self.reply(&msg, &command, result).await;
-            if let Some(creds) = paired {
-                if let Err(e) = self.save_tokens(&creds).await {
+            if let Some(natives) = paired {
+                if let Err(e) = self.save_natives(&natives).await {
                     error!("pairing worked, but saving the tokens failed: {e:#}");
                 }
             }
@@ -483,95 +449,24 @@ impl Instance {
         }
     }
 
-    /// Pair with the access point named in the message (the form's fields), with the
-    /// progress in `info.pairing`; on success the tokens go into the form and (by the
-    /// caller, after the reply) encrypted into the instance object.
-    /// Returns admin's answer and, on success, the credentials to save.
-    async fn request_token(&self, message: Value) -> (Value, Option<pairing::Credentials>) {
-        // admin sends the jsonData template parsed; older admins send it as a string.
-        let message = match message {
-            Value::String(s) => serde_json::from_str(&s).unwrap_or(Value::Null),
-            other => other,
-        };
-        let field = |k: &str| {
-            message
-                .get(k)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
-        let Some(sgtin) = field("accessPointSgtin") else {
-            return (
-                json!({"error": "Enter the SGTIN of the access point (3014-F711-A000-…) first."}),
-                None,
-            );
-        };
-        let config = self.load_config().await.unwrap_or_default();
-        let lookup = field("lookupUrl")
-            .or(config.lookup_url.clone())
-            .unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string());
-        let device_name = field("deviceName").unwrap_or_else(|| "ioBroker".into());
-        let mut req = PairingRequest::new(sgtin, field("pin"), device_name, lookup);
-        req.timeout = self.opts.pairing_timeout;
-        req.poll_interval = self.opts.pairing_poll;
-
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PairingProgress>();
-        let outcome = {
-            let pairing = pairing::pair(&req, tx);
-            tokio::pin!(pairing);
-            loop {
-                tokio::select! {
-                    Some(p) = rx.recv() => self.set_pairing_text(&p.to_string()).await,
-                    r = &mut pairing => break r,
-                }
-            }
-        };
-        while let Ok(p) = rx.try_recv() {
-            self.set_pairing_text(&p.to_string()).await;
-        }
-        match outcome {
-            Ok(creds) => {
-                info!("paired with the access point");
-                let reply = json!({
-                    "native": {
-                        "accessPointSgtin": creds.sgtin,
-                        "authToken": creds.auth_token,
-                        "clientAuthToken": creds.client_auth_token,
-                        "clientId": creds.client_id,
-                        "deviceId": creds.device_id,
-                    },
-                    "saveConfig": true
-                });
-                (reply, Some(creds))
-            }
-            Err(e) => {
-                warn!("pairing failed: {e}");
-                (json!({"error": e.to_string()}), None)
-            }
-        }
-    }
-
     /// The adapter on the instance's databases until stopped.
     async fn run_adapter(
         &self,
         config: InstanceConfig,
         stop: watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
-        let cloud_config = CloudConfig {
-            sgtin: config.access_point_sgtin.clone(),
-            auth_token: config.auth_token.clone(),
-            lookup_url: config
-                .lookup_url
-                .clone()
-                .unwrap_or_else(|| DEFAULT_LOOKUP_URL.to_string()),
-            options: self.opts.client.clone(),
+        let transport = TransportConfig::from_config(&config, None, self.opts.client.clone());
+        let connected = match transport {
+            Ok(cfg) => super::connect(cfg, stop.clone())
+                .await
+                .map_err(anyhow::Error::from),
+            Err(e) => Err(e),
         };
-        let cloud = match super::connect_cloud(cloud_config, stop.clone()).await {
-            Ok(Some(c)) => c,
+        let transport = match connected {
+            Ok(Some(t)) => t,
             Ok(None) => return Ok(()),
             Err(e) => {
-                error!("cannot connect to the Homematic IP cloud: {e}");
+                error!("cannot connect to the Homematic IP installation: {e:#}");
                 wait_for(stop).await;
                 return Ok(());
             }
@@ -582,7 +477,7 @@ impl Instance {
             convention: config.convention(),
             ..AdapterOptions::default()
         };
-        super::run(Arc::new(cloud), store, opts, stop).await
+        super::run(transport, store, opts, stop).await
     }
 }
 
