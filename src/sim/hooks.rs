@@ -59,6 +59,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/sim/stats", get(stats))
         .route("/sim/home", get(home).post(set_home))
         .route("/sim/journal", post(add_journal))
+        .merge(super::hcu::hook_routes())
 }
 
 /// `POST /sim/device/{deviceId}/channel/{index}` with `{field: value, ...}`: merge the
@@ -304,7 +305,11 @@ async fn fail(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 /// `POST /sim/revoke`: every auth token becomes invalid (403 `INVALID_AUTH_TOKEN` from now
 /// on, as when the user removes the client in the app) and every websocket is closed.
 async fn revoke(State(s): State<Arc<Shared>>) -> Response {
-    s.lock().tokens.clear();
+    {
+        let mut inner = s.lock();
+        inner.tokens.clear();
+        super::hcu::revoke(&mut inner);
+    }
     let n = s.close_all_websockets();
     tracing::info!("hook: all tokens revoked, {n} websocket(s) closed");
     answer(StatusCode::OK, json!({}))
@@ -313,7 +318,10 @@ async fn revoke(State(s): State<Arc<Shared>>) -> Response {
 /// `POST /sim/unrevoke`: make [`DEFAULT_AUTH_TOKEN`] valid again (tokens issued by pairing
 /// stay revoked), for recovery tests.
 async fn unrevoke(State(s): State<Arc<Shared>>) -> Response {
-    s.lock().tokens.insert(DEFAULT_AUTH_TOKEN.to_string());
+    let mut inner = s.lock();
+    inner.tokens.insert(DEFAULT_AUTH_TOKEN.to_string());
+    super::hcu::unrevoke(&mut inner);
+    drop(inner);
     answer(StatusCode::OK, json!({}))
 }
 
@@ -362,6 +370,7 @@ async fn stats(State(s): State<Arc<Shared>>) -> Response {
             "requestTimes": inner.request_times,
             "upgradeTimes": inner.upgrade_times,
             "rest": format!("http://{addr}"),
+            "hcu": super::hcu::stats(&inner),
         }),
     )
 }
