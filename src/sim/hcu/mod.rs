@@ -17,6 +17,9 @@ mod auth;
 mod tls;
 mod ws;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
