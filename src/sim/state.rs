@@ -295,12 +295,18 @@ impl Shared {
         self.tx.len()
     }
 
-    /// Close every open websocket; returns how many were open.
+    /// Close every open websocket, the cloud's and the HCU's; returns how many were open.
     pub fn close_all_websockets(&self) -> u64 {
-        let open = {
-            let inner = self.lock();
-            inner.stats.ws_open + inner.hcu.stats.ws_open
-        };
+        let hcu = self.lock().hcu.stats.ws_open;
+        if let Some(server) = self.hcu.get() {
+            server.close.send_modify(|generation| *generation += 1);
+        }
+        self.close_cloud_websockets() + hcu
+    }
+
+    /// Close the cloud's open websockets (not the HCU's); returns how many were open.
+    pub fn close_cloud_websockets(&self) -> u64 {
+        let open = self.lock().stats.ws_open;
         self.close.send_modify(|generation| *generation += 1);
         open
     }

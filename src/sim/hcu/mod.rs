@@ -149,7 +149,8 @@ pub(crate) struct Server {
     ws_accepted: Accepted,
     /// The websocket port's accept loop; None while not exposed.
     ws_accept: tokio::sync::Mutex<Option<JoinHandle<()>>>,
-    /// Bumped to close every HCU websocket (not the cloud's): expose off.
+    /// Bumped to close every HCU websocket: expose off, and with the cloud's through
+    /// [`Shared::close_all_websockets`] (drop, revoke, shutdown; not `/sim/move`).
     pub close: tokio::sync::watch::Sender<u64>,
     /// The servers and the auth port's accept loop, stopped with the simulator.
     tasks: Mutex<Vec<JoinHandle<()>>>,

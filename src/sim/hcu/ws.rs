@@ -71,8 +71,7 @@ async fn upgrade(
     let conn = Conn {
         // Subscribed before the handshake answer leaves, so no event after it is lost.
         frames: events.then(|| s.subscribe()),
-        close: s.close_signal(),
-        hcu_close: {
+        close: {
             let mut rx = server.close.subscribe();
             rx.borrow_and_update();
             rx
@@ -115,8 +114,8 @@ struct Conn {
     plugin_id: String,
     /// The cloud's pushed frames; None when the client asked for no events.
     frames: Option<broadcast::Receiver<Outgoing>>,
+    /// Changes when every HCU websocket must close (drop, revoke, expose off, shutdown).
     close: watch::Receiver<u64>,
-    hcu_close: watch::Receiver<u64>,
     silence: watch::Receiver<bool>,
     guard: HcuWsGuard,
 }
@@ -184,6 +183,21 @@ impl Conn {
         Some(self.system_event(json!({"0": device_changed(&device)})))
     }
 
+    /// Send the pushed frames already waiting; false when the socket is gone.
+    async fn flush_frames(&mut self, socket: &mut WebSocket) -> bool {
+        loop {
+            let frame = match self.frames.as_mut().map(|rx| rx.try_recv()) {
+                Some(Ok(frame)) => frame,
+                Some(Err(broadcast::error::TryRecvError::Lagged(_))) => continue,
+                _ => return true,
+            };
+            let msg = self.pushed(frame);
+            if socket.send(msg).await.is_err() {
+                return false;
+            }
+        }
+    }
+
     async fn serve(mut self, mut socket: WebSocket) {
         let (replies, mut replies_rx) = mpsc::unbounded_channel::<Message>();
         let interval = self.server.plugin_state_interval;
@@ -198,7 +212,6 @@ impl Conn {
                     _ = replies_rx.recv() => {}
                     _ = tick.tick() => {}
                     _ = self.close.changed() => break,
-                    _ = self.hcu_close.changed() => break,
                 }
                 continue;
             }
@@ -227,7 +240,14 @@ impl Conn {
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                Some(reply) = replies_rx.recv() => reply,
+                Some(reply) = replies_rx.recv() => {
+                    // The events a call pushed go out before its answer, as on the cloud
+                    // (pushed under the lock before answering).
+                    if !self.flush_frames(&mut socket).await {
+                        break;
+                    }
+                    reply
+                }
                 _ = tick.tick() => {
                     if socket.send(self.plugin_state_request()).await.is_err() {
                         break;
@@ -238,7 +258,6 @@ impl Conn {
                     }
                 }
                 _ = self.close.changed() => { let _ = socket.send(Message::Close(None)).await; break }
-                _ = self.hcu_close.changed() => { let _ = socket.send(Message::Close(None)).await; break }
             };
             if socket.send(msg).await.is_err() {
                 break;
