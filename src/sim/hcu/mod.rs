@@ -19,6 +19,8 @@ mod ws;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_faults;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
