@@ -225,8 +225,8 @@ impl Shared {
     }
 
     /// The fault of `/sim/fail` a HCU request meets (`path` below `/hmip/`, or `ws` for a
-    /// websocket upgrade). Unlike [`Shared::admit`] it counts nothing of the cloud's and
-    /// knows no throttling: the HCU has no rate limit.
+    /// websocket upgrade). Unlike [`Shared::admit`] it counts nothing of the cloud's (not
+    /// even `failed`/`delayed`) and knows no throttling: the HCU has no rate limit.
     pub fn hcu_fault(&self, path: &str) -> Fault {
         let mut inner = self.lock();
         let fail = &mut inner.fail;
@@ -235,14 +235,8 @@ impl Shared {
         }
         fail.count -= 1;
         match (fail.status, fail.delay) {
-            (Some(status), _) => {
-                inner.stats.failed += 1;
-                Fault::Status(status)
-            }
-            (None, Some(delay)) => {
-                inner.stats.delayed += 1;
-                Fault::Delay(delay)
-            }
+            (Some(status), _) => Fault::Status(status),
+            (None, Some(delay)) => Fault::Delay(delay),
             (None, None) => Fault::None,
         }
     }

@@ -221,6 +221,9 @@ async fn pairing_with_activation_keys() {
             json!({"errorCode": "INVALID_AUTH_TOKEN"})
         )
     );
+    // Both APIs see the new client.
+    let mut cloud = ws_connect(&h, DEFAULT_AUTH_TOKEN).await.unwrap();
+    let mut events = default_ws(&ep).await;
     let (status, body) = auth(
         &ep,
         "confirmConnectApiAuthToken",
@@ -230,7 +233,21 @@ async fn pairing_with_activation_keys() {
     .await;
     assert_eq!(status, StatusCode::OK);
     let client_id = body["clientId"].as_str().unwrap();
-    assert_eq!(h.home()["clients"][client_id]["label"], "Test DE");
+    let client = &h.home()["clients"][client_id];
+    assert_eq!(
+        (&client["label"], &client["clientType"]),
+        (&json!("Test DE"), &json!("APP"))
+    );
+    assert_eq!(
+        next_json(&mut cloud).await["events"]["0"]["client"],
+        *client
+    );
+    let added = next_of(&mut events, "HMIP_SYSTEM_EVENT").await;
+    let added = &added["body"]["eventTransaction"]["events"]["0"];
+    assert_eq!(
+        (&added["pushEventType"], &added["client"]),
+        (&json!("CLIENT_ADDED"), client)
+    );
 
     // The key is used up.
     let (status, body) = auth(

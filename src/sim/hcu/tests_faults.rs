@@ -82,6 +82,22 @@ async fn faults_act_on_the_local_api() {
     api.sim_post("push", json!("raw")).await;
     assert_eq!(next_json(&mut ws).await, json!("raw"));
 
+    // A delay of /sim/fail holds the answer back, then serves the call.
+    api.sim_post(
+        "fail",
+        json!({"count": 1, "delayMs": 300, "path": "device/control"}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let off = json!({"deviceId": lamp, "channelIndex": 1, "on": false});
+    let reply = request(&mut ws, "/hmip/device/control/setSwitchState", off).await;
+    assert_eq!(reply, json!({"code": 200}));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(
+        h.home()["devices"][&lamp]["functionalChannels"]["1"]["on"],
+        false
+    );
+
     // Drop closes the HCU's websockets; the client reconnects.
     assert_eq!(api.sim_post("drop", json!({})).await["dropped"], 1);
     assert!(closed(&mut ws).await);
@@ -110,6 +126,10 @@ async fn faults_act_on_the_local_api() {
     let stats = api.sim_get("stats").await;
     assert_eq!(stats["hcu"]["errorResponses"], 3, "{stats}");
     assert_eq!(stats["requests"], 0, "{stats}");
+    assert_eq!(
+        (stats["failed"].as_u64(), stats["delayed"].as_u64()),
+        (Some(0), Some(0))
+    );
     h.shutdown().await;
 }
 
