@@ -27,6 +27,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct Certificate {
     pub fingerprint: Fingerprint,
     config: Arc<rustls::ServerConfig>,
+    /// The certificate itself (DER), for the tests' root store.
+    #[cfg(test)]
+    der: CertificateDer<'static>,
 }
 
 /// The certificate served now, shared by both ports.
@@ -49,6 +52,8 @@ pub(crate) fn generate() -> anyhow::Result<Certificate> {
     Ok(Certificate {
         fingerprint: Fingerprint::of(&der),
         config: Arc::new(config),
+        #[cfg(test)]
+        der,
     })
 }
 
@@ -129,4 +134,41 @@ pub(crate) fn accept_loop(
             });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The certificate is valid, by the ordinary checks, for its three names and no other.
+    #[tokio::test]
+    async fn the_certificate_names_localhost_the_loopback_address_and_the_hcu() {
+        let cert = generate().unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert.der.clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (accepted, mut incoming) = super::listener(addr);
+        let _loop = accept_loop(listener, slot(cert), accepted);
+        // Keep the finished handshakes open until the test ends.
+        tokio::spawn(async move { while incoming.rx.recv().await.is_some() {} });
+        for (name, ok) in [
+            ("localhost", true),
+            ("127.0.0.1", true),
+            ("hcu1-sim.local", true),
+            ("other.local", false),
+        ] {
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let server_name = rustls::pki_types::ServerName::try_from(name.to_string()).unwrap();
+            let result = connector.connect(server_name, tcp).await;
+            assert_eq!(result.is_ok(), ok, "{name}: {:?}", result.err());
+        }
+    }
 }
