@@ -123,6 +123,16 @@ enum Command {
         /// `POST /sim/button`.
         #[arg(long, value_enum, default_value_t = ButtonArg::Auto)]
         button: ButtonArg,
+        /// Serve the HCU's local Connect API too (HTTPS pairing, WSS websocket), for the
+        /// same home.
+        #[arg(long)]
+        hcu: bool,
+        /// Where the simulated HCU's pairing calls listen (with `--hcu`).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        hcu_auth_listen: SocketAddr,
+        /// Where the simulated HCU's websocket listens (with `--hcu`).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        hcu_ws_listen: SocketAddr,
         #[command(flatten)]
         synthetic: SyntheticArgs,
     },
@@ -275,9 +285,18 @@ fn main() -> anyhow::Result<()> {
                 sgtin,
                 pin,
                 button,
+                hcu,
+                hcu_auth_listen,
+                hcu_ws_listen,
                 synthetic,
             } => {
-                app::sim::serve(fixture, synthetic.into(), listen, sgtin, pin, button.into()).await
+                let hcu = hcu.then(|| sim::HcuSimConfig {
+                    auth_listen: hcu_auth_listen,
+                    ws_listen: hcu_ws_listen,
+                    ..sim::HcuSimConfig::default()
+                });
+                let (synthetic, button) = (synthetic.into(), button.into());
+                app::sim::serve(fixture, synthetic, listen, sgtin, pin, button, hcu).await
             }
             Command::Demo { http } => app::standalone::demo(http).await,
             Command::Tree {

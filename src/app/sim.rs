@@ -20,7 +20,8 @@ pub struct Synthetic {
     pub seed: u64,
 }
 
-/// Serve the simulated cloud on `listen` until a signal.
+/// Serve the simulated cloud on `listen` (and with `hcu` the HCU's local API) until a
+/// signal.
 pub async fn serve(
     fixture: Option<PathBuf>,
     synthetic: Synthetic,
@@ -28,6 +29,7 @@ pub async fn serve(
     sgtin: String,
     pin: Option<String>,
     button: Button,
+    hcu: Option<sim::HcuSimConfig>,
 ) -> anyhow::Result<()> {
     let mut cfg = match fixture {
         Some(path) => SimConfig::with_fixture_file(&path, listen)?,
@@ -40,8 +42,18 @@ pub async fn serve(
     cfg.sgtin = crate::cloud::identity::normalize_sgtin(&sgtin)?;
     cfg.pin = pin;
     cfg.button = button;
+    cfg.hcu = hcu;
     let handle = sim::start(cfg).await?;
     println!("listening on {}", handle.url());
+    if let Some(hcu) = handle.hcu() {
+        println!(
+            "hcu listening on https://{} (websocket wss://{})",
+            hcu.auth_addr, hcu.ws_addr
+        );
+        // The simulator's well-known test key, not a user's secret.
+        println!("hcu activation key {}", sim::HCU_ACTIVATION_KEY);
+        println!("hcu certificate fingerprint {}", hcu.fingerprint);
+    }
     let mut sd = shutdown_signal();
     let _ = sd.changed().await;
     handle.shutdown().await;

@@ -1,27 +1,31 @@
 //! Test hooks under `/sim/...`: change the simulated home as a device would, push raw
 //! messages and inject faults. They need no credentials (the simulator only listens on
-//! loopback). Every answer is JSON.
+//! loopback). Every answer is JSON. With the HCU's local API served (`sim --hcu`), what a
+//! hook says of "websockets" holds for the HCU's too, unless the table says otherwise.
 //!
 //! | hook | effect |
 //! |---|---|
 //! | `POST /sim/device/{deviceId}/channel/{index}` | merge the body into a channel, push `DEVICE_CHANGED` |
 //! | `POST /sim/burst` `{"count": N, "seed": S, "changes": k}` | N device reports, each its own `DEVICE_CHANGED` |
-//! | `POST /sim/push[?binary=true]` | send the raw body to every websocket |
+//! | `POST /sim/push[?binary=true]` | send the raw body to every websocket (to the HCU's that asked for events: a `{"events": ...}` body as `HMIP_SYSTEM_EVENT`, anything else unchanged) |
 //! | `POST /sim/drop` | close every websocket |
-//! | `POST /sim/throttle` `{"count": N}` | the next N `/hmip/...` requests and websocket upgrades answer 429 |
+//! | `POST /sim/throttle` `{"count": N}` | the next N `/hmip/...` requests and websocket upgrades answer 429 (the cloud's only: the HCU has no rate limit) |
 //! | `POST /sim/throttle` `{"forMs": D}` | every `/hmip/...` request and websocket upgrade answers 429 for the next D ms |
 //! | `POST /sim/silence` `{"on": true\|false}` | while on, websockets (open and new) stay open but send nothing, answer no ping (the socket is not read) and lose the events pushed meanwhile |
-//! | `POST /sim/move` | the access point moves to the other host: a second listener on 127.0.0.1 (started once, random port); the lookup names it, the old host answers `/hmip/...` and upgrades with 503, its websockets close. Again: moves back. Answers `{"rest", "websocket"}` |
+//! | `POST /sim/move` | (the cloud only) the access point moves to the other host: a second listener on 127.0.0.1 (started once, random port); the lookup names it, the old host answers `/hmip/...` and upgrades with 503, its websockets close. Again: moves back. Answers `{"rest", "websocket"}` |
 //! | `POST /sim/fail` `{"count": N, "status": S}` | the next N `/hmip/...` requests and websocket upgrades answer HTTP S |
 //! | `POST /sim/fail` `{"count": N, "delayMs": D}` | the next N of them wait D ms, then are served normally |
-//! | `POST /sim/fail` `{..., "path": P}` | only requests whose path below `/hmip/` (`ws` for an upgrade) starts with P count (e.g. `home/getCurrentState`) |
-//! | `POST /sim/revoke` / `POST /sim/unrevoke` | invalidate every token / restore the default token |
+//! | `POST /sim/fail` `{..., "path": P}` | only requests whose path below `/hmip/` (`ws` for an upgrade) starts with P count (e.g. `home/getCurrentState`); the HCU's `HMIP_SYSTEM_REQUEST`s and upgrades count too (a status becomes the response's `code`) |
+//! | `POST /sim/revoke` / `POST /sim/unrevoke` | invalidate every token, the HCU's too (upgrade 401) / restore the default tokens (`DEFAULT_AUTH_TOKEN`, `DEFAULT_HCU_AUTH_TOKEN`) |
 //! | `POST /sim/button` | press the blue button |
 //! | `GET /sim/calls`, `DELETE /sim/calls` | recorded control calls / clear them |
-//! | `GET /sim/stats` | request and websocket counters, fault counters, `requestTimes` |
+//! | `GET /sim/stats` | request and websocket counters, fault counters, `requestTimes` (the cloud's alone); the HCU's counters under `hcu` |
 //! | `GET /sim/home` | the simulated home now |
 //! | `POST /sim/home` | merge the body into the home object, push `HOME_CHANGED` (e.g. `{"connected": false}`) |
 //! | `POST /sim/journal` `{"entries": [...]}` | the access point logs these security journal entries (before the older ones, in the order given): push `SECURITY_JOURNAL_CHANGED`; `getSecurityJournal` answers them |
+//! | `POST /sim/hcu/activation-key` | a fresh HCU activation key, valid once (older unused keys stay valid): `{"activationKey"}` |
+//! | `POST /sim/hcu/certificate` | the HCU presents a new certificate to new connections (a replaced HCU): `{"fingerprint"}` |
+//! | `POST /sim/hcu/expose` `{"on": b}` | off: the HCU's websocket port refuses connections (its websockets close); on: bound again on the same port |
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,6 +63,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/sim/stats", get(stats))
         .route("/sim/home", get(home).post(set_home))
         .route("/sim/journal", post(add_journal))
+        .merge(super::hcu::hook_routes())
 }
 
 /// `POST /sim/device/{deviceId}/channel/{index}` with `{field: value, ...}`: merge the
@@ -264,7 +269,7 @@ async fn move_host(State(s): State<Arc<Shared>>) -> Response {
         inner.active_host = 1 - inner.active_host;
     }
     let addr = s.active_addr();
-    let n = s.close_all_websockets();
+    let n = s.close_cloud_websockets();
     tracing::info!("hook: the access point moved to {addr}; {n} websocket(s) closed");
     answer(
         StatusCode::OK,
@@ -304,7 +309,11 @@ async fn fail(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 /// `POST /sim/revoke`: every auth token becomes invalid (403 `INVALID_AUTH_TOKEN` from now
 /// on, as when the user removes the client in the app) and every websocket is closed.
 async fn revoke(State(s): State<Arc<Shared>>) -> Response {
-    s.lock().tokens.clear();
+    {
+        let mut inner = s.lock();
+        inner.tokens.clear();
+        super::hcu::revoke(&mut inner);
+    }
     let n = s.close_all_websockets();
     tracing::info!("hook: all tokens revoked, {n} websocket(s) closed");
     answer(StatusCode::OK, json!({}))
@@ -313,7 +322,10 @@ async fn revoke(State(s): State<Arc<Shared>>) -> Response {
 /// `POST /sim/unrevoke`: make [`DEFAULT_AUTH_TOKEN`] valid again (tokens issued by pairing
 /// stay revoked), for recovery tests.
 async fn unrevoke(State(s): State<Arc<Shared>>) -> Response {
-    s.lock().tokens.insert(DEFAULT_AUTH_TOKEN.to_string());
+    let mut inner = s.lock();
+    inner.tokens.insert(DEFAULT_AUTH_TOKEN.to_string());
+    super::hcu::unrevoke(&mut inner);
+    drop(inner);
     answer(StatusCode::OK, json!({}))
 }
 
@@ -343,7 +355,10 @@ async fn clear_calls(State(s): State<Arc<Shared>>) -> Response {
 /// websocket upgrade requests, of both those answered 429, answered the status of
 /// `/sim/fail`, delayed by it, answered 503 by the host the access point left; websocket
 /// connections accepted so far, open now; the epoch-ms time of every `/hmip` request and
-/// upgrade, oldest first, and of the upgrades alone; the REST URL of the host serving the access point.
+/// upgrade, oldest first, and of the upgrades alone; the REST URL of the host serving the
+/// access point. None of these count the HCU's traffic: `hcu` has its own counters
+/// `{"requests", "upgrades", "wsConnects", "wsOpen", "authRequests", "pluginState",
+/// "pluginStateResponses", "errorResponses"}`.
 async fn stats(State(s): State<Arc<Shared>>) -> Response {
     let addr = s.active_addr();
     let inner = s.lock();
@@ -362,6 +377,7 @@ async fn stats(State(s): State<Arc<Shared>>) -> Response {
             "requestTimes": inner.request_times,
             "upgradeTimes": inner.upgrade_times,
             "rest": format!("http://{addr}"),
+            "hcu": super::hcu::stats(&inner),
         }),
     )
 }

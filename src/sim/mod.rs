@@ -7,6 +7,8 @@
 //!   control endpoints, which really change the simulated home;
 //! - the websocket (`GET /ws`), which pushes `DEVICE_CHANGED`, `GROUP_CHANGED`,
 //!   `HOME_CHANGED`, `CLIENT_ADDED` and `SECURITY_JOURNAL_CHANGED` like the cloud does;
+//! - with [`SimConfig::hcu`], the Home Control Unit's local Connect API for the same home
+//!   (HTTPS pairing calls and a WSS websocket on their own loopback ports; `hcu` module);
 //! - test hooks under `/sim/...` to change devices, send bursts of device reports, push
 //!   raw messages and inject faults (throttling, revoked tokens, dropped sockets); the
 //!   `hooks` module lists them.
@@ -17,6 +19,7 @@
 mod alarm;
 mod burst;
 mod control;
+mod hcu;
 mod hooks;
 mod manage;
 mod pairing;
@@ -41,6 +44,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use hcu::{HcuEndpoints, HcuSimConfig};
 use state::Shared;
 pub use synth::synthetic_home;
 
@@ -49,6 +53,14 @@ pub const DEFAULT_SGTIN: &str = "3014F711A000000000000001";
 
 /// An auth token the simulator accepts without pairing, so `run` works against it at once.
 pub const DEFAULT_AUTH_TOKEN: &str = "SIMULATOR-TOKEN-0000000000000000";
+
+/// The activation key the simulated HCU accepts at start (once, like any activation key).
+pub const HCU_ACTIVATION_KEY: &str = "SIMKEY";
+
+/// A token the simulated HCU's websocket accepts without pairing, with the plugin id
+/// [`crate::hcu::PLUGIN_ID`] (the HCU's counterpart of [`DEFAULT_AUTH_TOKEN`]).
+pub const DEFAULT_HCU_AUTH_TOKEN: &str =
+    "5E1F0C0DE0000000000000000000000000000000000000000000000000000001";
 
 /// How the blue button of the simulated access point gets pressed during pairing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,6 +85,8 @@ pub struct SimConfig {
     pub pin: Option<String>,
     /// How the blue button is pressed.
     pub button: Button,
+    /// Serve the HCU's local Connect API too (None: the cloud alone).
+    pub hcu: Option<HcuSimConfig>,
 }
 
 impl SimConfig {
@@ -84,6 +98,7 @@ impl SimConfig {
             sgtin: DEFAULT_SGTIN.to_string(),
             pin: None,
             button: Button::Auto,
+            hcu: None,
         }
     }
 
@@ -161,6 +176,9 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
         .with_context(|| format!("binding the simulator to {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared::new(&cfg, sgtin, addr));
+    if let Some(hcu_cfg) = &cfg.hcu {
+        hcu::start(&shared, hcu_cfg).await?;
+    }
     let app = rest::router(shared.clone(), 0);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -231,6 +249,12 @@ impl SimHandle {
         format!("ws://{}/ws", self.addr)
     }
 
+    /// Where the simulated HCU listens and the fingerprint of the certificate it serves now
+    /// (call again after `/sim/hcu/certificate`); None without [`SimConfig::hcu`].
+    pub fn hcu(&self) -> Option<HcuEndpoints> {
+        self.shared.hcu.get().map(|server| server.endpoints())
+    }
+
     /// The simulated home as it is now.
     pub fn home(&self) -> Value {
         self.shared.home()
@@ -247,6 +271,9 @@ impl SimHandle {
         } = self;
         // Websockets would otherwise keep the graceful shutdown waiting.
         shared.close_all_websockets();
+        if let Some(hcu) = shared.hcu.get() {
+            hcu.stop();
+        }
         if let Some(second) = shared
             .second_task
             .lock()

@@ -11,7 +11,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 use super::rest::{answer, error, header};
-use super::state::{PairingRequest, Shared};
+use super::state::{Inner, PairingRequest, Shared};
 use super::Button;
 
 /// How long after a connection request the automatic button is pressed.
@@ -116,9 +116,31 @@ fn confirm_token(s: &Shared, device_id: &str, body: &Value) -> Response {
     }
     let request = inner.pairing.remove(device_id).unwrap_or_default();
     inner.tokens.insert(offered.to_string());
+    let client_id = add_client(s, &mut inner, &request.device_name);
+    drop(inner);
+    tracing::info!("pairing: complete, client {client_id} added");
+    answer(StatusCode::OK, json!({ "clientId": client_id }))
+}
+
+/// A fresh token: 64 uppercase hex digits, like the cloud's.
+pub(crate) fn new_token() -> String {
+    let mut rng = rand::rng();
+    (0..64)
+        .map(|_| {
+            char::from_digit(rng.random_range(0..16), 16)
+                .unwrap_or('0')
+                .to_ascii_uppercase()
+        })
+        .collect()
+}
+
+/// Add a client labelled `label` to the home (its `clients` map and the home's list) and
+/// push `CLIENT_ADDED`, as the cloud does when a pairing completes. Returns the client id.
+/// Called under the lock, so the event cannot overtake a concurrent change.
+pub(crate) fn add_client(s: &Shared, inner: &mut Inner, label: &str) -> String {
     let client_id = uuid::Uuid::new_v4().to_string();
     let home_id = inner.home["home"]["id"].clone();
-    let client = json!({"homeId": home_id, "id": client_id, "label": request.device_name, "clientType": "APP"});
+    let client = json!({"homeId": home_id, "id": client_id, "label": label, "clientType": "APP"});
     if let Some(clients) = inner.home.get_mut("clients").and_then(Value::as_object_mut) {
         clients.insert(client_id.clone(), client.clone());
     } else if let Some(state) = inner.home.as_object_mut() {
@@ -133,23 +155,8 @@ fn confirm_token(s: &Shared, device_id: &str, body: &Value) -> Response {
     {
         list.push(json!(client_id));
     }
-    // Pushed under the lock so it cannot overtake a concurrent change.
     s.push_events(vec![
         json!({"pushEventType": "CLIENT_ADDED", "client": client}),
     ]);
-    drop(inner);
-    tracing::info!("pairing: complete, client {client_id} added");
-    answer(StatusCode::OK, json!({ "clientId": client_id }))
-}
-
-/// A fresh token: 64 uppercase hex digits, like the cloud's.
-fn new_token() -> String {
-    let mut rng = rand::rng();
-    (0..64)
-        .map(|_| {
-            char::from_digit(rng.random_range(0..16), 16)
-                .unwrap_or('0')
-                .to_ascii_uppercase()
-        })
-        .collect()
+    client_id
 }

@@ -148,16 +148,27 @@ async fn hmip(
     if is_auth {
         return pairing::handle(&s, &path, &headers, &body);
     }
+    match call(&s, &path, body) {
+        Ok(body) => answer(StatusCode::OK, body),
+        Err(e) => error(e.status, e.code),
+    }
+}
+
+/// `getCurrentState` or a control call `path` (below `/hmip/`) with `body`, after the
+/// transport's own checks: shared by the cloud's REST API and the HCU's
+/// `HMIP_SYSTEM_REQUEST`, so both record the call in `calls` and push its events alike.
+/// Answers the response body or the error.
+pub(crate) fn call(s: &Shared, path: &str, body: Value) -> Result<Value, control::CallError> {
     if path == "home/getCurrentState" {
-        return answer(StatusCode::OK, s.home());
+        return Ok(s.home());
     }
     tracing::debug!("control call {path}");
     let now = time::now_ms();
     let mut inner = s.lock();
+    let outcome = control::apply(&mut inner.home, path, &body, now);
     inner
         .calls
         .push(json!({"path": path, "body": body, "ts": now}));
-    let outcome = control::apply(&mut inner.home, &path, &body, now);
     match outcome {
         Ok(mut outcome) => {
             if path == JOURNAL_PATH {
@@ -166,12 +177,11 @@ async fn hmip(
             }
             // Pushed under the lock, so events leave in the order the changes were made.
             s.push_events(outcome.events);
-            drop(inner);
-            answer(StatusCode::OK, outcome.answer)
+            Ok(outcome.answer)
         }
         Err(e) => {
             tracing::info!("control call {path} refused: {}", e.code);
-            error(e.status, e.code)
+            Err(e)
         }
     }
 }

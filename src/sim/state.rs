@@ -105,6 +105,9 @@ pub(crate) struct Inner {
     /// The security journal's entries, newest first, as `getSecurityJournal` answers them
     /// (added through `/sim/journal`).
     pub journal: Vec<Value>,
+    /// The HCU's local API: activation keys, tokens and counters (kept even when the HCU
+    /// is not served, so hooks need no special case).
+    pub hcu: super::hcu::HcuInner,
 }
 
 /// State shared by all handlers and websocket tasks.
@@ -127,6 +130,8 @@ pub(crate) struct Shared {
     pub second: tokio::sync::OnceCell<SocketAddr>,
     /// The second host's server task, stopped with the simulator.
     pub second_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The HCU's servers, when the simulator serves the local API too.
+    pub hcu: std::sync::OnceLock<Arc<super::hcu::Server>>,
 }
 
 impl Shared {
@@ -153,12 +158,14 @@ impl Shared {
                 upgrade_times: Vec::new(),
                 active_host: 0,
                 journal: Vec::new(),
+                hcu: super::hcu::HcuInner::default(),
             }),
             tx,
             close,
             silence,
             second: tokio::sync::OnceCell::new(),
             second_task: Mutex::new(None),
+            hcu: std::sync::OnceLock::new(),
         }
     }
 
@@ -217,6 +224,23 @@ impl Shared {
         Fault::None
     }
 
+    /// The fault of `/sim/fail` a HCU request meets (`path` below `/hmip/`, or `ws` for a
+    /// websocket upgrade). Unlike [`Shared::admit`] it counts nothing of the cloud's (not
+    /// even `failed`/`delayed`) and knows no throttling: the HCU has no rate limit.
+    pub fn hcu_fault(&self, path: &str) -> Fault {
+        let mut inner = self.lock();
+        let fail = &mut inner.fail;
+        if fail.count == 0 || !fail.path.as_deref().is_none_or(|p| path.starts_with(p)) {
+            return Fault::None;
+        }
+        fail.count -= 1;
+        match (fail.status, fail.delay) {
+            (Some(status), _) => Fault::Status(status),
+            (None, Some(delay)) => Fault::Delay(delay),
+            (None, None) => Fault::None,
+        }
+    }
+
     /// The address of the host that serves the access point now.
     pub fn active_addr(&self) -> SocketAddr {
         let active = self.lock().active_host;
@@ -265,8 +289,17 @@ impl Shared {
         self.tx.len()
     }
 
-    /// Close every open websocket; returns how many were open.
+    /// Close every open websocket, the cloud's and the HCU's; returns how many were open.
     pub fn close_all_websockets(&self) -> u64 {
+        let hcu = self.lock().hcu.stats.ws_open;
+        if let Some(server) = self.hcu.get() {
+            server.close.send_modify(|generation| *generation += 1);
+        }
+        self.close_cloud_websockets() + hcu
+    }
+
+    /// Close the cloud's open websockets (not the HCU's); returns how many were open.
+    pub fn close_cloud_websockets(&self) -> u64 {
         let open = self.lock().stats.ws_open;
         self.close.send_modify(|generation| *generation += 1);
         open

@@ -15,7 +15,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use super::*;
 use crate::cloud::identity::client_auth;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The shared fixtures live next to the repository (see the design notes).
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/home.json");
@@ -24,19 +24,19 @@ const UNKNOWN_TYPES: &str = concat!(
     "/tests/fixtures/unknown_types.json"
 );
 
-fn local() -> SocketAddr {
+pub(super) fn local() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
 /// A client of one simulator, sending the cloud's headers.
-struct Api {
+pub(super) struct Api {
     http: reqwest::Client,
     base: String,
     sgtin: String,
 }
 
 impl Api {
-    fn new(h: &SimHandle) -> Self {
+    pub(super) fn new(h: &SimHandle) -> Self {
         Api {
             http: reqwest::Client::new(),
             base: h.url(),
@@ -45,12 +45,12 @@ impl Api {
     }
 
     /// `POST /hmip/{path}` with the default token.
-    async fn call(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(super) async fn call(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call_with(path, body, Some(DEFAULT_AUTH_TOKEN), &[])
             .await
     }
 
-    async fn call_with(
+    pub(super) async fn call_with(
         &self,
         path: &str,
         body: Value,
@@ -76,7 +76,12 @@ impl Api {
     }
 
     /// A hook under `/sim/`.
-    async fn hook(&self, method: reqwest::Method, path: &str, body: &str) -> (StatusCode, Value) {
+    pub(super) async fn hook(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+    ) -> (StatusCode, Value) {
         let resp = self
             .http
             .request(method, format!("{}/sim/{path}", self.base))
@@ -88,7 +93,7 @@ impl Api {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
-    async fn sim_post(&self, path: &str, body: Value) -> Value {
+    pub(super) async fn sim_post(&self, path: &str, body: Value) -> Value {
         let (status, v) = self
             .hook(reqwest::Method::POST, path, &body.to_string())
             .await;
@@ -96,12 +101,12 @@ impl Api {
         v
     }
 
-    async fn sim_get(&self, path: &str) -> Value {
+    pub(super) async fn sim_get(&self, path: &str) -> Value {
         self.hook(reqwest::Method::GET, path, "").await.1
     }
 }
 
-async fn ws_connect(h: &SimHandle, token: &str) -> Result<Ws, tungstenite::Error> {
+pub(super) async fn ws_connect(h: &SimHandle, token: &str) -> Result<Ws, tungstenite::Error> {
     let mut req = h.ws_url().into_client_request().unwrap();
     let headers = req.headers_mut();
     headers.insert("AUTHTOKEN", token.parse().unwrap());
@@ -113,7 +118,7 @@ async fn ws_connect(h: &SimHandle, token: &str) -> Result<Ws, tungstenite::Error
 }
 
 /// The next data frame as JSON (text or binary), within a few seconds.
-async fn next_json(ws: &mut Ws) -> Value {
+pub(super) async fn next_json(ws: &mut Ws) -> Value {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
             .await
@@ -129,7 +134,7 @@ async fn next_json(ws: &mut Ws) -> Value {
 }
 
 /// True when the server closes the websocket within a few seconds.
-async fn closed(ws: &mut Ws) -> bool {
+pub(super) async fn closed(ws: &mut Ws) -> bool {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         match tokio::time::timeout_at(deadline, ws.next()).await {
@@ -150,7 +155,7 @@ fn event_types(msg: &Value) -> Vec<String> {
 }
 
 /// Id of the first device of a model in a home.
-fn device_of(home: &Value, model: &str) -> String {
+pub(super) fn device_of(home: &Value, model: &str) -> String {
     home["devices"]
         .as_object()
         .unwrap()
