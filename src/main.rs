@@ -156,6 +156,9 @@ enum Command {
         /// Address of the HTTP API and page.
         #[arg(long, default_value = "127.0.0.1:8089")]
         http: SocketAddr,
+        /// Through the simulated HCU's local Connect API instead of the simulated cloud.
+        #[arg(long)]
+        hcu: bool,
     },
 }
 
@@ -298,7 +301,7 @@ fn main() -> anyhow::Result<()> {
                 let (synthetic, button) = (synthetic.into(), button.into());
                 app::sim::serve(fixture, synthetic, listen, sgtin, pin, button, hcu).await
             }
-            Command::Demo { http } => app::standalone::demo(http).await,
+            Command::Demo { http, hcu } => app::standalone::demo(http, hcu).await,
             Command::Tree {
                 fixture,
                 namespace,

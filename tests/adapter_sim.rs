@@ -22,7 +22,6 @@ fn count_types(
     m
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_fixture_lands_in_the_store() {
     let home = fixture("home.json");
     let model: CurrentState = serde_json::from_value(home.clone()).unwrap();
@@ -71,7 +70,6 @@ async fn the_whole_fixture_lands_in_the_store() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_types_load_and_appear() {
     let home = fixture("unknown_types.json");
     let model: CurrentState = serde_json::from_value(home.clone()).unwrap();
@@ -99,7 +97,6 @@ async fn unknown_types_load_and_appear() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_value_arrives_and_an_unchanged_push_writes_nothing() {
     let home = fixture("home.json");
     let (dev, ch) = find_channel(&home, "SWITCH_MEASURING_CHANNEL", "currentPowerConsumption");
@@ -144,7 +141,6 @@ async fn a_changed_value_arrives_and_an_unchanged_push_writes_nothing() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_writes_become_control_calls_and_come_back_acked() {
     let home = fixture("home.json");
     let model: CurrentState = serde_json::from_value(home.clone()).unwrap();
@@ -214,7 +210,6 @@ async fn user_writes_become_control_calls_and_come_back_acked() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_value_changed_while_disconnected_is_there_after_the_reconnect() {
     let home = fixture("home.json");
     let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
@@ -223,10 +218,14 @@ async fn a_value_changed_while_disconnected_is_there_after_the_reconnect() {
         .unwrap();
     let h = Harness::start(home).await;
     let id = format!("hmip.0.devices.{dev}.channels.{ch}.on");
-    let before: Value = h.sim_get("/sim/stats").await;
+    let before: Value = h.transport_stats().await;
 
     // Refuse websocket upgrades for a while so the change happens while nobody listens.
-    h.sim_post("/sim/throttle", json!({"count": 4})).await;
+    h.sim_post(
+        "/sim/fail",
+        json!({"count": 4, "status": 503, "path": "ws"}),
+    )
+    .await;
     h.sim_post("/sim/drop", json!({})).await;
     h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(false))
         .await;
@@ -239,7 +238,7 @@ async fn a_value_changed_while_disconnected_is_there_after_the_reconnect() {
         .await;
     h.wait_state(&id, |s| s["val"] == json!(!was) && s["ack"] == json!(true))
         .await;
-    let after: Value = h.sim_get("/sim/stats").await;
+    let after: Value = h.transport_stats().await;
     assert!(after["wsConnects"].as_u64() > before["wsConnects"].as_u64());
     h.stop().await.unwrap();
 }
@@ -266,7 +265,6 @@ async fn throttling_backs_off_with_a_bounded_request_count() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_token_goes_offline_without_a_retry_storm() {
     let home = fixture("home.json");
     let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
@@ -274,7 +272,7 @@ async fn a_revoked_token_goes_offline_without_a_retry_storm() {
     h.sim_post("/sim/revoke", json!({})).await;
     h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(false))
         .await;
-    let before = h.sim_get("/sim/stats").await;
+    let before = h.transport_stats().await;
     // A user write meanwhile is refused by the latch, not sent.
     h.put(
         &format!("hmip.0.devices.{dev}.channels.{ch}.on"),
@@ -282,7 +280,7 @@ async fn a_revoked_token_goes_offline_without_a_retry_storm() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = h.sim_get("/sim/stats").await;
+    let after = h.transport_stats().await;
     let new_requests = after["requests"].as_u64().unwrap() - before["requests"].as_u64().unwrap();
     let new_connects =
         after["wsConnects"].as_u64().unwrap() - before["wsConnects"].as_u64().unwrap();
@@ -298,7 +296,6 @@ async fn a_revoked_token_goes_offline_without_a_retry_storm() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_call_puts_the_real_value_back() {
     let home = fixture("home.json");
     let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
@@ -307,8 +304,17 @@ async fn a_failed_call_puts_the_real_value_back() {
         .unwrap();
     let h = Harness::start(home).await;
     let id = format!("hmip.0.devices.{dev}.channels.{ch}.on");
-    // The cloud refuses the next request.
-    h.sim_post("/sim/throttle", json!({"count": 1})).await;
+    // The cloud (throttling) or the HCU (an error code) refuses the next request.
+    match h.via {
+        common::Via::Cloud => h.sim_post("/sim/throttle", json!({"count": 1})).await,
+        common::Via::Hcu => {
+            h.sim_post(
+                "/sim/fail",
+                json!({"count": 1, "status": 400, "path": "device/control"}),
+            )
+            .await
+        }
+    };
     assert_eq!(h.put(&id, json!(!was)).await.status(), 200);
     let st = h.wait_state(&id, |s| s["ack"] == json!(true)).await;
     assert_eq!(
@@ -326,7 +332,6 @@ async fn a_failed_call_puts_the_real_value_back() {
 /// Found by the soak: a command to a state the cloud reports no value for (an action such
 /// as `setDimLevelWithTime`) stayed unacknowledged for good; it is acknowledged, as
 /// written, once the cloud accepted the call.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accepted_action_is_acknowledged_as_written() {
     let home = fixture("home.json");
     let (dev, ch) = find_channel(&home, "DIMMER_CHANNEL", "dimLevel");
@@ -364,7 +369,6 @@ async fn an_accepted_action_is_acknowledged_as_written() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slider_dragged_through_40_values_sends_one_call() {
     let home = fixture("home.json");
     let (dev, ch) = find_channel(&home, "DIMMER_CHANNEL", "dimLevel");
@@ -404,7 +408,6 @@ async fn device_qualities(h: &Harness) -> std::collections::BTreeMap<String, u64
 /// device state "device not connected" (q 0x42) with its value kept, and only those; the
 /// next report that says it is back clears them. A resync meanwhile changes nothing.
 /// A single device that reports `unreach` gets the same for its states, except `unreach`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_access_point_marks_every_device_unreachable_until_it_is_back() {
     let home = fixture("home.json");
     let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
@@ -536,7 +539,6 @@ async fn an_offline_access_point_marks_every_device_unreachable_until_it_is_back
 /// A user write that arrives before the home is loaded (the adapter just started, or
 /// reconnects with new credentials) waits for the home and is executed then, instead of
 /// being refused.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_before_the_home_is_loaded_waits_for_it() {
     let home = fixture("home.json");
     let (dev, ch) = find_channel(&home, "SWITCH_CHANNEL", "on");
@@ -546,7 +548,7 @@ async fn a_write_before_the_home_is_loaded_waits_for_it() {
     // The restarted adapter's getCurrentState takes 2 s.
     h.sim_post(
         "/sim/fail",
-        json!({"count": 1, "delayMs": 2000, "path": "home/getCurrentState"}),
+        json!({"count": 1, "delayMs": 2000, "path": h.home_read_path()}),
     )
     .await;
     h.http.delete(h.sim_url("/sim/calls")).send().await.unwrap();
@@ -575,7 +577,6 @@ async fn a_write_before_the_home_is_loaded_waits_for_it() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_defined_field_exists_from_the_start_and_takes_its_first_report() {
     // A DEVICE_BASE channel whose device has not reported `lastBootTimestamp` yet: the
     // state exists with no value, as in ioBroker.hmip, and the first report fills it in.
@@ -618,3 +619,18 @@ async fn a_defined_field_exists_from_the_start_and_takes_its_first_report() {
     assert_eq!(before.common, after.common, "the object stays as it was");
     h.stop().await.unwrap();
 }
+
+crate::over_both_transports!(
+    the_whole_fixture_lands_in_the_store,
+    unknown_types_load_and_appear,
+    a_changed_value_arrives_and_an_unchanged_push_writes_nothing,
+    user_writes_become_control_calls_and_come_back_acked,
+    a_value_changed_while_disconnected_is_there_after_the_reconnect,
+    a_revoked_token_goes_offline_without_a_retry_storm,
+    a_failed_call_puts_the_real_value_back,
+    an_accepted_action_is_acknowledged_as_written,
+    a_slider_dragged_through_40_values_sends_one_call,
+    an_offline_access_point_marks_every_device_unreachable_until_it_is_back,
+    a_write_before_the_home_is_loaded_waits_for_it,
+    a_defined_field_exists_from_the_start_and_takes_its_first_report,
+);

@@ -114,7 +114,6 @@ async fn write_and_wait(h: &Harness, id: &str, val: Value, then: (&str, Value)) 
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mode_reads_from_the_classic_zones() {
     let home = fixture("home.json");
     let h = Harness::start(home.clone()).await;
@@ -135,7 +134,6 @@ async fn every_mode_reads_from_the_classic_zones() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mode_reads_from_the_request_based_zones() {
     let home = sim::demo_home();
     let h = Harness::start(home.clone()).await;
@@ -164,7 +162,6 @@ async fn every_mode_reads_from_the_request_based_zones() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mode_written_sends_the_call_of_the_classic_panel() {
     let home = fixture("home.json");
     let h = Harness::start(home.clone()).await;
@@ -188,7 +185,6 @@ async fn every_mode_written_sends_the_call_of_the_classic_panel() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mode_written_sends_the_call_of_the_request_based_panel() {
     let home = sim::demo_home();
     let h = Harness::start(home.clone()).await;
@@ -232,8 +228,8 @@ async fn every_mode_written_sends_the_call_of_the_request_based_panel() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_window_blocks_arming_and_arm_anyway_arms_past_it() {
+    let _log = common::log_lock().await;
     let logs = capture_logs("info");
     let home = sim::demo_home();
     let open = open_contacts(&home);
@@ -362,7 +358,6 @@ async fn activate(h: &Harness, home: &Value, words: &str) {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn iobroker_hmip_zone_states_read_and_write_as_in_3_1_1() {
     // Their objects: ioBroker.hmip 3.2.0's ids, types and flags.
     let home = fixture("home.json");
@@ -506,7 +501,6 @@ async fn press(h: &Harness, id: &str) -> Vec<Value> {
     write_and_wait(h, id, json!(true), (id, json!(true))).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_journal_shows_its_newest_entry_after_a_read() {
     let home = fixture("home.json");
     let h = Harness::start(home.clone()).await;
@@ -561,7 +555,6 @@ async fn the_journal_shows_its_newest_entry_after_a_read() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_zone_activation_buttons_arm_each_panel_with_its_call() {
     let buttons = [
         ("setSecurityZonesActivationExternal", false, true),
@@ -610,8 +603,8 @@ async fn the_zone_activation_buttons_arm_each_panel_with_its_call() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_silent_alarm_buttons_send_iobroker_hmips_call() {
+    let _log = common::log_lock().await;
     let buttons = [
         ("setZonesSilentAlarmNone", false, false),
         ("setZonesSilentAlarmInternal", true, false),
@@ -642,6 +635,7 @@ async fn the_silent_alarm_buttons_send_iobroker_hmips_call() {
     // Request-based: the same body, as ioBroker.hmip sends it; the simulated panel knows
     // no INTERNAL or EXTERNAL zone and refuses it, and the adapter says so.
     let logs = capture_logs("info");
+    let mark = logs.mark();
     let home = sim::demo_home();
     let h = Harness::start(home.clone()).await;
     h.wait_state(&sid(&home, "alarmMode"), |s| s["ack"] == true)
@@ -651,7 +645,7 @@ async fn the_silent_alarm_buttons_send_iobroker_hmips_call() {
     assert_eq!(h.put(&id, json!(true)).await.status(), 200);
     let failed = format!("control call home/security/setZonesSilentAlarm for {id} failed");
     common::wait_until(|| {
-        let text = logs.text();
+        let text = logs.since(mark);
         let failed = failed.clone();
         async move { text.contains(&failed) }
     })
@@ -667,7 +661,6 @@ async fn the_silent_alarm_buttons_send_iobroker_hmips_call() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_siren_settings_reach_the_alarm_group_on_both_panels() {
     for home in [fixture("home.json"), sim::demo_home()] {
         let group = home["home"]["functionalHomes"]["SECURITY_AND_ALARM"]
@@ -737,3 +730,16 @@ async fn the_siren_settings_reach_the_alarm_group_on_both_panels() {
         h.stop().await.unwrap();
     }
 }
+
+crate::over_both_transports!(
+    every_mode_reads_from_the_classic_zones,
+    every_mode_reads_from_the_request_based_zones,
+    every_mode_written_sends_the_call_of_the_classic_panel,
+    every_mode_written_sends_the_call_of_the_request_based_panel,
+    an_open_window_blocks_arming_and_arm_anyway_arms_past_it,
+    iobroker_hmip_zone_states_read_and_write_as_in_3_1_1,
+    the_journal_shows_its_newest_entry_after_a_read,
+    the_zone_activation_buttons_arm_each_panel_with_its_call,
+    the_silent_alarm_buttons_send_iobroker_hmips_call,
+    the_siren_settings_reach_the_alarm_group_on_both_panels,
+);

@@ -29,7 +29,6 @@ fn whole_home_as_events(home: &Value) -> Value {
     json!({ "events": events })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushing_the_whole_fixture_twice_writes_nothing_the_second_time() {
     let home = fixture("home.json");
     let mut h = Harness::start(home.clone()).await;
@@ -65,7 +64,6 @@ async fn pushing_the_whole_fixture_twice_writes_nothing_the_second_time() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_button_press_is_a_state_change_on_its_channel_every_time() {
     let home = fixture("home.json");
     let (dev, ch) = find_channel(&home, "SINGLE_KEY_CHANNEL", "functionalChannelType");
@@ -145,7 +143,6 @@ async fn a_button_press_is_a_state_change_on_its_channel_every_time() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_pad_code_is_recorded() {
     let home = fixture("home.json");
     let dev = home["devices"]
@@ -182,7 +179,6 @@ async fn a_key_pad_code_is_recorded() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_alarm_mode_reads_the_zones_and_perimeter_arms_only_external() {
     let home = fixture("home.json");
     let home_id = home["home"]["id"].as_str().unwrap().to_string();
@@ -242,7 +238,6 @@ async fn the_alarm_mode_reads_the_zones_and_perimeter_arms_only_external() {
     h.stop().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removal_events_delete_the_objects() {
     let home = fixture("home.json");
     let dev = home["devices"]
@@ -302,3 +297,11 @@ async fn removal_events_delete_the_objects() {
     }
     h.stop().await.unwrap();
 }
+
+crate::over_both_transports!(
+    pushing_the_whole_fixture_twice_writes_nothing_the_second_time,
+    a_button_press_is_a_state_change_on_its_channel_every_time,
+    a_key_pad_code_is_recorded,
+    the_alarm_mode_reads_the_zones_and_perimeter_arms_only_external,
+    removal_events_delete_the_objects,
+);

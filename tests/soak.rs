@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo test --release --test soak -- --minutes 30 [--seed S] [--fixture FILE] [--without a,b]
+//!                                      [--transport cloud|hcu]
 //! cargo test --test soak -- --minutes 1          # CI (debug build)
 //! ```
 //!
@@ -24,7 +25,10 @@
 //! - a delivered write that the state never showed acknowledged before the next write to
 //!   it, while no report, burst or fault touched its device: silently reverted (an
 //!   accepted command without a value of its own: not acknowledged as written);
-//! - more requests in a 60 s window than the client's budget (bucket 10 + 1/s).
+//! - more requests in a 60 s window than the client's budget (bucket 10 + 1/s); over the
+//!   HCU's local Connect API (`--transport hcu`: `sim --hcu`, `pair --hcu`), any request
+//!   that reached the simulated cloud at all (the faults there are the ones the HCU has:
+//!   revoke, drop, silence, failures; it has no throttling and no lookup to move).
 //!
 //! Exit 0 with zero differences; 1 and `soak: N differences` otherwise (the logs of the
 //! three processes stay in the directory it names); 2 for a usage error or a simulator
@@ -94,6 +98,8 @@ struct Fault {
     /// Ending it takes `pair` again (a new token into the config file `run` watches).
     pair_again: bool,
     probe: Probe,
+    /// The transport has it: the cloud's 429s and its lookup have no HCU counterpart.
+    on_hcu: bool,
 }
 
 /// The faults, one row each.
@@ -110,6 +116,7 @@ const FAULTS: &[Fault] = &[
         recover_s: 60,
         pair_again: true,
         probe: Probe::Route("/sim/revoke"),
+        on_hcu: true,
     },
     Fault {
         name: "drop",
@@ -121,6 +128,7 @@ const FAULTS: &[Fault] = &[
         recover_s: 30,
         pair_again: false,
         probe: Probe::Route("/sim/drop"),
+        on_hcu: true,
     },
     Fault {
         name: "throttle",
@@ -135,6 +143,7 @@ const FAULTS: &[Fault] = &[
         recover_s: 45,
         pair_again: false,
         probe: Probe::NoOp("/sim/throttle", || json!({"count": 0})),
+        on_hcu: false,
     },
     Fault {
         name: "throttle-for",
@@ -146,6 +155,7 @@ const FAULTS: &[Fault] = &[
         recover_s: 45,
         pair_again: false,
         probe: Probe::NoOp("/sim/throttle", || json!({"forMs": 0})),
+        on_hcu: false,
     },
     Fault {
         name: "silence",
@@ -157,6 +167,7 @@ const FAULTS: &[Fault] = &[
         recover_s: 30,
         pair_again: false,
         probe: Probe::NoOp("/sim/silence", || json!({"on": false})),
+        on_hcu: true,
     },
     Fault {
         name: "move",
@@ -168,6 +179,7 @@ const FAULTS: &[Fault] = &[
         recover_s: 240,
         pair_again: false,
         probe: Probe::Route("/sim/move"),
+        on_hcu: false,
     },
     Fault {
         name: "fail-5xx",
@@ -182,6 +194,7 @@ const FAULTS: &[Fault] = &[
         recover_s: 40,
         pair_again: false,
         probe: Probe::NoOp("/sim/fail", || json!({"count": 0, "status": 503})),
+        on_hcu: true,
     },
     Fault {
         name: "fail-slow",
@@ -196,6 +209,7 @@ const FAULTS: &[Fault] = &[
         recover_s: 40,
         pair_again: false,
         probe: Probe::NoOp("/sim/fail", || json!({"count": 0, "delayMs": 0})),
+        on_hcu: true,
     },
 ];
 
@@ -211,6 +225,8 @@ struct Opts {
     seed: u64,
     fixture: PathBuf,
     without: Vec<String>,
+    /// Over the HCU's local Connect API instead of the cloud.
+    hcu: bool,
 }
 
 fn usage(err: &str) -> ! {
@@ -220,7 +236,7 @@ fn usage(err: &str) -> ! {
     let names: Vec<&str> = FAULTS.iter().map(|f| f.name).collect();
     eprintln!(
         "usage: cargo test [--release] --test soak -- [--minutes 30] [--seed S] \
-         [--fixture FILE] [--without FAULT,…]\nfaults: {}",
+         [--fixture FILE] [--without FAULT,…] [--transport cloud|hcu]\nfaults: {}",
         names.join(", ")
     );
     std::process::exit(if err.is_empty() { 0 } else { 2 })
@@ -235,6 +251,7 @@ impl Opts {
                 .map_or(1, |d| d.as_secs()),
             fixture: PathBuf::from(FIXTURE),
             without: Vec::new(),
+            hcu: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -256,6 +273,13 @@ impl Opts {
                         .unwrap_or_else(|_| usage("--seed needs a number"))
                 }
                 "--fixture" => o.fixture = PathBuf::from(val()),
+                "--transport" => {
+                    o.hcu = match val().as_str() {
+                        "cloud" => false,
+                        "hcu" => true,
+                        _ => usage("--transport is cloud or hcu"),
+                    }
+                }
                 "--without" => {
                     for name in val().split(',').map(str::trim).filter(|s| !s.is_empty()) {
                         if !FAULTS.iter().any(|f| f.name == name) {
@@ -759,11 +783,11 @@ async fn main() {
 
     // The simulator, pairing, the adapter.
     let fixture = opts.fixture.to_str().expect("fixture path");
-    let mut sim = Proc::spawn(
-        "sim",
-        &["sim", "--fixture", fixture, "--listen", "127.0.0.1:0"],
-        &dir_path.join("sim.log"),
-    );
+    let mut sim_args = vec!["sim", "--fixture", fixture, "--listen", "127.0.0.1:0"];
+    if opts.hcu {
+        sim_args.push("--hcu");
+    }
+    let mut sim = Proc::spawn("sim", &sim_args, &dir_path.join("sim.log"));
     let line = sim
         .wait_line("listening on http://", Duration::from_secs(60))
         .await;
@@ -771,6 +795,23 @@ async fn main() {
         .trim()
         .trim_end_matches('/')
         .to_string();
+    // `hcu listening on https://AUTH (websocket wss://WS)`: the two ports to pair with.
+    let hcu_ports = if opts.hcu {
+        let line = sim
+            .wait_line("hcu listening on https://", Duration::from_secs(60))
+            .await;
+        let port = |after: &str| {
+            let rest = &line[line.find(after).expect("the HCU's address") + after.len()..];
+            let addr: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                .collect();
+            addr.rsplit_once(':').expect("ADDR:PORT").1.to_string()
+        };
+        Some((port("https://"), port("wss://")))
+    } else {
+        None
+    };
     let http = Http {
         c: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -787,6 +828,7 @@ async fn main() {
     for f in FAULTS
         .iter()
         .filter(|f| !opts.without.iter().any(|w| w == f.name))
+        .filter(|f| !opts.hcu || f.on_hcu)
     {
         let there = match &f.probe {
             Probe::Route(p) => matches!(http.sim_get(p).await, Ok((405, _))),
@@ -818,6 +860,8 @@ async fn main() {
 
     let pairing = Pairing {
         lookup: format!("{sim_url}/getHost"),
+        sim: sim_url.clone(),
+        hcu_ports,
         config: dir_path.join("hmip.json"),
         log: dir_path.join("pair.log"),
     };
@@ -1409,6 +1453,12 @@ async fn main() {
         .unwrap_or_default();
     samples.push((now_ms(), request_count(&sim_stats)));
     let (_, max_window) = request_windows(&sim_stats, &samples, now_ms());
+    if opts.hcu && request_count(&sim_stats) > 0 {
+        differences.push(format!(
+            "{} requests reached the cloud over the local transport",
+            request_count(&sim_stats)
+        ));
+    }
     if max_window > BUDGET_PER_MIN {
         differences.push(format!(
             "{max_window} requests in a 60 s window, above the client's budget of {BUDGET_PER_MIN}"
@@ -1444,6 +1494,14 @@ async fn main() {
         request_count(&sim_stats),
         sim_stats["wsConnects"]
     );
+    if opts.hcu {
+        println!(
+            "soak: over the HCU's local API: {} requests, {} websocket connects, plugin state {}",
+            sim_stats["hcu"]["requests"],
+            sim_stats["hcu"]["wsConnects"],
+            sim_stats["hcu"]["pluginState"]
+        );
+    }
     for d in &differences {
         println!("DIFF {d}");
     }
@@ -1465,26 +1523,68 @@ async fn main() {
 /// `iobroker-hmip pair` against the simulator, into the config file `run` reads.
 struct Pairing {
     lookup: String,
+    /// The simulator's hooks, for a fresh activation key.
+    sim: String,
+    /// Pair with the simulated HCU's local API at these ports (pairing, websocket).
+    hcu_ports: Option<(String, String)>,
     config: PathBuf,
     log: PathBuf,
 }
 
 impl Pairing {
-    /// Pair (the simulator presses the button itself); true when it worked within 60 s.
+    /// Pair (the simulator presses the button itself; for the HCU, a fresh activation key
+    /// from its hook); true when it worked within 60 s.
     async fn pair(&self) -> bool {
-        let mut pair = Proc::spawn(
-            "pair",
-            &[
+        let config = self.config.to_str().unwrap();
+        let mut pair = match &self.hcu_ports {
+            None => Proc::spawn(
                 "pair",
-                "--sgtin",
-                DEFAULT_SGTIN,
-                "--lookup-url",
-                &self.lookup,
-                "--config",
-                self.config.to_str().unwrap(),
-            ],
-            &self.log,
-        );
+                &[
+                    "pair",
+                    "--sgtin",
+                    DEFAULT_SGTIN,
+                    "--lookup-url",
+                    &self.lookup,
+                    "--config",
+                    config,
+                ],
+                &self.log,
+            ),
+            Some((auth, ws)) => {
+                let key = match reqwest::Client::new()
+                    .post(format!("{}/sim/hcu/activation-key", self.sim))
+                    .send()
+                    .await
+                {
+                    Ok(r) => r.json::<Value>().await.ok(),
+                    Err(_) => None,
+                };
+                let Some(key) = key
+                    .as_ref()
+                    .and_then(|k| k["activationKey"].as_str())
+                    .map(str::to_string)
+                else {
+                    return false;
+                };
+                Proc::spawn(
+                    "pair",
+                    &[
+                        "pair",
+                        "--hcu",
+                        "127.0.0.1",
+                        "--hcu-auth-port",
+                        auth,
+                        "--hcu-websocket-port",
+                        ws,
+                        "--activation-key",
+                        &key,
+                        "--config",
+                        config,
+                    ],
+                    &self.log,
+                )
+            }
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(st) = pair.exited() {

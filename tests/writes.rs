@@ -149,12 +149,10 @@ fn expected(model: &CurrentState, plan: &[(IobObject, Value)]) -> BTreeMap<Strin
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_writable_state_sends_exactly_its_control_call() {
     writes_match_golden("home.json", GOLDEN, 100).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_writable_state_of_the_2026_home_sends_exactly_its_control_call() {
     writes_match_golden("home-2026.json", GOLDEN_2026, 100).await;
 }
@@ -265,3 +263,8 @@ async fn writes_match_golden(fixture_name: &str, golden_path: &str, min_states: 
     }
     h.stop().await.unwrap();
 }
+
+crate::over_both_transports!(
+    every_writable_state_sends_exactly_its_control_call,
+    every_writable_state_of_the_2026_home_sends_exactly_its_control_call,
+);

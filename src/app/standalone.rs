@@ -14,6 +14,7 @@ use crate::adapter::TransportConfig;
 use crate::adapter::{self, AdapterOptions};
 use crate::cloud::stream::CloudConfig;
 use crate::cloud::ClientOptions;
+use crate::hcu::HcuConfig;
 use crate::sim::{self, SimConfig};
 use crate::store::embedded::EmbeddedStore;
 use crate::store::Store;
@@ -104,18 +105,38 @@ async fn run_standalone(
     adapter::run_with(first, replacements, store, opts, shutdown).await
 }
 
-/// The demo: a simulated home served by the simulated cloud, run standalone in memory.
-pub async fn demo(http: SocketAddr) -> anyhow::Result<()> {
-    let handle = sim::start(SimConfig::demo("127.0.0.1:0".parse()?)).await?;
+/// The demo: a simulated home served by the simulated cloud, run standalone in memory;
+/// with `hcu`, through the simulated HCU's local Connect API instead of the cloud.
+pub async fn demo(http: SocketAddr, hcu: bool) -> anyhow::Result<()> {
+    let mut sim_config = SimConfig::demo("127.0.0.1:0".parse()?);
+    if hcu {
+        sim_config.hcu = Some(sim::HcuSimConfig::default());
+    }
+    let handle = sim::start(sim_config).await?;
     info!("simulated cloud on {}", handle.url());
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::in_memory());
-    let transport = TransportConfig::Cloud(CloudConfig {
-        sgtin: sim::DEFAULT_SGTIN.to_string(),
-        auth_token: sim::DEFAULT_AUTH_TOKEN.to_string(),
-        lookup_url: handle.lookup_url(),
-        options: ClientOptions::default(),
-    });
-    eprintln!("demo: a simulated home of {} devices; open the page below to watch and switch it, Ctrl-C stops", sim::demo_home()["devices"].as_object().map_or(0, |d| d.len()));
+    let transport = match handle.hcu() {
+        Some(local) => TransportConfig::Hcu(HcuConfig {
+            host: local.ws_addr.ip().to_string(),
+            port: local.ws_addr.port(),
+            auth_token: sim::DEFAULT_HCU_AUTH_TOKEN.to_string(),
+            plugin_id: crate::hcu::PLUGIN_ID.to_string(),
+            fingerprint: local.fingerprint,
+            options: ClientOptions::default(),
+        }),
+        None => TransportConfig::Cloud(CloudConfig {
+            sgtin: sim::DEFAULT_SGTIN.to_string(),
+            auth_token: sim::DEFAULT_AUTH_TOKEN.to_string(),
+            lookup_url: handle.lookup_url(),
+            options: ClientOptions::default(),
+        }),
+    };
+    let via = if hcu {
+        "the simulated HCU's local Connect API"
+    } else {
+        "the simulated cloud"
+    };
+    eprintln!("demo: a simulated home of {} devices through {via}; open the page below to watch and switch it, Ctrl-C stops", sim::demo_home()["devices"].as_object().map_or(0, |d| d.len()));
     let res = run_standalone(
         transport,
         None,

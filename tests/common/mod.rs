@@ -12,12 +12,54 @@ use std::time::Duration;
 use iobroker_hmip::adapter::{self, AdapterOptions};
 use iobroker_hmip::cloud::stream::{CloudConfig, HmipCloud};
 use iobroker_hmip::cloud::ClientOptions;
-use iobroker_hmip::sim::{self, SimConfig, SimHandle};
+use iobroker_hmip::hcu::{HcuConfig, HcuTransport};
+use iobroker_hmip::sim::{self, HcuSimConfig, SimConfig, SimHandle};
 use iobroker_hmip::store::embedded::EmbeddedStore;
 use iobroker_hmip::store::{StateChange, Store, Subscription};
 use iobroker_hmip::web;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
+
+/// Which transport the adapter of a [`Harness`] uses: the simulated cloud, or the
+/// simulated HCU's local Connect API (same home, same hooks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The cloud: lookup, REST and the cloud's websocket.
+    Cloud,
+    /// The HCU's Connect API websocket.
+    Hcu,
+}
+
+tokio::task_local! {
+    /// The transport of the harnesses a test starts; the cloud unless a test runs inside
+    /// `VIA.scope(Via::Hcu, …)` (see [`over_both_transports`]).
+    pub static VIA: Via;
+}
+
+/// The transport the current test asked for.
+pub fn via() -> Via {
+    VIA.try_with(|v| *v).unwrap_or(Via::Cloud)
+}
+
+/// Run each named `async fn` test twice: `NAME::cloud` over the simulated cloud and
+/// `NAME::hcu` over the simulated HCU's local Connect API. The adapter must not care.
+#[macro_export]
+macro_rules! over_both_transports {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cloud() {
+                super::$name().await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn hcu() {
+                $crate::common::VIA
+                    .scope($crate::common::Via::Hcu, super::$name())
+                    .await
+            }
+        }
+    )*};
+}
 
 /// Client timings short enough for tests.
 pub fn fast_options() -> ClientOptions {
@@ -58,6 +100,8 @@ pub fn fixture(name: &str) -> Value {
 
 /// A running simulator + adapter + HTTP API.
 pub struct Harness {
+    /// The adapter's transport.
+    pub via: Via,
     pub sim: SimHandle,
     pub store: Arc<EmbeddedStore>,
     pub api: String,
@@ -90,8 +134,17 @@ impl Harness {
         opts: AdapterOptions,
         limit: Duration,
     ) -> Harness {
+        let via = via();
         let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
         cfg.home = home;
+        if via == Via::Hcu {
+            cfg.hcu = Some(HcuSimConfig {
+                // Often, so that every test meets the HCU's PLUGIN_STATE_REQUEST and its
+                // DEVICE_CHANGED without channels.
+                plugin_state_interval: Duration::from_millis(700),
+                ..HcuSimConfig::default()
+            });
+        }
         let sim = sim::start(cfg).await.expect("simulator starts");
         let store = Arc::new(EmbeddedStore::in_memory());
         let writes = store.subscribe(Subscription {
@@ -102,17 +155,11 @@ impl Harness {
         let (addr, _server) = web::serve(dyn_store.clone(), "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
-        let cloud = HmipCloud::connect(CloudConfig {
-            sgtin: sim::DEFAULT_SGTIN.into(),
-            auth_token: sim::DEFAULT_AUTH_TOKEN.into(),
-            lookup_url: sim.lookup_url(),
-            options,
-        })
-        .await
-        .expect("lookup against the simulator");
+        let transport = transport(via, &sim, options).await;
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(adapter::run(Arc::new(cloud), dyn_store, opts, stop_rx));
+        let task = tokio::spawn(adapter::run(transport, dyn_store, opts, stop_rx));
         let h = Harness {
+            via,
             sim,
             store,
             api: format!("http://{addr}"),
@@ -136,17 +183,10 @@ impl Harness {
     pub async fn restart_adapter(&mut self, options: ClientOptions, opts: AdapterOptions) {
         let _ = self.stop.send(true);
         (&mut self.task).await.unwrap().unwrap();
-        let cloud = HmipCloud::connect(CloudConfig {
-            sgtin: sim::DEFAULT_SGTIN.into(),
-            auth_token: sim::DEFAULT_AUTH_TOKEN.into(),
-            lookup_url: self.sim.lookup_url(),
-            options,
-        })
-        .await
-        .expect("lookup against the simulator");
+        let transport = transport(self.via, &self.sim, options).await;
         let (stop, stop_rx) = watch::channel(false);
         let store: Arc<dyn Store> = self.store.clone();
-        self.task = tokio::spawn(adapter::run(Arc::new(cloud), store, opts, stop_rx));
+        self.task = tokio::spawn(adapter::run(transport, store, opts, stop_rx));
         self.stop = stop;
     }
 
@@ -155,6 +195,25 @@ impl Harness {
         let r = self.task.await.unwrap();
         self.sim.shutdown().await;
         r
+    }
+
+    /// The simulator's counters of the transport in use (`requests`, `upgrades`,
+    /// `wsConnects`, `wsOpen`): the cloud's, or the HCU's local API's.
+    pub async fn transport_stats(&self) -> Value {
+        let stats = self.sim_get("/sim/stats").await;
+        match self.via {
+            Via::Cloud => stats,
+            Via::Hcu => stats["hcu"].clone(),
+        }
+    }
+
+    /// The path (below `/hmip/`) of the whole-home read of the transport in use, as
+    /// `/sim/fail` matches it.
+    pub fn home_read_path(&self) -> &'static str {
+        match self.via {
+            Via::Cloud => "home/getCurrentState",
+            Via::Hcu => "home/getSystemState",
+        }
     }
 
     pub fn sim_url(&self, path: &str) -> String {
@@ -248,6 +307,50 @@ impl Harness {
         }
         out
     }
+}
+
+/// The adapter's transport to the simulator: the cloud after its lookup, or the HCU's
+/// local API with the simulator's token and certificate.
+pub async fn transport(
+    via: Via,
+    sim: &SimHandle,
+    options: ClientOptions,
+) -> Arc<dyn iobroker_hmip::cloud::Transport> {
+    match via {
+        Via::Cloud => Arc::new(
+            HmipCloud::connect(CloudConfig {
+                sgtin: sim::DEFAULT_SGTIN.into(),
+                auth_token: sim::DEFAULT_AUTH_TOKEN.into(),
+                lookup_url: sim.lookup_url(),
+                options,
+            })
+            .await
+            .expect("lookup against the simulator"),
+        ),
+        Via::Hcu => Arc::new(HcuTransport::new(hcu_config(sim, options))),
+    }
+}
+
+/// The local transport's config for the simulated HCU (its default token, its
+/// certificate now).
+pub fn hcu_config(sim: &SimHandle, options: ClientOptions) -> HcuConfig {
+    let local = sim.hcu().expect("the simulator serves the HCU's local API");
+    HcuConfig {
+        host: local.ws_addr.ip().to_string(),
+        port: local.ws_addr.port(),
+        auth_token: sim::DEFAULT_HCU_AUTH_TOKEN.into(),
+        plugin_id: iobroker_hmip::hcu::PLUGIN_ID.into(),
+        fingerprint: local.fingerprint,
+        options,
+    }
+}
+
+/// Tests that read the log hold this for their whole run: the parallel tests of one binary
+/// share the one log capture, so another test's lines would satisfy (or spoil) their
+/// checks (the same test over both transports, above all).
+pub async fn log_lock() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
 }
 
 /// Everything logged in this test binary from the first call on (one global subscriber
