@@ -24,9 +24,12 @@ const { runRepochecker, aboutPackageOrAdmin, checkerLanguages } = require('./rep
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = file => JSON.parse(fs.readFileSync(path.join(ROOT, file), 'utf8'));
-const SECRETS = ['authToken', 'clientAuthToken', 'clientId', 'pin'];
+const SECRETS = ['authToken', 'clientAuthToken', 'clientId', 'pin', 'hcuAuthToken', 'hcuActivationKey'];
 // ioBroker.hmip's native keys (users' configs carry over) and ours.
 const NATIVE = ['accessPointSgtin', 'pin', 'deviceName', 'deviceId', 'authToken', 'clientAuthToken', 'clientId', 'lookupUrl', 'valuesAsIoBrokerHmip'];
+// The local HCU's (issue 13): the choice, address, ports, token, client id, pinned
+// certificate, and the single-use activation key (a form field admin never saves).
+const HCU_NATIVE = ['connection', 'hcuHost', 'hcuAuthPort', 'hcuWebsocketPort', 'hcuAuthToken', 'hcuClientId', 'hcuFingerprint', 'hcuActivationKey'];
 
 function validate(schemaFile, data) {
     const ajv = new Ajv({ allErrors: true, strictTypes: false, strictSchema: false });
@@ -106,8 +109,10 @@ describe('io-package.json', () => {
     });
 
     test('native holds the config keys with their defaults', () => {
-        assert.deepEqual(Object.keys(io.native).sort(), [...NATIVE].sort());
+        assert.deepEqual(Object.keys(io.native).sort(), [...NATIVE, ...HCU_NATIVE].sort());
         assert.equal(io.native.deviceName, 'ioBroker');
+        assert.equal(io.native.connection, 'cloud', 'the cloud unless the user chooses the HCU (an ioBroker.hmip config too)');
+        assert.deepEqual([io.native.hcuAuthPort, io.native.hcuWebsocketPort], [6969, 9001]);
         assert.equal(io.native.lookupUrl, '', 'empty = the real cloud');
         assert.equal(io.native.valuesAsIoBrokerHmip, false, 'values as ioBroker.hmip: off for a new install');
     });
@@ -184,18 +189,50 @@ describe('admin/jsonConfig.json', () => {
         assert.deepEqual(missing, []);
     });
 
-    test('a field for every native key; the tokens shown read-only', () => {
-        for (const key of Object.keys(io.native)) {
+    test('a field for every native key but the HCU token; the tokens shown read-only', () => {
+        for (const key of Object.keys(io.native).filter(k => k !== 'hcuAuthToken')) {
             assert.ok(byKey[key], `a field for ${key}`);
         }
+        // The HCU's token is never shown, not even read-only.
+        assert.equal(byKey.hcuAuthToken, undefined, 'no field shows hcuAuthToken');
         assert.equal(byKey.pin.type, 'password');
-        for (const key of ['authToken', 'clientAuthToken', 'clientId', 'deviceId']) {
+        // The activation key works once: typed, sent to the instance, never saved.
+        assert.equal(byKey.hcuActivationKey.type, 'password');
+        assert.equal(byKey.hcuActivationKey.doNotSave, true);
+        for (const key of ['authToken', 'clientAuthToken', 'clientId', 'deviceId', 'hcuClientId', 'hcuFingerprint']) {
             assert.ok(byKey[key].readOnly || byKey[key].disabled, `${key} is read-only`);
         }
     });
 
+    test('the connection choice shows the cloud fields or the HCU fields', () => {
+        const select = byKey.connection;
+        assert.equal(select.type, 'select');
+        assert.deepEqual(select.options.map(o => o.value), ['cloud', 'hcu']);
+        // admin evaluates `hidden` with the form's data.
+        const hidden = (item, data) => typeof item.hidden === 'string' && new Function('data', `return ${item.hidden};`)(data);
+        const shown = data => all.filter(({ item }) => !hidden(item, data)).map(({ key }) => key);
+        const cloudOnly = ['accessPointSgtin', 'pin', 'deviceName', 'authToken', 'clientAuthToken', 'clientId', 'deviceId', 'lookupUrl'];
+        const hcuOnly = ['hcuHost', 'hcuActivationKey', 'hcuAuthPort', 'hcuWebsocketPort', 'hcuClientId', 'hcuFingerprint'];
+        // An ioBroker.hmip config has no `connection`: the cloud's fields.
+        for (const data of [{ connection: 'cloud' }, {}]) {
+            const keys = shown(data);
+            assert.deepEqual(cloudOnly.filter(k => !keys.includes(k)), [], `cloud fields shown for ${JSON.stringify(data)}`);
+            assert.deepEqual(hcuOnly.filter(k => keys.includes(k)), [], `HCU fields hidden for ${JSON.stringify(data)}`);
+        }
+        const keys = shown({ connection: 'hcu' });
+        assert.deepEqual(hcuOnly.filter(k => !keys.includes(k)), [], 'HCU fields shown');
+        assert.deepEqual(cloudOnly.filter(k => keys.includes(k)), [], 'cloud fields hidden');
+        // One "Create token" and one pairing progress for either choice.
+        for (const data of [{ connection: 'cloud' }, { connection: 'hcu' }]) {
+            const visible = all.filter(({ item }) => !hidden(item, data)).map(c => c.item);
+            assert.equal(visible.filter(i => i.type === 'sendTo').length, 1, `one button for ${data.connection}`);
+            assert.equal(visible.filter(i => i.type === 'state' && i.oid === 'info.pairing').length, 1, `one progress for ${data.connection}`);
+        }
+    });
+
     test('"Create token" sends SGTIN, PIN and device name from the form', () => {
-        const sendTo = all.map(c => c.item).find(i => i.type === 'sendTo');
+        const sendTo = byKey._requestToken;
+        assert.equal(sendTo.type, 'sendTo');
         assert.equal(sendTo.command, 'requestToken');
         assert.equal(sendTo.useNative, true);
         assert.equal(sendTo.showProcess, true);
@@ -206,10 +243,26 @@ describe('admin/jsonConfig.json', () => {
         assert.deepEqual(sent, data);
     });
 
+    test('"Create token" of the HCU choice sends address, activation key and ports from the form', () => {
+        const sendTo = byKey._hcuRequestToken;
+        assert.equal(sendTo.type, 'sendTo');
+        assert.equal(sendTo.command, 'requestToken');
+        assert.equal(sendTo.useNative, true);
+        assert.equal(sendTo.showProcess, true);
+        assert.ok(sendTo.timeout >= 60 * 1000, 'each pairing step may take its 15 s');
+        const data = { hcuHost: 'hcu1-0001.local', hcuActivationKey: 'ABCDEF', hcuAuthPort: 6969, hcuWebsocketPort: 9001 };
+        const sent = JSON.parse(sendTo.jsonData.replace(/\$\{data\.(\w+)\}/g, (_, k) => data[k]));
+        // The instance reads the ports as numbers or strings (pairing.rs).
+        assert.deepEqual(sent, { connection: 'hcu', hcuHost: 'hcu1-0001.local', hcuActivationKey: 'ABCDEF', hcuAuthPort: '6969', hcuWebsocketPort: '9001' });
+    });
+
     test('the pairing progress is the live state info.pairing', () => {
-        const state = all.map(c => c.item).find(i => i.type === 'state');
-        assert.equal(state.oid, 'info.pairing');
-        assert.ok(io.instanceObjects.some(o => o._id === state.oid), 'an instance object');
+        const states = all.map(c => c.item).filter(i => i.type === 'state');
+        assert.ok(states.length >= 1);
+        for (const state of states) {
+            assert.equal(state.oid, 'info.pairing');
+            assert.ok(io.instanceObjects.some(o => o._id === state.oid), 'an instance object');
+        }
     });
 });
 
