@@ -279,28 +279,47 @@ fn no_secret_in_output_answers_events_errors_or_arguments() {
     assert!(answers.0.len() > 1000, "{} answers", answers.0.len());
 }
 
-#[test]
-fn demo_at_trace_level_shows_no_secret() {
-    let mut demo = Proc::spawn(&["demo", "--http", "127.0.0.1:0"], &[("RUST_LOG", "trace")]);
+/// Runs the demo with `args` at trace level, reads the whole tree through the HTTP API, and
+/// checks that no secret of `secrets` appears in its output or the answers.
+fn demo_shows_no_secret(args: &[&str], secrets: &[(&str, &str)]) {
+    let mut demo = Proc::spawn(args, &[("RUST_LOG", "trace")]);
     let api = api_base(&demo.wait_for("HTTP API on "));
     wait_connected(&api, true, &demo);
     let mut answers = Answers::default();
     answers.get(&format!("{api}/api/v1/states?pattern=*"));
     answers.get(&format!("{api}/api/v1/objects?pattern=*"));
     assert!(demo.terminate().success());
-    let header = client_auth(sim::DEFAULT_SGTIN);
-    let secrets = [
-        ("auth token", sim::DEFAULT_AUTH_TOKEN),
-        ("CLIENTAUTH header", header.as_str()),
-    ];
     assert!(
         demo.output().contains(" TRACE tungstenite"),
         "trace output captured"
     );
-    assert_clean("the demo's output", &demo.output(), &secrets);
+    assert_clean("the demo's output", &demo.output(), secrets);
     for a in &answers.0 {
-        assert_clean("an answer of the HTTP API", a, &secrets);
+        assert_clean("an answer of the HTTP API", a, secrets);
     }
+}
+
+#[test]
+fn demo_at_trace_level_shows_no_secret() {
+    let header = client_auth(sim::DEFAULT_SGTIN);
+    demo_shows_no_secret(
+        &["demo", "--http", "127.0.0.1:0"],
+        &[
+            ("auth token", sim::DEFAULT_AUTH_TOKEN),
+            ("CLIENTAUTH header", header.as_str()),
+        ],
+    );
+}
+
+#[test]
+fn demo_over_the_hcu_at_trace_level_shows_no_secret() {
+    demo_shows_no_secret(
+        &["demo", "--hcu", "--http", "127.0.0.1:0"],
+        &[
+            ("the HCU's auth token", sim::DEFAULT_HCU_AUTH_TOKEN),
+            ("the HCU's activation key", sim::HCU_ACTIVATION_KEY),
+        ],
+    );
 }
 
 #[test]
