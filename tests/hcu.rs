@@ -1,6 +1,7 @@
 //! The HCU's local Connect API against the simulated HCU: pairing (success, and each
 //! failure as one clear error that spends no key and writes nothing), the pinned
-//! certificate, no cloud request at all, and the HCU's own messages (PLUGIN_STATE_REQUEST,
+//! certificate, no cloud request at all, a silent websocket replaced, and the HCU's own
+//! messages (PLUGIN_STATE_REQUEST,
 //! DEVICE_CHANGED without channels, ERROR_RESPONSE, a refused token).
 //!
 //! The adapter's behaviour over this transport (tree, writes, events, faults, the alarm
@@ -12,7 +13,10 @@ mod common;
 use std::time::Duration;
 
 use common::proc::Proc;
-use common::{capture_logs, fast_options, fixture, hcu_config, wait_until, Harness, Via, VIA};
+use common::{
+    capture_logs, fast_options, fixture, hcu_config, wait_until, wait_until_within, Harness, Via,
+    VIA,
+};
 use iobroker_hmip::cloud::CloudEvent;
 use iobroker_hmip::cloud::Transport;
 use iobroker_hmip::hcu::pairing::{self, HcuPairingError, HcuPairingProgress, HcuPairingRequest};
@@ -316,6 +320,39 @@ async fn a_device_changed_without_channels_keeps_them() {
     )
     .await;
     h.wait_state(&on, |s| s["val"] == json!(!was)).await;
+    h.stop().await.unwrap();
+}
+
+/// A websocket that stays open but says nothing (no pong, no event) is declared dead after
+/// the dead-connection timeout and replaced; what changed while it was silent is there
+/// after the new connection's `getSystemState`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_websocket_is_declared_dead_and_replaced() {
+    let home = fixture("home.json");
+    let (dev, ch) = common::find_channel(&home, "SWITCH_CHANNEL", "on");
+    let h = VIA.scope(Via::Hcu, Harness::start(home.clone())).await;
+    let connects = |v: &Value| v["wsConnects"].as_u64().unwrap_or(0);
+    let before = connects(&h.transport_stats().await);
+    h.sim_post("/sim/silence", json!({"on": true})).await;
+    // Lost to the silence: only the reload after the reconnect can bring it.
+    let was = home["devices"][&dev]["functionalChannels"][&ch]["on"]
+        .as_bool()
+        .unwrap();
+    h.sim_post(
+        &format!("/sim/device/{dev}/channel/{ch}"),
+        json!({"on": !was}),
+    )
+    .await;
+    let on = format!("hmip.0.devices.{dev}.channels.{ch}.on");
+    // Declared dead (fast_options: 2 s) and a new websocket opened.
+    wait_until_within(Duration::from_secs(15), || async {
+        connects(&h.transport_stats().await) > before
+    })
+    .await;
+    h.sim_post("/sim/silence", json!({"on": false})).await;
+    h.wait_state(&on, |s| s["val"] == json!(!was)).await;
+    h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(true))
+        .await;
     h.stop().await.unwrap();
 }
 
