@@ -1,8 +1,8 @@
 //! The HCU's local Connect API against the simulated HCU: pairing (success, and each
 //! failure as one clear error that spends no key and writes nothing), the pinned
 //! certificate, no cloud request at all, a silent websocket replaced, and the HCU's own
-//! messages (PLUGIN_STATE_REQUEST,
-//! DEVICE_CHANGED without channels, ERROR_RESPONSE, a refused token).
+//! messages (PLUGIN_STATE_REQUEST, DEVICE_CHANGED without channels, ERROR_RESPONSE, a
+//! refused token).
 //!
 //! The adapter's behaviour over this transport (tree, writes, events, faults, the alarm
 //! panel) is shown by the same tests as over the cloud: `over_both_transports!` in
