@@ -4,7 +4,9 @@
 //! - [`embedded`]: in-process, persisted in a data directory (standalone mode).
 //! - [`redis`]: RESP2 to js-controller's databases (its jsonl simulator) or a real Redis.
 
+pub mod compact;
 pub mod embedded;
+pub mod ids;
 pub mod redis;
 
 use std::collections::BTreeMap;
@@ -113,6 +115,11 @@ pub trait Store: Send + Sync + 'static {
     async fn flush(&self) -> Result<(), StoreError>;
     /// The writes applied so far, for stores that count them (the embedded one).
     fn write_stats(&self) -> Option<WriteStats> {
+        None
+    }
+    /// The store's table of interned ids, for a store that keeps one (the embedded one):
+    /// the runtime's mirror then interns into the same table, so each id is held once.
+    fn ids(&self) -> Option<Arc<ids::IdTable>> {
         None
     }
 }
