@@ -7,7 +7,6 @@
 //! compact form ([`Val`]): a state costs about 56 bytes here, an object 8.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -17,7 +16,7 @@ use super::Runtime;
 use crate::iobroker::{now_ms, IobObject, IobState};
 use crate::store::compact::Val;
 use crate::store::ids::{slot, Id, IdTable};
-use crate::store::StoreError;
+use crate::store::{object_digest, StoreError};
 use crate::tree::{self, TreeSnapshot};
 
 /// What the store holds for one state, as far as this runtime wrote or saw it.
@@ -195,18 +194,6 @@ impl ObjectHashes {
     }
 }
 
-/// A hash of what makes an object the same for the store: its type and common part.
-/// Never 0 (that marks "no object" in [`ObjectHashes`]).
-pub(super) fn object_hash(o: &IobObject) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    o.obj_type.hash(&mut h);
-    // serde_json with preserve_order serialises deterministically.
-    serde_json::to_string(&o.common)
-        .unwrap_or_default()
-        .hash(&mut h);
-    h.finish().max(1)
-}
-
 /// What the runtime's mirror holds in memory ([`Runtime::mirror_memory`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MirrorMemory {
@@ -253,7 +240,7 @@ impl Runtime {
     pub(super) async fn write_objects(&mut self, objs: Vec<IobObject>) -> Result<(), StoreError> {
         let mut changed = Vec::new();
         for o in objs {
-            let h = object_hash(&o);
+            let h = object_digest(&o);
             if self.objects.get(&o.id) != Some(h) {
                 self.objects.insert(&o.id, h);
                 changed.push(o);

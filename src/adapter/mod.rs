@@ -26,7 +26,7 @@ pub use mirror::MirrorMemory;
 pub use reachability::Q_DEVICE_NOT_CONNECTED;
 pub use transport::{connect, connect_cloud, TransportConfig};
 
-use mirror::{object_hash, Mirror, ObjectHashes, States};
+use mirror::{Mirror, ObjectHashes, States};
 use reachability::note_reachability;
 use transport::Swappable;
 
@@ -220,8 +220,8 @@ impl Runtime {
             states.insert(&id, Mirror::loaded(st));
         }
         let mut objects = ObjectHashes::new(ids);
-        for (id, o) in store.objects(&format!("{ns}.*")).await? {
-            objects.insert(&id, object_hash(&o));
+        for (id, digest) in store.object_digests(&format!("{ns}.*")).await? {
+            objects.insert(&id, digest);
         }
         let mut rt = Runtime {
             from: format!("system.adapter.{ns}"),

@@ -543,3 +543,36 @@ async fn states_come_back_exactly_after_a_restart() {
     let text = serde_json::to_string(&back["hmip.0.f"]).unwrap();
     assert!(text.contains("\"val\":21.0"), "{text}");
 }
+
+#[tokio::test]
+async fn object_digests_match_the_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = EmbeddedStore::open(dir.path()).unwrap();
+    fill(&s, 1).await;
+    s.set_objects(vec![obj("other.x", "state")]).await.unwrap();
+    let expected: Vec<(String, u64)> = s
+        .objects("hmip.0.devices.D2*")
+        .await
+        .unwrap()
+        .iter()
+        .map(|(id, o)| (id.clone(), crate::store::object_digest(o)))
+        .collect();
+    assert_eq!(expected.len(), 300);
+    assert_eq!(
+        s.object_digests("hmip.0.devices.D2*").await.unwrap(),
+        expected
+    );
+    // A changed common changes the digest.
+    let mut changed = big("hmip.0.devices.D2.ch.0", 0);
+    changed.common.insert("role".into(), json!("level"));
+    s.set_objects(vec![changed]).await.unwrap();
+    let after = s.object_digests("hmip.0.devices.D2.ch.0").await.unwrap();
+    assert_ne!(
+        after[0].1,
+        expected
+            .iter()
+            .find(|e| e.0 == "hmip.0.devices.D2.ch.0")
+            .unwrap()
+            .1
+    );
+}
