@@ -100,7 +100,8 @@ fn store_and_mirror_hold_a_home_once() {
     println!(
         "{DEVICES} devices: model {:.0} B/device; store + mirror {:.0} B/device \
          ({} ids {:.0}, {} states in the store {:.0}, {} object index entries {:.0}, \
-         {} mirrored states {:.0}, {} object hashes {:.0}; objects file {:.0} B/device)",
+         {} mirrored states {:.0}, {} object hashes {:.0}, {} shared strings {:.0}; \
+         objects file {:.0} B/device)",
         per(model as usize),
         per(held as usize),
         s.ids,
@@ -113,6 +114,8 @@ fn store_and_mirror_hold_a_home_once() {
         per(m.state_bytes),
         m.objects,
         per(m.object_bytes),
+        s.strings,
+        per(s.string_bytes),
         s.objects_file_bytes as f64 / DEVICES as f64,
     );
     // The whole tree is there, once: every state mirrored, every object hashed.

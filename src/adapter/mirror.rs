@@ -14,7 +14,7 @@ use tracing::error;
 
 use super::Runtime;
 use crate::iobroker::{now_ms, IobObject, IobState};
-use crate::store::compact::Val;
+use crate::store::compact::{Strings, Val};
 use crate::store::ids::{slot, Id, IdTable};
 use crate::store::{object_digest, StoreError};
 use crate::tree::{self, TreeSnapshot};
@@ -39,9 +39,9 @@ pub(super) struct Mirror {
 
 impl Mirror {
     /// What a state found in the store at start says.
-    pub(super) fn loaded(st: IobState) -> Mirror {
+    pub(super) fn loaded(st: IobState, strings: &Strings) -> Mirror {
         Mirror {
-            val: Val::from_value(st.val),
+            val: Val::shared(&st.val, strings),
             q: st.q,
             lc: st.lc,
             commanded: !st.ack,
@@ -63,6 +63,11 @@ impl States {
             ids,
             slots: Vec::new(),
         }
+    }
+
+    /// The string values shared with the store.
+    pub(super) fn strings(&self) -> &Strings {
+        self.ids.strings()
     }
 
     fn slot(&self, id: &str) -> Option<Id> {
@@ -274,7 +279,7 @@ impl Runtime {
             self.states.insert(
                 &v.id,
                 Mirror {
-                    val: Val::from_ref(&v.val),
+                    val: Val::shared(&v.val, self.states.strings()),
                     q,
                     lc,
                     commanded: false,

@@ -217,7 +217,7 @@ impl Runtime {
         let ids = store.ids().unwrap_or_default();
         let mut states = States::new(ids.clone());
         for (id, st) in store.states(&format!("{ns}.*")).await? {
-            states.insert(&id, Mirror::loaded(st));
+            states.insert(&id, Mirror::loaded(st, ids.strings()));
         }
         let mut objects = ObjectHashes::new(ids);
         for (id, digest) in store.object_digests(&format!("{ns}.*")).await? {

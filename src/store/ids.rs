@@ -14,6 +14,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::compact::Strings;
+
 /// An interned id: the index of its node in its [`IdTable`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(u32);
@@ -59,9 +61,10 @@ pub struct Ids {
     segment_numbers: HashMap<Arc<str>, u32>,
 }
 
-/// The shared table of interned ids (cheap to share behind an `Arc`).
+/// The shared table of interned ids (cheap to share behind an `Arc`), and the pool of
+/// string values that whoever shares the table shares too.
 #[derive(Default)]
-pub struct IdTable(RwLock<Ids>);
+pub struct IdTable(RwLock<Ids>, Strings);
 
 impl IdTable {
     /// A new, empty table.
@@ -102,6 +105,11 @@ impl IdTable {
     /// The id's text.
     pub fn name(&self, id: Id) -> String {
         self.read().name(id)
+    }
+
+    /// The shared string values.
+    pub fn strings(&self) -> &Strings {
+        &self.1
     }
 }
 

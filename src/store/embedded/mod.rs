@@ -73,8 +73,12 @@ pub struct StoreMemory {
     pub objects_file_bytes: u64,
     /// States.
     pub states: usize,
-    /// Bytes of memory for the states.
+    /// Bytes of memory for the states (their strings left out).
     pub state_bytes: usize,
+    /// Distinct string values, shared by the store's and the mirror's values.
+    pub strings: usize,
+    /// Bytes of memory for them.
+    pub string_bytes: usize,
 }
 
 /// A raw pub/sub subscriber: its pattern and where (channel, message) pairs go.
@@ -151,7 +155,12 @@ impl EmbeddedStore {
             objects.compact()?;
         }
         let mut states = StateTable::default();
-        persist::load_states(&data_dir.join(STATES_FILE), &mut ids.write(), &mut states)?;
+        persist::load_states(
+            &data_dir.join(STATES_FILE),
+            &mut ids.write(),
+            ids.strings(),
+            &mut states,
+        )?;
         tracing::info!(
             dir = %data_dir.display(),
             objects = objects.len(),
@@ -191,6 +200,7 @@ impl EmbeddedStore {
     pub fn memory(&self) -> StoreMemory {
         let objects = read(&self.inner.objects);
         let states = read(&self.inner.states);
+        let (strings, string_bytes) = self.inner.ids.strings().heap_bytes();
         let ids = self.inner.ids.read();
         StoreMemory {
             ids: ids.len(),
@@ -200,6 +210,8 @@ impl EmbeddedStore {
             objects_file_bytes: objects.file_len(),
             states: states.len(),
             state_bytes: states.heap_bytes(),
+            strings,
+            string_bytes,
         }
     }
 
@@ -563,7 +575,7 @@ impl Store for EmbeddedStore {
             let mut subs = lock(&self.inner.subscribers);
             for ((name, state), id) in states.into_iter().zip(ids) {
                 self.inner.notify(&mut subs, &name, Some(&state));
-                map.insert(id, state);
+                map.insert(id, state, self.inner.ids.strings());
             }
         }
         self.inner.write_count.fetch_add(n, Ordering::Relaxed);

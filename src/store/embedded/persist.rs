@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::states::{Load, StateTable};
 use crate::iobroker::now_ms;
+use crate::store::compact::Strings;
 use crate::store::ids::Ids;
 use crate::store::StoreError;
 
@@ -40,6 +41,7 @@ pub(super) fn load<T: DeserializeOwned>(path: &Path) -> Result<BTreeMap<String, 
 pub(super) fn load_states(
     path: &Path,
     ids: &mut Ids,
+    strings: &Strings,
     table: &mut StateTable,
 ) -> Result<(), StoreError> {
     let file = match File::open(path) {
@@ -53,8 +55,15 @@ pub(super) fn load_states(
         }
     };
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, file));
-    let loaded = serde::de::DeserializeSeed::deserialize(Load { ids, table }, &mut de)
-        .and_then(|()| de.end());
+    let loaded = serde::de::DeserializeSeed::deserialize(
+        Load {
+            ids,
+            strings,
+            table,
+        },
+        &mut de,
+    )
+    .and_then(|()| de.end());
     if let Err(parse_err) = loaded {
         *table = StateTable::default();
         move_aside(path, &parse_err)?;

@@ -10,7 +10,7 @@ use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::Serialize;
 
 use crate::iobroker::IobState;
-use crate::store::compact::Val;
+use crate::store::compact::{Strings, Val};
 use crate::store::ids::{slot, Id, Ids};
 
 /// One state as stored.
@@ -57,14 +57,14 @@ impl StateTable {
     }
 
     /// Store `st` under `id`, replacing what was there.
-    pub(super) fn insert(&mut self, id: Id, st: IobState) {
+    pub(super) fn insert(&mut self, id: Id, st: IobState, strings: &Strings) {
         let from = match self.froms.get_index_of(st.from.as_str()) {
             Some(i) => i,
             None => self.froms.insert_full(st.from.into_boxed_str()).0,
         };
         let extra = (st.user.is_some() || st.c.is_some()).then(|| Box::new((st.user, st.c)));
         let stored = Stored {
-            val: Val::from_value(st.val),
+            val: Val::shared(&st.val, strings),
             ts: st.ts,
             lc: st.lc,
             extra,
@@ -164,6 +164,7 @@ impl StateTable {
 /// map parsed at once).
 pub(super) struct Load<'a> {
     pub(super) ids: &'a mut Ids,
+    pub(super) strings: &'a Strings,
     pub(super) table: &'a mut StateTable,
 }
 
@@ -180,10 +181,10 @@ impl<'de> Visitor<'de> for Load<'_> {
         f.write_str("a map of state id to state")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(id) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(id) = map.next_key::<String>()? {
             let st: IobState = map.next_value()?;
             let id = self.ids.intern(&id);
-            self.table.insert(id, st);
+            self.table.insert(id, st, self.strings);
         }
         Ok(())
     }
