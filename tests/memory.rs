@@ -58,9 +58,9 @@ fn live() -> isize {
 }
 
 /// Bytes per device that the store and the mirror may hold for a synthetic home (about
-/// 128 objects and 105 states per device). Measured: about 27 KB; three copies keyed by
+/// 128 objects and 105 states per device). Measured: about 20 KB; three copies keyed by
 /// full ids, objects as text, took about 120 KB.
-const BOUND_PER_DEVICE: isize = 32 * 1024;
+const BOUND_PER_DEVICE: isize = 26 * 1024;
 
 #[test]
 fn store_and_mirror_hold_a_home_once() {

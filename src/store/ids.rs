@@ -54,7 +54,7 @@ pub struct Ids {
     /// Per node: (parent node or `NO_PARENT`, segment number).
     nodes: Vec<(u32, u32)>,
     /// (parent, segment) -> node.
-    children: HashMap<(u32, u32), u32>,
+    children: Children,
     /// Segment number -> text.
     segments: Vec<Arc<str>>,
     /// Segment text -> number.
@@ -113,6 +113,63 @@ impl IdTable {
     }
 }
 
+/// (parent, segment) -> node, by open addressing over node numbers: 4 bytes a slot, the
+/// key read from the node itself (a `HashMap` took 13 bytes a slot for the same).
+#[derive(Default)]
+struct Children {
+    /// Node numbers; `NO_PARENT` marks an empty slot. The length is a power of two.
+    slots: Vec<u32>,
+    len: usize,
+}
+
+impl Children {
+    fn start(&self, key: (u32, u32)) -> usize {
+        let x = (u64::from(key.0) << 32 | u64::from(key.1)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (x >> 32) as usize & (self.slots.len() - 1)
+    }
+
+    fn find(&self, nodes: &[(u32, u32)], key: (u32, u32)) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.start(key);
+        loop {
+            let n = self.slots[i];
+            if n == NO_PARENT {
+                return None;
+            }
+            if nodes[n as usize] == key {
+                return Some(n);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Add node `n` (already in `nodes`), growing at three quarters full.
+    fn insert(&mut self, nodes: &[(u32, u32)], n: u32) {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            let size = (self.slots.len() * 2).max(16);
+            let old = std::mem::replace(&mut self.slots, vec![NO_PARENT; size]);
+            self.len = 0;
+            for m in old.into_iter().filter(|&m| m != NO_PARENT) {
+                self.place(nodes, m);
+            }
+        }
+        self.place(nodes, n);
+    }
+
+    fn place(&mut self, nodes: &[(u32, u32)], n: u32) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.start(nodes[n as usize]);
+        while self.slots[i] != NO_PARENT {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = n;
+        self.len += 1;
+    }
+}
+
 impl Ids {
     /// Number of ids (nodes) in the table: every [`Id::index`] is below it.
     pub fn len(&self) -> usize {
@@ -129,7 +186,7 @@ impl Ids {
         let mut parent = NO_PARENT;
         for seg in id.split('.') {
             let s = *self.segment_numbers.get(seg)?;
-            parent = *self.children.get(&(parent, s))?;
+            parent = self.children.find(&self.nodes, (parent, s))?;
         }
         Some(Id(parent))
     }
@@ -148,13 +205,13 @@ impl Ids {
                     s
                 }
             };
-            parent = match self.children.get(&(parent, s)) {
-                Some(&n) => n,
+            parent = match self.children.find(&self.nodes, (parent, s)) {
+                Some(n) => n,
                 None => {
                     let n = u32::try_from(self.nodes.len()).expect("fewer than 2^32 ids");
                     assert!(n != NO_PARENT, "fewer than 2^32 - 1 ids");
                     self.nodes.push((parent, s));
-                    self.children.insert((parent, s), n);
+                    self.children.insert(&self.nodes, n);
                     n
                 }
             };
@@ -210,7 +267,7 @@ impl Ids {
             let Some(&s) = self.segment_numbers.get(seg) else {
                 break;
             };
-            let Some(&n) = self.children.get(&(parent, s)) else {
+            let Some(n) = self.children.find(&self.nodes, (parent, s)) else {
                 break;
             };
             parent = n;
@@ -223,7 +280,7 @@ impl Ids {
     pub fn heap_bytes(&self) -> usize {
         let seg_text: usize = self.segments.iter().map(|s| s.len() + 16).sum();
         self.nodes.capacity() * 8
-            + self.children.capacity() * 13
+            + self.children.slots.capacity() * 4
             + self.segments.capacity() * 16
             + self.segment_numbers.capacity() * 21
             + seg_text
@@ -259,6 +316,19 @@ mod tests {
         let deep = (0..40).map(|i| i.to_string()).collect::<Vec<_>>().join(".");
         let id = t.intern(&deep);
         assert_eq!(t.name(id), deep);
+        // Many: every one found again, each with its own number.
+        let many: Vec<String> = (0..20_000)
+            .map(|i| format!("hmip.0.devices.D{}.channels.{}.f{}", i / 100, i % 7, i))
+            .collect();
+        let numbers = t.intern_all(many.iter().map(String::as_str));
+        let r = t.read();
+        for (name, n) in many.iter().zip(&numbers) {
+            assert_eq!(r.lookup(name), Some(*n));
+            assert_eq!(&r.name(*n), name);
+        }
+        let distinct: std::collections::HashSet<_> = numbers.iter().collect();
+        assert_eq!(distinct.len(), many.len());
+        assert_eq!(r.lookup("hmip.0.devices.D0.channels.0.f1"), None);
     }
 
     #[test]
