@@ -239,6 +239,14 @@ impl ObjectLog {
         for (id, offset, len) in places {
             self.place(id, offset, len);
         }
+        self.compact_in_memory()
+    }
+
+    /// A buffer in memory has no persistence thread to compact it: done here, when due.
+    fn compact_in_memory(&mut self) -> Result<(), StoreError> {
+        if matches!(self.backing, Backing::Memory(_)) && self.wants_compaction() {
+            self.compact()?;
+        }
         Ok(())
     }
 
@@ -262,6 +270,7 @@ impl ObjectLog {
         for id in &present {
             self.remove(*id);
         }
+        self.compact_in_memory()?;
         Ok(present.len())
     }
 

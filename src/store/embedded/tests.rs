@@ -576,3 +576,24 @@ async fn object_digests_match_the_objects() {
             .1
     );
 }
+
+#[tokio::test]
+async fn an_in_memory_store_compacts_its_objects_too() {
+    let s = EmbeddedStore::in_memory();
+    fill(&s, 4).await;
+    let live: usize = s
+        .objects("*")
+        .await
+        .unwrap()
+        .values()
+        .map(|o| serde_json::to_string(o).unwrap().len() + 1)
+        .sum();
+    // Four rounds written, one live: the buffer was rewritten along the way.
+    let mem = s.memory();
+    assert!(
+        mem.objects_file_bytes <= 2 * live as u64 + (1 << 20),
+        "{mem:?}, live {live}"
+    );
+    assert_eq!(view(&s).await[1]["native"]["round"], 3);
+    assert_eq!(s.objects("hmip.0.*").await.unwrap().len(), 3000);
+}
