@@ -564,7 +564,7 @@ impl<'a> Size<'a> {
         let data = self.dir.join(format!("data-{}", self.opts.runs - 1));
         let files = || {
             (
-                file_size(&data.join("objects.json")),
+                file_size(&data.join("objects.jsonl")),
                 file_size(&data.join("states.json")),
             )
         };
@@ -779,7 +779,7 @@ fn print_size(f: &Figures) {
             format!("{} ({})", mib(f.rss_start), mib(f.peak_start)),
         ),
         (
-            "data dir 1 s after connected: objects.json, states.json",
+            "data dir 1 s after connected: objects.jsonl, states.json",
             format!("{}, {}", mib(f.files_start.0), mib(f.files_start.1)),
         ),
         (
@@ -827,7 +827,7 @@ fn print_size(f: &Figures) {
             format!("{} ({})", mib(f.rss_after), mib(f.peak_after)),
         ),
         (
-            "data dir after the events: objects.json, states.json",
+            "data dir after the events: objects.jsonl, states.json",
             format!("{}, {}", mib(f.files_after.0), mib(f.files_after.1)),
         ),
     ];

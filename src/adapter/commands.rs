@@ -58,7 +58,7 @@ impl Runtime {
         };
         let action = {
             let states = &self.states;
-            let param = |pid: &str| states.get(pid).map(|m| m.val.clone());
+            let param = |pid: &str| states.get(pid).map(|m| m.val.to_value());
             tree::write_to_call_in(
                 self.opts.convention,
                 &self.opts.namespace,
@@ -230,7 +230,7 @@ impl Runtime {
     pub(super) async fn restore(&mut self, id: &str) {
         if let Some(m) = self.states.get_mut(id) {
             m.commanded = true; // force the write
-            let val = m.val.clone();
+            let val = m.val.to_value();
             self.write_values(vec![tree::TreeValue {
                 id: id.to_string(),
                 val,

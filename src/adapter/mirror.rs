@@ -1,22 +1,29 @@
 //! The mirror of what the store holds for this instance: each state's last written value,
 //! quality and `lc`, and a hash of each object, so that only what changed is written
 //! (and `lc` moves only when the value does). Every write of the runtime goes through here.
+//!
+//! Both are kept per interned id ([`IdTable`], the embedded store's own table when it has
+//! one: each id is held once in the process) in `Vec`s indexed by it, and values in their
+//! compact form ([`Val`]): a state costs about 56 bytes here, an object 8.
 
-use std::hash::{Hash, Hasher};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde_json::Value;
 use tracing::error;
 
 use super::Runtime;
 use crate::iobroker::{now_ms, IobObject, IobState};
-use crate::store::StoreError;
+use crate::store::compact::{Strings, Val};
+use crate::store::ids::{slot, Id, IdTable};
+use crate::store::{object_digest, StoreError};
 use crate::tree::{self, TreeSnapshot};
 
 /// What the store holds for one state, as far as this runtime wrote or saw it.
 #[derive(Debug, Clone)]
 pub(super) struct Mirror {
     /// The last value confirmed by the cloud (in ioBroker's scale).
-    pub(super) val: Value,
+    pub(super) val: Val,
     pub(super) q: u32,
     pub(super) lc: i64,
     /// The store currently holds a user command (ack false) instead of `val`.
@@ -30,29 +37,194 @@ pub(super) struct Mirror {
     pub(super) handled: Option<Box<(i64, Value)>>,
 }
 
-/// Are two state values the same for ioBroker? Numbers compare by value: a JSON number
-/// keeps no integer/float distinction, and js-controller's jsonl database gives back `21`
-/// for the `21.0` the adapter wrote. Comparing serde_json's variants made the first
-/// snapshot after a restart rewrite every whole-numbered float state (216 of the fixture),
-/// found by tests/e2e/instance.test.js.
-pub(super) fn same_value(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        _ => a == b,
+impl Mirror {
+    /// What a state found in the store at start says.
+    pub(super) fn loaded(st: IobState, strings: &Strings) -> Mirror {
+        Mirror {
+            val: Val::shared(&st.val, strings),
+            q: st.q,
+            lc: st.lc,
+            commanded: !st.ack,
+            seen_ts: st.ts,
+            handled: None,
+        }
     }
 }
 
-pub(super) fn object_hash(o: &IobObject) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    o.obj_type.hash(&mut h);
-    // serde_json with preserve_order serialises deterministically.
-    serde_json::to_string(&o.common)
-        .unwrap_or_default()
-        .hash(&mut h);
-    h.finish()
+/// The mirror's states, by interned id.
+pub(super) struct States {
+    ids: Arc<IdTable>,
+    slots: Vec<Option<Mirror>>,
+}
+
+impl States {
+    pub(super) fn new(ids: Arc<IdTable>) -> States {
+        States {
+            ids,
+            slots: Vec::new(),
+        }
+    }
+
+    /// The string values shared with the store.
+    pub(super) fn strings(&self) -> &Strings {
+        self.ids.strings()
+    }
+
+    fn slot(&self, id: &str) -> Option<Id> {
+        self.ids.lookup(id)
+    }
+
+    pub(super) fn get(&self, id: &str) -> Option<&Mirror> {
+        let i = self.slot(id)?;
+        self.slots.get(i.index()).and_then(Option::as_ref)
+    }
+
+    pub(super) fn get_mut(&mut self, id: &str) -> Option<&mut Mirror> {
+        let i = self.slot(id)?;
+        self.slots.get_mut(i.index()).and_then(Option::as_mut)
+    }
+
+    pub(super) fn insert(&mut self, id: &str, m: Mirror) {
+        *slot(&mut self.slots, self.ids.intern(id), || None) = Some(m);
+    }
+
+    pub(super) fn remove(&mut self, id: &str) -> Option<Mirror> {
+        let i = self.slot(id)?;
+        self.slots.get_mut(i.index()).and_then(Option::take)
+    }
+
+    /// The states whose id starts with `prefix` (which ends with a dot), with their ids.
+    pub(super) fn under(&self, prefix: &str) -> Vec<(String, &Mirror)> {
+        let ids = self.ids.read();
+        let Some(root) = ids.lookup(prefix.strip_suffix('.').unwrap_or(prefix)) else {
+            return Vec::new();
+        };
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| Some((Id::from_index(i), m.as_ref()?)))
+            .filter(|(id, _)| *id != root && ids.is_within(*id, root))
+            .map(|(id, m)| (ids.name(id), m))
+            .collect()
+    }
+
+    /// Number of states and bytes of memory they take (for the benches).
+    fn memory(&self) -> (usize, usize) {
+        let count = self.slots.iter().flatten().count();
+        let heap: usize = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|m| m.val.heap_bytes() + m.handled.as_ref().map_or(0, |_| 48))
+            .sum();
+        (
+            count,
+            self.slots.capacity() * std::mem::size_of::<Option<Mirror>>() + heap,
+        )
+    }
+}
+
+/// The hash of each object the store holds, by interned id (0: none).
+pub(super) struct ObjectHashes {
+    ids: Arc<IdTable>,
+    hashes: Vec<u64>,
+}
+
+impl ObjectHashes {
+    pub(super) fn new(ids: Arc<IdTable>) -> ObjectHashes {
+        ObjectHashes {
+            ids,
+            hashes: Vec::new(),
+        }
+    }
+
+    /// The id's number in the shared table.
+    pub(super) fn intern(&self, id: &str) -> Id {
+        self.ids.intern(id)
+    }
+
+    pub(super) fn get(&self, id: &str) -> Option<u64> {
+        let i = self.ids.lookup(id)?;
+        self.hashes.get(i.index()).copied().filter(|&h| h != 0)
+    }
+
+    pub(super) fn insert(&mut self, id: &str, hash: u64) {
+        *slot(&mut self.hashes, self.ids.intern(id), || 0) = hash;
+    }
+
+    pub(super) fn remove(&mut self, id: &str) {
+        if let Some(h) = self
+            .ids
+            .lookup(id)
+            .and_then(|i| self.hashes.get_mut(i.index()))
+        {
+            *h = 0;
+        }
+    }
+
+    /// The objects below any of `roots` (and the roots themselves with `and_roots`) that
+    /// `keep` does not keep, by id as the store sorts them.
+    pub(super) fn within(
+        &self,
+        roots: &[String],
+        and_roots: bool,
+        keep: impl Fn(Id) -> bool,
+    ) -> Vec<String> {
+        let ids = self.ids.read();
+        let roots: Vec<Id> = roots.iter().filter_map(|r| ids.lookup(r)).collect();
+        let mut out: Vec<String> = self
+            .hashes
+            .iter()
+            .enumerate()
+            .filter(|(_, &h)| h != 0)
+            .map(|(i, _)| Id::from_index(i))
+            .filter(|&id| {
+                roots
+                    .iter()
+                    .any(|&r| ids.is_within(id, r) && (and_roots || id != r))
+                    && !keep(id)
+            })
+            .map(|id| ids.name(id))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Number of objects and bytes of memory their hashes take (for the benches).
+    fn memory(&self) -> (usize, usize) {
+        (
+            self.hashes.iter().filter(|&&h| h != 0).count(),
+            self.hashes.capacity() * 8,
+        )
+    }
+}
+
+/// What the runtime's mirror holds in memory ([`Runtime::mirror_memory`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MirrorMemory {
+    /// States mirrored.
+    pub states: usize,
+    /// Bytes of memory for them.
+    pub state_bytes: usize,
+    /// Object hashes.
+    pub objects: usize,
+    /// Bytes of memory for them.
+    pub object_bytes: usize,
 }
 
 impl Runtime {
+    /// What the mirror holds in memory, for the benches' account of where memory goes.
+    pub fn mirror_memory(&self) -> MirrorMemory {
+        let (states, state_bytes) = self.states.memory();
+        let (objects, object_bytes) = self.objects.memory();
+        MirrorMemory {
+            states,
+            state_bytes,
+            objects,
+            object_bytes,
+        }
+    }
+
     pub(super) async fn write_instance_objects(&mut self) -> Result<(), StoreError> {
         let objs = tree::instance_objects(self.ns());
         self.write_objects(objs).await?;
@@ -73,9 +245,9 @@ impl Runtime {
     pub(super) async fn write_objects(&mut self, objs: Vec<IobObject>) -> Result<(), StoreError> {
         let mut changed = Vec::new();
         for o in objs {
-            let h = object_hash(&o);
-            if self.objects.get(&o.id) != Some(&h) {
-                self.objects.insert(o.id.clone(), h);
+            let h = object_digest(&o);
+            if self.objects.get(&o.id) != Some(h) {
+                self.objects.insert(&o.id, h);
                 changed.push(o);
             }
         }
@@ -98,18 +270,16 @@ impl Runtime {
         for v in values {
             let q = self.quality(&v.id);
             let lc = match self.states.get(&v.id) {
-                Some(m) if same_value(&m.val, &v.val) && m.q == q && !m.commanded && !force => {
-                    continue
-                }
-                Some(m) if same_value(&m.val, &v.val) => m.lc,
+                Some(m) if m.val.same_as(&v.val) && m.q == q && !m.commanded && !force => continue,
+                Some(m) if m.val.same_as(&v.val) => m.lc,
                 _ => now,
             };
             self.awaiting.remove(&v.id);
             let handled = self.states.get_mut(&v.id).and_then(|m| m.handled.take());
             self.states.insert(
-                v.id.clone(),
+                &v.id,
                 Mirror {
-                    val: v.val.clone(),
+                    val: Val::shared(&v.val, self.states.strings()),
                     q,
                     lc,
                     commanded: false,
@@ -148,14 +318,14 @@ impl Runtime {
 
     /// Delete an object and everything below it.
     pub(super) async fn remove_subtree(&mut self, root: &str) {
-        let prefix = format!("{root}.");
-        let ids: Vec<String> = self
-            .objects
-            .range(root.to_string()..)
-            .take_while(|(id, _)| id.as_str() == root || id.starts_with(&prefix))
-            .map(|(id, _)| id.clone())
-            .collect();
+        let ids = self.objects.within(&[root.to_string()], true, |_| false);
         self.remove_ids(ids).await;
+    }
+
+    /// The objects below the tree's roots that the last snapshot did not produce.
+    pub(super) fn stale_objects(&self, roots: &[String], produced: &HashSet<Id>) -> Vec<String> {
+        self.objects
+            .within(roots, false, |id| produced.contains(&id))
     }
 
     pub(super) async fn remove_ids(&mut self, ids: Vec<String>) {
@@ -164,7 +334,7 @@ impl Runtime {
         }
         let state_ids: Vec<String> = ids
             .iter()
-            .filter(|id| self.states.remove(*id).is_some())
+            .filter(|id| self.states.remove(id).is_some())
             .cloned()
             .collect();
         for id in &ids {
@@ -176,23 +346,5 @@ impl Runtime {
         if let Err(e) = self.store.del_objects(&ids).await {
             error!("deleting objects failed: {e}");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_value;
-    use serde_json::json;
-
-    #[test]
-    fn numbers_are_the_same_by_value() {
-        // What js-controller's jsonl database gives back for what the adapter wrote.
-        assert!(same_value(&json!(21), &json!(21.0)));
-        assert!(same_value(&json!(0.0), &json!(0)));
-        assert!(same_value(&json!(-3), &json!(-3.0)));
-        assert!(!same_value(&json!(21), &json!(21.5)));
-        assert!(!same_value(&json!(1), &json!(true)));
-        assert!(!same_value(&json!("1"), &json!(1)));
-        assert!(same_value(&json!(null), &json!(null)));
     }
 }

@@ -22,14 +22,15 @@ mod mirror;
 mod reachability;
 mod transport;
 
+pub use mirror::MirrorMemory;
 pub use reachability::Q_DEVICE_NOT_CONNECTED;
 pub use transport::{connect, connect_cloud, TransportConfig};
 
-use mirror::{object_hash, Mirror};
+use mirror::{Mirror, ObjectHashes, States};
 use reachability::note_reachability;
 use transport::Swappable;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,9 +81,9 @@ pub struct Runtime {
     store: Arc<dyn Store>,
     model: Option<CurrentState>,
     /// state id -> what the store holds.
-    states: HashMap<String, Mirror>,
+    states: States,
     /// object id -> hash of its type and common, to skip rewriting unchanged objects.
-    objects: BTreeMap<String, u64>,
+    objects: ObjectHashes,
     /// state id -> when to give up waiting for the cloud to confirm a sent command.
     awaiting: HashMap<String, Instant>,
     /// Commands sent to states the cloud reports no value for (an action such as
@@ -213,26 +214,15 @@ impl Runtime {
         let ns = &opts.namespace;
         // Start from what the store already holds (a restart with a persisted tree), so the
         // first snapshot writes only what changed meanwhile.
-        let mut states = HashMap::new();
+        let ids = store.ids().unwrap_or_default();
+        let mut states = States::new(ids.clone());
         for (id, st) in store.states(&format!("{ns}.*")).await? {
-            states.insert(
-                id,
-                Mirror {
-                    val: st.val,
-                    q: st.q,
-                    lc: st.lc,
-                    commanded: !st.ack,
-                    seen_ts: st.ts,
-                    handled: None,
-                },
-            );
+            states.insert(&id, Mirror::loaded(st, ids.strings()));
         }
-        let objects = store
-            .objects(&format!("{ns}.*"))
-            .await?
-            .into_iter()
-            .map(|(id, o)| (id, object_hash(&o)))
-            .collect();
+        let mut objects = ObjectHashes::new(ids);
+        for (id, digest) in store.object_digests(&format!("{ns}.*")).await? {
+            objects.insert(&id, digest);
+        }
         let mut rt = Runtime {
             from: format!("system.adapter.{ns}"),
             opts,
@@ -342,10 +332,10 @@ impl Runtime {
         // all its objects built at once, and the store still gets few, large writes.
         const BATCH: usize = 2048;
         let ns = self.opts.namespace.clone();
-        let mut produced: HashSet<String> = HashSet::new();
+        let mut produced = HashSet::new();
         let mut batch = TreeSnapshot::default();
         for part in tree::snapshot_parts_in(self.opts.convention, &ns, &state) {
-            produced.extend(part.objects.iter().map(|o| o.id.clone()));
+            produced.extend(part.objects.iter().map(|o| self.objects.intern(&o.id)));
             batch.extend(part);
             if batch.objects.len() >= BATCH {
                 self.apply(std::mem::take(&mut batch)).await;
@@ -361,15 +351,8 @@ impl Runtime {
             "home loaded"
         );
         // Whatever the tree no longer has (removed while we were away) goes.
-        let roots = ["devices.", "groups.", "clients.", "homes."].map(|r| format!("{ns}.{r}"));
-        let stale: Vec<String> = self
-            .objects
-            .keys()
-            .filter(|id| {
-                roots.iter().any(|r| id.starts_with(r.as_str())) && !produced.contains(id.as_str())
-            })
-            .cloned()
-            .collect();
+        let roots = ["devices", "groups", "clients", "homes"].map(|r| format!("{ns}.{r}"));
+        let stale = self.stale_objects(&roots, &produced);
         if !stale.is_empty() {
             info!(
                 count = stale.len(),

@@ -64,11 +64,12 @@ impl Runtime {
     pub(super) async fn requalify(&mut self, prefix: &str) {
         let stale: Vec<tree::TreeValue> = self
             .states
-            .iter()
-            .filter(|(id, m)| id.starts_with(prefix) && !m.commanded && m.q != self.quality(id))
+            .under(prefix)
+            .into_iter()
+            .filter(|(id, m)| !m.commanded && m.q != self.quality(id))
             .map(|(id, m)| tree::TreeValue {
-                id: id.clone(),
-                val: m.val.clone(),
+                id,
+                val: m.val.to_value(),
             })
             .collect();
         if !stale.is_empty() {

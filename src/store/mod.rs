@@ -4,7 +4,9 @@
 //! - [`embedded`]: in-process, persisted in a data directory (standalone mode).
 //! - [`redis`]: RESP2 to js-controller's databases (its jsonl simulator) or a real Redis.
 
+pub mod compact;
 pub mod embedded;
+pub mod ids;
 pub mod redis;
 
 use std::collections::BTreeMap;
@@ -84,6 +86,19 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// A digest of what makes an object the same for a writer: its type and common part.
+/// Never 0 (free to mark "no object"). Stable within a process only.
+pub fn object_digest(o: &IobObject) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    o.obj_type.hash(&mut h);
+    // serde_json with preserve_order serialises deterministically.
+    serde_json::to_string(&o.common)
+        .unwrap_or_default()
+        .hash(&mut h);
+    h.finish().max(1)
+}
+
 /// The ioBroker objects and states databases.
 ///
 /// Writes are batched (one call for many ids) so that a network store can pipeline them.
@@ -99,6 +114,20 @@ pub trait Store: Send + Sync + 'static {
     async fn del_objects(&self, ids: &[String]) -> Result<(), StoreError>;
     /// All objects whose id matches the glob, by id.
     async fn objects(&self, pattern: &str) -> Result<BTreeMap<String, IobObject>, StoreError>;
+    /// The [`object_digest`] of each object whose id matches the glob: what a writer keeps
+    /// to skip unchanged objects, without holding every object at once (a store that can,
+    /// reads them one at a time).
+    async fn object_digests(&self, pattern: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        Ok(self
+            .objects(pattern)
+            .await?
+            .into_iter()
+            .map(|(id, o)| {
+                let d = object_digest(&o);
+                (id, d)
+            })
+            .collect())
+    }
     /// One state.
     async fn get_state(&self, id: &str) -> Result<Option<IobState>, StoreError>;
     /// Write states; every write is announced to matching subscribers.
@@ -113,6 +142,11 @@ pub trait Store: Send + Sync + 'static {
     async fn flush(&self) -> Result<(), StoreError>;
     /// The writes applied so far, for stores that count them (the embedded one).
     fn write_stats(&self) -> Option<WriteStats> {
+        None
+    }
+    /// The store's table of interned ids, for a store that keeps one (the embedded one):
+    /// the runtime's mirror then interns into the same table, so each id is held once.
+    fn ids(&self) -> Option<Arc<ids::IdTable>> {
         None
     }
 }

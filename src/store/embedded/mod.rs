@@ -1,15 +1,19 @@
-//! The in-process store of standalone mode: objects and states in memory, change
-//! notifications to subscribers, and persistence to `objects.json` / `states.json` in a
-//! data directory.
+//! The in-process store of standalone mode: objects on disk (an append-only log, served
+//! from there on a query: `objlog`), states in memory in a compact form (`states`), change
+//! notifications to subscribers, and persistence to `objects.jsonl` / `states.json` in a
+//! data directory. Ids are interned in a table ([`IdTable`]) that the runtime's mirror
+//! shares ([`Store::ids`]), so each id is held once in the process.
 //!
-//! Writes only touch memory and flip a dirty flag; a background thread writes the files
-//! atomically (temp file + rename) shortly after (debounced, [`PERSIST_DELAY`]) and on
-//! [`Store::flush`], so the write path never waits for the disk.
+//! Writes never wait for the disk: an object write appends to the log (the page cache) and
+//! a state write only touches memory and flips a dirty flag; a background thread syncs the
+//! log and writes `states.json` atomically (temp file + rename) shortly after (debounced,
+//! [`PERSIST_DELAY`]) and on [`Store::flush`].
 
+mod objlog;
 mod persist;
+mod states;
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{
@@ -22,8 +26,11 @@ use tokio::sync::mpsc;
 
 use serde_json::value::RawValue;
 
+use super::ids::{Id, IdTable, Ids};
 use super::{StateChange, Store, StoreError, Subscription};
 use crate::iobroker::{pattern_matches, IobObject, IobState};
+use objlog::ObjectLog;
+use states::StateTable;
 
 /// How long after the first unsaved change the files are written: bursts of writes end up
 /// in one file write, and at most about this much is lost on a crash.
@@ -34,8 +41,11 @@ pub const PERSIST_DELAY: Duration = Duration::from_millis(500);
 /// lost on a crash comes back with the cloud's snapshot after the restart anyway.
 pub const STATES_PERSIST_DELAY: Duration = Duration::from_secs(5);
 
-/// File name of the objects database in the data directory.
-pub const OBJECTS_FILE: &str = "objects.json";
+/// File name of the objects database (the log of object records) in the data directory.
+pub const OBJECTS_FILE: &str = "objects.jsonl";
+/// The objects file of earlier versions (one JSON map): moved into [`OBJECTS_FILE`] when
+/// found, then removed.
+pub const LEGACY_OBJECTS_FILE: &str = "objects.json";
 /// File name of the states database in the data directory.
 pub const STATES_FILE: &str = "states.json";
 
@@ -48,15 +58,39 @@ pub struct EmbeddedStore {
     inner: Arc<Inner>,
 }
 
+/// What an [`EmbeddedStore`] holds in memory ([`EmbeddedStore::memory`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreMemory {
+    /// Interned ids (those of the runtime's mirror included: the table is shared).
+    pub ids: usize,
+    /// Bytes of the id table.
+    pub id_bytes: usize,
+    /// Objects.
+    pub objects: usize,
+    /// Bytes of memory for the objects (their index; their text too without a data dir).
+    pub object_bytes: usize,
+    /// Bytes of the objects log (file or buffer).
+    pub objects_file_bytes: u64,
+    /// States.
+    pub states: usize,
+    /// Bytes of memory for the states (their strings left out).
+    pub state_bytes: usize,
+    /// Distinct string values, shared by the store's and the mirror's values.
+    pub strings: usize,
+    /// Bytes of memory for them.
+    pub string_bytes: usize,
+}
+
 /// A raw pub/sub subscriber: its pattern and where (channel, message) pairs go.
 type RawSubscriber = (String, mpsc::UnboundedSender<(String, String)>);
 
 struct Inner {
-    // BTreeMaps so that a pattern's literal prefix becomes a range scan. Objects are kept
-    // as their JSON text: a parsed object took ten times the memory, and objects are read
-    // rarely (a client's query, a restart) but kept for the adapter's life.
-    objects: RwLock<BTreeMap<String, Box<RawValue>>>,
-    states: RwLock<BTreeMap<String, IobState>>,
+    /// Every id the store holds, interned; its lock is always taken last.
+    ids: Arc<IdTable>,
+    // Objects are written once and read rarely (a client's query, a restart) but were
+    // most of the memory: on disk, 8 bytes of index each in memory.
+    objects: RwLock<ObjectLog>,
+    states: RwLock<StateTable>,
     subscribers: Mutex<Vec<Subscriber>>,
     /// Raw pub/sub (messagebox, logs): (pattern, sender).
     raw_subscribers: Mutex<Vec<RawSubscriber>>,
@@ -91,14 +125,21 @@ impl EmbeddedStore {
     /// A store without persistence (tests, demos).
     pub fn in_memory() -> EmbeddedStore {
         EmbeddedStore {
-            inner: Arc::new(Inner::new(BTreeMap::new(), BTreeMap::new(), None)),
+            inner: Arc::new(Inner::new(
+                IdTable::new(),
+                ObjectLog::in_memory(),
+                StateTable::default(),
+                None,
+            )),
         }
     }
 
-    /// Open (or create) the store in `data_dir`, loading `objects.json` and `states.json`.
+    /// Open (or create) the store in `data_dir`: index `objects.jsonl` (importing the
+    /// `objects.json` of an earlier version), load `states.json`.
     ///
-    /// A file that cannot be parsed is renamed to `<name>.corrupt-<ms>` with a warning and
-    /// that part of the store starts empty; an unreadable directory is an error.
+    /// A states file that cannot be parsed is renamed to `<name>.corrupt-<ms>` with a
+    /// warning and the states start empty; an object record torn by a crash is cut off;
+    /// an unreadable directory is an error.
     pub fn open(data_dir: &Path) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Io(format!(
@@ -106,8 +147,20 @@ impl EmbeddedStore {
                 data_dir.display()
             ))
         })?;
-        let objects = persist::load::<Box<RawValue>>(&data_dir.join(OBJECTS_FILE))?;
-        let states = persist::load(&data_dir.join(STATES_FILE))?;
+        let log_path = data_dir.join(OBJECTS_FILE);
+        import_legacy_objects(data_dir, &log_path)?;
+        let ids = IdTable::new();
+        let mut objects = ObjectLog::open(&log_path, &mut ids.write())?;
+        if objects.wants_compaction() {
+            objects.compact()?;
+        }
+        let mut states = StateTable::default();
+        persist::load_states(
+            &data_dir.join(STATES_FILE),
+            &mut ids.write(),
+            ids.strings(),
+            &mut states,
+        )?;
         tracing::info!(
             dir = %data_dir.display(),
             objects = objects.len(),
@@ -122,7 +175,7 @@ impl EmbeddedStore {
             wake: Mutex::new(tx),
             save_lock: Mutex::new(()),
         };
-        let inner = Arc::new(Inner::new(objects, states, Some(disk)));
+        let inner = Arc::new(Inner::new(ids, objects, states, Some(disk)));
         let worker = Arc::clone(&inner);
         // A plain thread, not a tokio task: opening works outside a runtime and file I/O
         // never occupies a runtime worker.
@@ -141,6 +194,33 @@ impl EmbeddedStore {
     /// Number of objects written since this store was created or opened.
     pub fn object_write_count(&self) -> u64 {
         self.inner.object_write_count.load(Ordering::Relaxed)
+    }
+
+    /// What the store holds in memory, for the benches' account of where memory goes.
+    pub fn memory(&self) -> StoreMemory {
+        let objects = read(&self.inner.objects);
+        let states = read(&self.inner.states);
+        let (strings, string_bytes) = self.inner.ids.strings().heap_bytes();
+        let ids = self.inner.ids.read();
+        StoreMemory {
+            ids: ids.len(),
+            id_bytes: ids.heap_bytes(),
+            objects: objects.len(),
+            object_bytes: objects.heap_bytes(),
+            objects_file_bytes: objects.file_len(),
+            states: states.len(),
+            state_bytes: states.heap_bytes(),
+            strings,
+            string_bytes,
+        }
+    }
+
+    /// Rewrite the objects log with the live records only, now (it is done by itself
+    /// when most of the file is dead records).
+    pub fn compact(&self) -> Result<(), StoreError> {
+        let mut log = write(&self.inner.objects);
+        log.sync()?;
+        log.compact()
     }
 
     /// Number of live subscriptions (those whose receiver was dropped are pruned on the
@@ -162,12 +242,9 @@ impl Drop for Inner {
 }
 
 impl Inner {
-    fn new(
-        objects: BTreeMap<String, Box<RawValue>>,
-        states: BTreeMap<String, IobState>,
-        disk: Option<Disk>,
-    ) -> Inner {
+    fn new(ids: Arc<IdTable>, objects: ObjectLog, states: StateTable, disk: Option<Disk>) -> Inner {
         Inner {
+            ids,
             objects: RwLock::new(objects),
             states: RwLock::new(states),
             subscribers: Mutex::new(Vec::new()),
@@ -278,18 +355,28 @@ impl Inner {
             return Ok(());
         };
         let _guard = lock(&disk.save_lock);
-        // Serialised under the read lock into one buffer (objects are JSON text already:
-        // a copy), written without it: no clone of the maps.
         if disk.dirty_objects.swap(false, Ordering::AcqRel) {
-            let text = persist::serialise(&*read(&self.objects));
-            if let Err(e) = text.and_then(|t| persist::save(&disk.dir.join(OBJECTS_FILE), &t)) {
+            let mut log = write(&self.objects);
+            let synced = log.sync().and_then(|()| {
+                if log.wants_compaction() {
+                    let before = log.file_len();
+                    log.compact()?;
+                    tracing::debug!(before, after = log.file_len(), "objects log compacted");
+                }
+                Ok(())
+            });
+            if let Err(e) = synced {
                 disk.dirty_objects.store(true, Ordering::Release);
                 return Err(e);
             }
         }
         if disk.dirty_states.swap(false, Ordering::AcqRel) {
-            let text = persist::serialise(&*read(&self.states));
-            if let Err(e) = text.and_then(|t| persist::save(&disk.dir.join(STATES_FILE), &t)) {
+            // Streamed into the temp file under the read lock: no copy of the states.
+            let saved = persist::save_with(&disk.dir.join(STATES_FILE), |w| {
+                let states = read(&self.states);
+                states.write_json(&self.ids.read(), w)
+            });
+            if let Err(e) = saved {
                 disk.dirty_states.store(true, Ordering::Release);
                 return Err(e);
             }
@@ -298,38 +385,71 @@ impl Inner {
     }
 }
 
-/// Entries of `map` whose key matches `pattern`, scanning only the range of the pattern's
-/// literal prefix.
-fn matching<T: Clone>(map: &BTreeMap<String, T>, pattern: &str) -> BTreeMap<String, T> {
-    matching_as(map, pattern, |v| Some(v.clone()))
-}
-
-/// [`matching`], converting each value (`None` leaves the entry out).
-fn matching_as<T, U>(
-    map: &BTreeMap<String, T>,
+/// The ids among `candidates` that match `pattern` and that `keep` wants (it is asked
+/// for an exact id too), with their names, by name. Only ids within the deepest interned
+/// prefix of the pattern's literal part are named and matched.
+fn matching(
+    ids: &Ids,
     pattern: &str,
-    convert: impl Fn(&T) -> Option<U>,
-) -> BTreeMap<String, U> {
+    candidates: impl Iterator<Item = Id>,
+    keep: impl Fn(Id) -> bool,
+) -> Vec<(String, Id)> {
     let prefix = pattern.split('*').next().unwrap_or("");
     if prefix.len() == pattern.len() {
         // No wildcard: an exact id.
-        return map
-            .get_key_value(pattern)
-            .and_then(|(k, v)| Some((k.clone(), convert(v)?)))
-            .into_iter()
-            .collect();
+        return match ids.lookup(pattern) {
+            Some(id) if keep(id) => vec![(pattern.to_string(), id)],
+            _ => Vec::new(),
+        };
     }
-    map.range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
-        .take_while(|(k, _)| k.starts_with(prefix))
-        .filter(|(k, _)| pattern_matches(pattern, k))
-        .filter_map(|(k, v)| Some((k.clone(), convert(v)?)))
-        .collect()
+    let root = ids.deepest_prefix(prefix);
+    let mut out = Vec::new();
+    for id in candidates {
+        if root.is_some_and(|r| !ids.is_within(id, r)) || !keep(id) {
+            continue;
+        }
+        let name = ids.name(id);
+        if pattern_matches(pattern, &name) {
+            out.push((name, id));
+        }
+    }
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Move the objects of an earlier version's `objects.json` into a new log, then remove it.
+/// Written to a temp file and renamed: a crash before the removal imports it again.
+fn import_legacy_objects(dir: &Path, log_path: &Path) -> Result<(), StoreError> {
+    let legacy = dir.join(LEGACY_OBJECTS_FILE);
+    if !legacy.exists() {
+        return Ok(());
+    }
+    let objects = persist::load::<Box<RawValue>>(&legacy)?;
+    let tmp = log_path.with_extension("jsonl.import");
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let ids = IdTable::new();
+        let mut log = ObjectLog::open(&tmp, &mut ids.write())?;
+        let texts = objects
+            .into_iter()
+            .map(|(id, raw)| (ids.intern(&id), String::from(Box::<str>::from(raw))))
+            .collect();
+        log.put(texts)?;
+        log.sync()?;
+    }
+    std::fs::rename(&tmp, log_path)
+        .map_err(|e| StoreError::Io(format!("cannot rename {}: {e}", tmp.display())))?;
+    persist::sync_dir(log_path);
+    // Gone only once the log is in place (a missing file is already gone).
+    let _ = std::fs::remove_file(&legacy);
+    tracing::info!("moved {} into {}", legacy.display(), log_path.display());
+    Ok(())
 }
 
 /// An object from its stored text. The store wrote the text itself, so a failure is a
 /// bug: logged, and the object left out rather than a panic.
-fn parse_object(raw: &RawValue) -> Option<IobObject> {
-    serde_json::from_str(raw.get())
+fn parse_object(raw: &str) -> Option<IobObject> {
+    serde_json::from_str(raw)
         .map_err(|e| tracing::error!("embedded store: a stored object does not parse: {e}"))
         .ok()
 }
@@ -348,9 +468,11 @@ fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn get_object(&self, id: &str) -> Result<Option<IobObject>, StoreError> {
-        Ok(read(&self.inner.objects)
-            .get(id)
-            .and_then(|raw| parse_object(raw)))
+        let Some(id) = self.inner.ids.lookup(id) else {
+            return Ok(None);
+        };
+        let text = read(&self.inner.objects).get(id)?;
+        Ok(text.and_then(|t| parse_object(&t)))
     }
 
     async fn set_objects(&self, objects: Vec<IobObject>) -> Result<(), StoreError> {
@@ -360,30 +482,34 @@ impl Store for EmbeddedStore {
         self.inner
             .object_write_count
             .fetch_add(objects.len() as u64, Ordering::Relaxed);
-        // Serialised before the lock is taken.
+        // Serialised and interned before the lock is taken.
+        let ids = self
+            .inner
+            .ids
+            .intern_all(objects.iter().map(|o| o.id.as_str()));
         let mut texts = Vec::with_capacity(objects.len());
-        for obj in objects {
-            let text = serde_json::value::to_raw_value(&obj)
+        for (obj, id) in objects.iter().zip(ids) {
+            let text = serde_json::to_string(obj)
                 .map_err(|e| StoreError::Io(format!("cannot serialise {}: {e}", obj.id)))?;
-            texts.push((obj.id, text));
+            texts.push((id, text));
         }
-        {
-            let mut map = write(&self.inner.objects);
-            for (id, text) in texts {
-                map.insert(id, text);
-            }
-        }
+        drop(objects);
+        write(&self.inner.objects).put(texts)?;
         self.inner.mark_dirty(false);
         Ok(())
     }
 
     async fn del_objects(&self, ids: &[String]) -> Result<(), StoreError> {
-        let removed = {
-            let mut map = write(&self.inner.objects);
+        let found: Vec<(&str, Id)> = {
+            let table = self.inner.ids.read();
             ids.iter()
-                .filter(|id| map.remove(id.as_str()).is_some())
-                .count()
+                .filter_map(|name| Some((name.as_str(), table.lookup(name)?)))
+                .collect()
         };
+        if found.is_empty() {
+            return Ok(());
+        }
+        let removed = write(&self.inner.objects).delete(&found)?;
         if removed > 0 {
             self.inner.mark_dirty(false);
         }
@@ -391,13 +517,48 @@ impl Store for EmbeddedStore {
     }
 
     async fn objects(&self, pattern: &str) -> Result<BTreeMap<String, IobObject>, StoreError> {
-        Ok(matching_as(&read(&self.inner.objects), pattern, |raw| {
-            parse_object(raw)
-        }))
+        let texts = {
+            let log = read(&self.inner.objects);
+            let found = {
+                let ids = self.inner.ids.read();
+                matching(&ids, pattern, log.ids(), |id| log.contains(id))
+            };
+            let mut texts = Vec::with_capacity(found.len());
+            for (name, id) in found {
+                if let Some(t) = log.get(id)? {
+                    texts.push((name, t));
+                }
+            }
+            texts
+        };
+        Ok(texts
+            .into_iter()
+            .filter_map(|(name, t)| Some((name, parse_object(&t)?)))
+            .collect())
+    }
+
+    async fn object_digests(&self, pattern: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        // One object parsed at a time: a restart of a large home never holds them all.
+        let log = read(&self.inner.objects);
+        let found = {
+            let ids = self.inner.ids.read();
+            matching(&ids, pattern, log.ids(), |id| log.contains(id))
+        };
+        let mut out = Vec::with_capacity(found.len());
+        for (name, id) in found {
+            if let Some(o) = log.get(id)?.and_then(|t| parse_object(&t)) {
+                out.push((name, super::object_digest(&o)));
+            }
+        }
+        Ok(out)
     }
 
     async fn get_state(&self, id: &str) -> Result<Option<IobState>, StoreError> {
-        Ok(read(&self.inner.states).get(id).cloned())
+        let Some(id) = self.inner.ids.lookup(id) else {
+            return Ok(None);
+        };
+        let states = read(&self.inner.states);
+        Ok(states.get(id).map(|s| states.state(s)))
     }
 
     async fn set_states(&self, states: Vec<(String, IobState)>) -> Result<(), StoreError> {
@@ -405,12 +566,16 @@ impl Store for EmbeddedStore {
             return Ok(());
         }
         let n = states.len() as u64;
+        let ids = self
+            .inner
+            .ids
+            .intern_all(states.iter().map(|(id, _)| id.as_str()));
         {
             let mut map = write(&self.inner.states);
             let mut subs = lock(&self.inner.subscribers);
-            for (id, state) in states {
-                self.inner.notify(&mut subs, &id, Some(&state));
-                map.insert(id, state);
+            for ((name, state), id) in states.into_iter().zip(ids) {
+                self.inner.notify(&mut subs, &name, Some(&state));
+                map.insert(id, state, self.inner.ids.strings());
             }
         }
         self.inner.write_count.fetch_add(n, Ordering::Relaxed);
@@ -422,14 +587,18 @@ impl Store for EmbeddedStore {
         if ids.is_empty() {
             return Ok(());
         }
+        let found: Vec<Option<Id>> = {
+            let table = self.inner.ids.read();
+            ids.iter().map(|name| table.lookup(name)).collect()
+        };
         let removed = {
             let mut map = write(&self.inner.states);
             let mut subs = lock(&self.inner.subscribers);
             let mut removed = 0;
-            for id in ids {
+            for (name, id) in ids.iter().zip(found) {
                 // Announced even when absent, as js-controller publishes `null` on every delete.
-                removed += usize::from(map.remove(id.as_str()).is_some());
-                self.inner.notify(&mut subs, id, None);
+                removed += usize::from(id.is_some_and(|id| map.remove(id)));
+                self.inner.notify(&mut subs, name, None);
             }
             removed
         };
@@ -440,7 +609,17 @@ impl Store for EmbeddedStore {
     }
 
     async fn states(&self, pattern: &str) -> Result<BTreeMap<String, IobState>, StoreError> {
-        Ok(matching(&read(&self.inner.states), pattern))
+        let states = read(&self.inner.states);
+        let found = {
+            let ids = self.inner.ids.read();
+            matching(&ids, pattern, states.iter().map(|(id, _)| id), |id| {
+                states.get(id).is_some()
+            })
+        };
+        Ok(found
+            .into_iter()
+            .filter_map(|(name, id)| Some((name, states.state(states.get(id)?))))
+            .collect())
     }
 
     fn subscribe(&self, sub: Subscription) -> mpsc::UnboundedReceiver<StateChange> {
@@ -449,11 +628,17 @@ impl Store for EmbeddedStore {
         // every write is either among the replayed states or announced afterwards.
         let states = read(&self.inner.states);
         if sub.only_unacked {
-            for (id, st) in states.iter() {
-                if !st.ack && pattern_matches(&sub.pattern, id) {
+            let waiting = {
+                let ids = self.inner.ids.read();
+                matching(&ids, &sub.pattern, states.iter().map(|(id, _)| id), |id| {
+                    states.get(id).is_some_and(|st| !st.ack)
+                })
+            };
+            for (name, id) in waiting {
+                if let Some(st) = states.get(id) {
                     let _ = tx.send(StateChange {
-                        id: id.clone(),
-                        state: Some(st.clone()),
+                        id: name,
+                        state: Some(states.state(st)),
                         replayed: true,
                     });
                 }
@@ -480,6 +665,10 @@ impl Store for EmbeddedStore {
             state_writes: self.write_count(),
             object_writes: self.object_write_count(),
         })
+    }
+
+    fn ids(&self) -> Option<Arc<IdTable>> {
+        Some(Arc::clone(&self.inner.ids))
     }
 }
 

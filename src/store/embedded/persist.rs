@@ -1,14 +1,17 @@
-//! Reading and atomically writing one JSON map file of the embedded store.
+//! Reading and atomically writing one JSON map file of the embedded store (`states.json`,
+//! and the `objects.json` of earlier versions, read once to move into the object log).
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
+use super::states::{Load, StateTable};
 use crate::iobroker::now_ms;
+use crate::store::compact::Strings;
+use crate::store::ids::Ids;
 use crate::store::StoreError;
 
 /// Load the map in `path`. Missing file: empty. Unparsable file: moved aside to
@@ -27,27 +30,68 @@ pub(super) fn load<T: DeserializeOwned>(path: &Path) -> Result<BTreeMap<String, 
     match serde_json::from_slice(&bytes) {
         Ok(map) => Ok(map),
         Err(parse_err) => {
-            let aside = aside_name(path);
-            fs::rename(path, &aside).map_err(|e| {
-                StoreError::Io(format!(
-                    "{} is corrupt ({parse_err}) and could not be moved aside to {}: {e}",
-                    path.display(),
-                    aside.display()
-                ))
-            })?;
-            tracing::warn!(
-                "{} is corrupt ({parse_err}); moved it to {} and starting with an empty {}",
-                path.display(),
-                aside.display(),
-                if path.ends_with(super::OBJECTS_FILE) {
-                    "object tree"
-                } else {
-                    "set of states"
-                },
-            );
+            move_aside(path, &parse_err)?;
             Ok(BTreeMap::new())
         }
     }
+}
+
+/// Load the states in `path` into `table`, one at a time. Missing file: nothing. Unparsable
+/// file: moved aside as [`load`] does, and the table left empty.
+pub(super) fn load_states(
+    path: &Path,
+    ids: &mut Ids,
+    strings: &Strings,
+    table: &mut StateTable,
+) -> Result<(), StoreError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(StoreError::Io(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, file));
+    let loaded = serde::de::DeserializeSeed::deserialize(
+        Load {
+            ids,
+            strings,
+            table,
+        },
+        &mut de,
+    )
+    .and_then(|()| de.end());
+    if let Err(parse_err) = loaded {
+        *table = StateTable::default();
+        move_aside(path, &parse_err)?;
+    }
+    Ok(())
+}
+
+/// Move a corrupt file aside to `<name>.corrupt-<ms>` with a warning.
+fn move_aside(path: &Path, parse_err: &dyn std::fmt::Display) -> Result<(), StoreError> {
+    let aside = aside_name(path);
+    fs::rename(path, &aside).map_err(|e| {
+        StoreError::Io(format!(
+            "{} is corrupt ({parse_err}) and could not be moved aside to {}: {e}",
+            path.display(),
+            aside.display()
+        ))
+    })?;
+    tracing::warn!(
+        "{} is corrupt ({parse_err}); moved it to {} and starting with an empty {}",
+        path.display(),
+        aside.display(),
+        if path.ends_with(super::LEGACY_OBJECTS_FILE) {
+            "object tree"
+        } else {
+            "set of states"
+        },
+    );
+    Ok(())
 }
 
 fn aside_name(path: &Path) -> PathBuf {
@@ -65,23 +109,23 @@ fn aside_name(path: &Path) -> PathBuf {
     }
 }
 
-/// `map` as the JSON text of a file.
-pub(super) fn serialise<T: Serialize>(map: &BTreeMap<String, T>) -> Result<Vec<u8>, StoreError> {
-    let mut text = serde_json::to_vec(map)
-        .map_err(|e| StoreError::Io(format!("cannot serialise the store: {e}")))?;
-    text.push(b'\n');
-    Ok(text)
-}
-
-/// Write `text` to `path` atomically: a temp file in the same directory, synced, then
-/// renamed over the old file; a crash leaves either the old or the new file.
-pub(super) fn save(path: &Path, text: &[u8]) -> Result<(), StoreError> {
+/// Write a file atomically: `write` fills a temp file in the same directory (owner-only),
+/// which is synced, then renamed over the old file; a crash leaves either the old or the
+/// new file.
+pub(super) fn save_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), StoreError> {
     let tmp = path.with_extension("json.tmp");
     let io_err =
         |what: &str, e: io::Error| StoreError::Io(format!("{what} {}: {e}", tmp.display()));
-    let file = File::create(&tmp).map_err(|e| io_err("cannot create", e))?;
+    let mut o = OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let file = o.open(&tmp).map_err(|e| io_err("cannot create", e))?;
     let mut w = BufWriter::with_capacity(1 << 16, file);
-    w.write_all(text).map_err(|e| io_err("cannot write", e))?;
+    write(&mut w).map_err(|e| io_err("cannot write", e))?;
     let file = w
         .into_inner()
         .map_err(|e| io_err("cannot write", e.into_error()))?;
@@ -94,12 +138,19 @@ pub(super) fn save(path: &Path, text: &[u8]) -> Result<(), StoreError> {
             path.display()
         ))
     })?;
-    // Make the rename itself durable (best effort: not every platform can open a directory).
+    sync_dir(path);
+    Ok(())
+}
+
+/// Make a rename in the directory of `path` durable (best effort: not every platform can
+/// open a directory).
+pub(super) fn sync_dir(path: &Path) {
     #[cfg(unix)]
     if let Some(dir) = path.parent() {
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
     }
-    Ok(())
+    #[cfg(not(unix))]
+    let _ = path;
 }
