@@ -61,9 +61,12 @@ pub fn event_parser(data: &[u8]) {
         let mut values = Vec::new();
         let add = |snap: tree::TreeSnapshot| check_tree(&snap.objects, &snap.values, true);
         match ev {
-            PushEvent::DeviceChanged(d) => {
+            PushEvent::DeviceChanged(report) => {
+                let Ok(d) = report.into_device() else {
+                    panic!("a device report that was accepted must parse");
+                };
                 add(tree::device(NS, &d, &state.groups));
-                state.devices.insert(d.id.clone(), *d);
+                state.devices.insert(d.id.clone(), d);
             }
             PushEvent::GroupChanged(g) => {
                 add(tree::group(NS, &g));

@@ -39,6 +39,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use crate::cloud::report::Applied;
 use crate::cloud::{CloudEvent, CurrentState, PushEvent, Transport};
 use crate::iobroker::now_ms;
 use crate::store::{StateChange, Store, StoreError, Subscription};
@@ -364,11 +365,37 @@ impl Runtime {
         release_freed_memory();
     }
 
+    /// The event path of nearly every event: a device report applied to the stored device
+    /// field by field (only what differs is parsed), and the changed values written.
+    /// None when the report must be parsed whole: no model yet, a new device, or one
+    /// whose objects change (its unknown types and mismatches are reported then; a
+    /// report applied here has the types and value kinds reported before).
+    async fn apply_report(&mut self, report: &crate::cloud::DeviceReport) -> Option<()> {
+        let model = self.model.as_mut()?;
+        let stored = model.devices.get_mut(&report.id)?;
+        let Applied::Fields(changes) = report.apply_to(stored) else {
+            return None;
+        };
+        if changes.is_empty() {
+            return Some(());
+        }
+        let ns = &self.opts.namespace;
+        let snap =
+            tree::device_changes_by(self.opts.convention, ns, stored, &changes, &model.groups);
+        let reach_changed = changes.iter().any(|c| c.field == "unreach")
+            && note_reachability(&mut self.unreachable, stored);
+        let prefix = reach_changed.then(|| format!("{}.", tree::ids::device(ns, &report.id)));
+        self.apply(snap).await;
+        if let Some(prefix) = prefix {
+            self.requalify(&prefix).await;
+        }
+        Some(())
+    }
+
     async fn on_push(&mut self, ev: PushEvent) {
         let ns = self.opts.namespace.clone();
         let conv = self.opts.convention;
         match &ev {
-            PushEvent::DeviceChanged(d) => self.report_unknown_device(d),
             PushEvent::GroupChanged(g) => {
                 self.report_unknown("group", &g.group_type, &g.id);
                 self.report_mismatches(tree::check::group(g));
@@ -376,12 +403,31 @@ impl Runtime {
             PushEvent::HomeChanged(h) => self.report_mismatches(tree::check::home(h)),
             _ => {}
         }
+        let ev = match ev {
+            PushEvent::DeviceChanged(report) => match self.apply_report(&report).await {
+                Some(()) => return,
+                None => match report.into_device() {
+                    Ok(d) => {
+                        self.report_unknown_device(&d);
+                        PushEvent::DeviceChanged(Box::new(crate::cloud::DeviceReport::parsed(d)))
+                    }
+                    Err(e) => {
+                        error!("a device report could not be read: {e}");
+                        return;
+                    }
+                },
+            },
+            ev => ev,
+        };
         let Some(model) = self.model.as_mut() else {
             debug!("event before the first snapshot ignored (the snapshot will carry it)");
             return;
         };
         match ev {
-            PushEvent::DeviceChanged(mut d) => {
+            PushEvent::DeviceChanged(report) => {
+                let Ok(mut d) = report.into_device() else {
+                    return; // parsed just above
+                };
                 // The HCU sometimes reports a device without its channels (users report it;
                 // hcu-connect-api.md): that says nothing about them, so they stay. Every
                 // real device has at least channel 0, so an empty map is such a report.
@@ -390,8 +436,8 @@ impl Runtime {
                         d.channels = old.channels.clone();
                     }
                 }
-                // A report that keeps the device's objects (nearly all) yields only the
-                // values of the fields that changed.
+                // A report that keeps the device's objects yields only the values of the
+                // fields that changed.
                 let snap = match model.devices.get(&d.id) {
                     Some(old) if tree::same_objects(old, &d) => {
                         tree::device_changes_in(conv, &ns, &d, old, &model.groups)
@@ -400,7 +446,7 @@ impl Runtime {
                 };
                 let reach_changed = note_reachability(&mut self.unreachable, &d);
                 let prefix = format!("{}.", tree::ids::device(&ns, &d.id));
-                model.devices.insert(d.id.clone(), *d);
+                model.devices.insert(d.id.clone(), d);
                 self.apply(snap).await;
                 if reach_changed {
                     self.requalify(&prefix).await;

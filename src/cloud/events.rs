@@ -10,6 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::model::{Client, Device, Group, Home};
+use super::report::DeviceReport;
 
 /// A button press, door bell or similar event of a channel (`DEVICE_CHANNEL_EVENT`).
 #[derive(Debug, Clone, PartialEq)]
@@ -25,8 +26,9 @@ pub struct ChannelEvent {
 /// One pushed event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PushEvent {
-    /// `DEVICE_ADDED` or `DEVICE_CHANGED`: the full device.
-    DeviceChanged(Box<Device>),
+    /// `DEVICE_ADDED` or `DEVICE_CHANGED`: the full device, kept as its text and applied
+    /// to the model field by field ([`DeviceReport`]).
+    DeviceChanged(Box<DeviceReport>),
     /// `DEVICE_REMOVED`.
     DeviceRemoved(String),
     /// `GROUP_ADDED` or `GROUP_CHANGED`: the full group.
@@ -119,10 +121,14 @@ fn parse_raw_event(raw: &RawValue) -> Result<PushEvent, String> {
     }) = serde_json::from_str::<Head<'_>>(raw.get())
     {
         if kind == "DEVICE_CHANGED" || kind == "DEVICE_ADDED" {
-            // A strict read first (the common case); a device with a field of the wrong
-            // type goes the lenient way below, which repairs and reports it.
-            if let Ok(d) = serde_json::from_str(device.get()) {
-                return Ok(PushEvent::DeviceChanged(Box::new(d)));
+            // The common case: kept as text, its fields located, none parsed yet.
+            if let Some(r) = DeviceReport::from_text(device.get()) {
+                return Ok(PushEvent::DeviceChanged(Box::new(r)));
+            }
+            // Text the spans cannot describe: a strict read; a device with a field of the
+            // wrong type goes the lenient way below, which repairs and reports it.
+            if let Ok(d) = serde_json::from_str::<Device>(device.get()) {
+                return Ok(PushEvent::DeviceChanged(Box::new(DeviceReport::parsed(d))));
             }
         }
     }
@@ -157,7 +163,9 @@ fn parse_event(ev: &Value) -> Result<PushEvent, String> {
         .and_then(Value::as_str)
         .ok_or("no pushEventType")?;
     Ok(match kind {
-        "DEVICE_ADDED" | "DEVICE_CHANGED" => PushEvent::DeviceChanged(typed(ev, "device")?),
+        "DEVICE_ADDED" | "DEVICE_CHANGED" => {
+            PushEvent::DeviceChanged(Box::new(DeviceReport::parsed(*typed(ev, "device")?)))
+        }
         "DEVICE_REMOVED" => PushEvent::DeviceRemoved(removed_id(ev, "device")?),
         "GROUP_ADDED" | "GROUP_CHANGED" => PushEvent::GroupChanged(typed(ev, "group")?),
         "GROUP_REMOVED" => PushEvent::GroupRemoved(removed_id(ev, "group")?),

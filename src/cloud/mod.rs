@@ -13,6 +13,7 @@ pub mod lenient;
 pub mod lookup;
 pub mod model;
 pub mod pairing;
+pub mod report;
 pub mod rest;
 pub mod stream;
 
@@ -27,6 +28,7 @@ pub use endpoints::CONTROL_PATHS;
 pub use error::CloudError;
 pub use events::{ChannelEvent, PushEvent};
 pub use model::{Channel, Client, CurrentState, Device, Group, Home};
+pub use report::DeviceReport;
 
 /// The lookup service of the real cloud.
 pub const DEFAULT_LOOKUP_URL: &str = "https://lookup.homematic.com:48335/getHost";

@@ -205,9 +205,57 @@ pub fn device_in(
     device_into(TreeSnapshot::new(conv), ns, d, None, groups)
 }
 
+/// Which fields of a device are new since its previous version: what a values-only pass
+/// over the device ([`device_changes`], [`device_changes_by`]) writes.
+pub trait Changes {
+    /// Whether the device-level field `field` changed.
+    fn device_field(&self, field: &str) -> bool;
+    /// Whether any field of the channel `key` may have changed.
+    fn channel(&self, key: &str) -> bool;
+    /// Whether the field `field` of the channel `key` changed.
+    fn channel_field(&self, key: &str, field: &str) -> bool;
+}
+
+/// The changes between two versions of a device, field by field.
+struct Against<'a> {
+    new: &'a Device,
+    old: &'a Device,
+}
+
+impl Changes for Against<'_> {
+    fn device_field(&self, field: &str) -> bool {
+        self.old.fields.get(field) != self.new.fields.get(field)
+    }
+    fn channel(&self, _key: &str) -> bool {
+        true
+    }
+    fn channel_field(&self, key: &str, field: &str) -> bool {
+        let new = self.new.channels.get(key).and_then(|c| c.fields.get(field));
+        self.old
+            .channels
+            .get(key)
+            .is_none_or(|o| o.fields.get(field) != new)
+    }
+}
+
+/// The fields a device report changed, as [`crate::cloud::DeviceReport::apply_to`]
+/// lists them.
+impl Changes for Vec<crate::cloud::report::FieldChange<'_>> {
+    fn device_field(&self, field: &str) -> bool {
+        self.iter().any(|c| c.channel.is_none() && c.field == field)
+    }
+    fn channel(&self, key: &str) -> bool {
+        self.iter().any(|c| c.channel == Some(key))
+    }
+    fn channel_field(&self, key: &str, field: &str) -> bool {
+        self.iter()
+            .any(|c| c.channel == Some(key) && c.field == field)
+    }
+}
+
 /// The values of a device report that differ from the device's previous version `old`,
 /// and no objects: the event path, when [`same_objects`] says the objects stay as they
-/// are. Parsing the report is then most of what an unchanged field costs.
+/// are.
 pub fn device_changes(
     ns: &str,
     d: &Device,
@@ -225,7 +273,25 @@ pub fn device_changes_in(
     old: &Device,
     groups: &IndexMap<String, Group>,
 ) -> TreeSnapshot {
-    device_into(TreeSnapshot::values_only(conv), ns, d, Some(old), groups)
+    device_changes_by(conv, ns, d, &Against { new: d, old }, groups)
+}
+
+/// The values of the fields of `d` that `changes` names, and no objects: the event path
+/// when a report was applied to the model field by field (its objects stay as they are).
+pub fn device_changes_by(
+    conv: Convention,
+    ns: &str,
+    d: &Device,
+    changes: &dyn Changes,
+    groups: &IndexMap<String, Group>,
+) -> TreeSnapshot {
+    device_into(
+        TreeSnapshot::values_only(conv),
+        ns,
+        d,
+        Some(changes),
+        groups,
+    )
 }
 
 /// Whether two versions of a device map to the same objects: the same type, label,
@@ -237,7 +303,9 @@ pub fn same_objects(a: &Device, b: &Device) -> bool {
     fn same_fields(a: &Map<String, Value>, b: &Map<String, Value>, by_value: &[&str]) -> bool {
         a.len() == b.len()
             && a.iter().zip(b).all(|((ka, va), (kb, vb))| {
-                ka == kb && kind(va) == kind(vb) && (!by_value.contains(&ka.as_str()) || va == vb)
+                ka == kb
+                    && json_kind(va) == json_kind(vb)
+                    && (!by_value.contains(&ka.as_str()) || va == vb)
             })
     }
     a.device_type == b.device_type
@@ -254,8 +322,9 @@ pub fn same_objects(a: &Device, b: &Device) -> bool {
             })
 }
 
-/// The JSON kind of a value: what an unknown field's object depends on.
-fn kind(v: &Value) -> u8 {
+/// The JSON kind of a value (null, boolean, number, string, array, object as 0 to 5):
+/// what an unknown field's object depends on.
+pub fn json_kind(v: &Value) -> u8 {
     match v {
         Value::Null => 0,
         Value::Bool(_) => 1,
@@ -266,12 +335,12 @@ fn kind(v: &Value) -> u8 {
     }
 }
 
-/// [`device`] into `out`; with `old`, only the fields whose value differs from it.
+/// [`device`] into `out`; with `changes` (values only), only the fields it names.
 fn device_into(
     mut out: TreeSnapshot,
     ns: &str,
     d: &Device,
-    old: Option<&Device>,
+    old: Option<&dyn Changes>,
     groups: &IndexMap<String, Group>,
 ) -> TreeSnapshot {
     let base = ids::device(ns, &d.id);
@@ -290,7 +359,7 @@ fn device_into(
         push_field(&mut out, &info, "label", &Value::String(label()), None);
     }
     for (k, v) in &d.fields {
-        if old.and_then(|o| o.fields.get(k)) != Some(v) {
+        if old.is_none_or(|o| o.device_field(k)) {
             let kind = catalog::DEVICE_INFO.iter().find(|f| f.name == k);
             push_mapped(&mut out, &info, k, v, None, kind.map(|f| f.kind));
         }
@@ -307,8 +376,9 @@ fn device_into(
     let channels = format!("{base}.channels");
     out.push_object(|| folder(&channels, "Channels"));
     for (key, ch) in &d.channels {
-        let old_fields = old.and_then(|o| o.channels.get(key)).map(|c| &c.fields);
-        channel(&mut out, &channels, key, ch, old_fields, groups);
+        if old.is_none_or(|o| o.channel(key)) {
+            channel(&mut out, &channels, key, ch, old, groups);
+        }
     }
     let key_pad = |c: &Channel| events::HMIP_CODE_CHANNEL_TYPES.contains(&c.channel_type.as_str());
     if d.channels.values().any(key_pad) {
@@ -317,14 +387,14 @@ fn device_into(
     out
 }
 
-/// A channel's objects and values into `out`; with `old`, only the fields whose value
-/// differs from it.
+/// A channel's objects and values into `out`; with `old` (values only), only the fields
+/// it names.
 fn channel(
     out: &mut TreeSnapshot,
     channels_id: &str,
     key: &str,
     ch: &Channel,
-    old: Option<&Map<String, Value>>,
+    old: Option<&dyn Changes>,
     groups: &IndexMap<String, Group>,
 ) {
     let id = format!("{channels_id}.{}", ids::segment(key));
@@ -358,7 +428,7 @@ fn channel(
                     .any(|gid| groups.get(gid).is_some_and(|g| g.group_type == group_type))
             })
     };
-    let changed = |field: &str| old.is_none_or(|o| o.get(field) != ch.fields.get(field));
+    let changed = |field: &str| old.is_none_or(|o| o.channel_field(key, field));
     push_fields_with(
         out,
         &id,
