@@ -6,7 +6,7 @@
 //! one: each id is held once in the process) in `Vec`s indexed by it, and values in their
 //! compact form ([`Val`]): a state costs about 56 bytes here, an object 8.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -55,13 +55,23 @@ impl Mirror {
 pub(super) struct States {
     ids: Arc<IdTable>,
     slots: Vec<Option<Mirror>>,
+    /// The states found under a prefix by [`States::under`], while no state is added or
+    /// removed. A device whose reachability flips has its states re-qualified, and
+    /// finding them by scanning every slot was the event path's largest cost; a device's
+    /// list costs 4 bytes a state, and at most [`UNDER_CACHED`] lists are kept.
+    under_cache: HashMap<Id, Vec<Id>>,
 }
+
+/// How many prefixes [`States::under`] remembers (devices that flip reachability often):
+/// about 100 KB at most.
+const UNDER_CACHED: usize = 256;
 
 impl States {
     pub(super) fn new(ids: Arc<IdTable>) -> States {
         States {
             ids,
             slots: Vec::new(),
+            under_cache: HashMap::new(),
         }
     }
 
@@ -85,27 +95,74 @@ impl States {
     }
 
     pub(super) fn insert(&mut self, id: &str, m: Mirror) {
-        *slot(&mut self.slots, self.ids.intern(id), || None) = Some(m);
+        let i = self.ids.intern(id);
+        self.put(i, m);
+    }
+
+    /// The interned number of a state id (added when new), for the `_at` calls: one
+    /// look-up of the id's text per value written.
+    pub(super) fn intern(&self, id: &str) -> Id {
+        self.ids.intern(id)
+    }
+
+    pub(super) fn at_mut(&mut self, i: Id) -> Option<&mut Mirror> {
+        self.slots.get_mut(i.index()).and_then(Option::as_mut)
+    }
+
+    pub(super) fn put(&mut self, i: Id, m: Mirror) {
+        if slot(&mut self.slots, i, || None).replace(m).is_none() {
+            self.under_cache.clear();
+        }
     }
 
     pub(super) fn remove(&mut self, id: &str) -> Option<Mirror> {
         let i = self.slot(id)?;
-        self.slots.get_mut(i.index()).and_then(Option::take)
+        let removed = self.slots.get_mut(i.index()).and_then(Option::take);
+        if removed.is_some() {
+            self.under_cache.clear();
+        }
+        removed
     }
 
     /// The states whose id starts with `prefix` (which ends with a dot), with their ids.
+    /// Call [`States::index_under`] first: it finds them (or knows them already).
     pub(super) fn under(&self, prefix: &str) -> Vec<(String, &Mirror)> {
         let ids = self.ids.read();
-        let Some(root) = ids.lookup(prefix.strip_suffix('.').unwrap_or(prefix)) else {
+        let Some(found) = ids
+            .lookup(prefix.strip_suffix('.').unwrap_or(prefix))
+            .and_then(|root| self.under_cache.get(&root))
+        else {
             return Vec::new();
         };
-        self.slots
+        found
             .iter()
-            .enumerate()
-            .filter_map(|(i, m)| Some((Id::from_index(i), m.as_ref()?)))
-            .filter(|(id, _)| *id != root && ids.is_within(*id, root))
-            .map(|(id, m)| (ids.name(id), m))
+            .filter_map(|id| Some((ids.name(*id), self.slots.get(id.index())?.as_ref()?)))
             .collect()
+    }
+
+    /// Find the states under `prefix` for [`States::under`], unless it knows them.
+    pub(super) fn index_under(&mut self, prefix: &str) {
+        let ids = self.ids.read();
+        let Some(root) = ids.lookup(prefix.strip_suffix('.').unwrap_or(prefix)) else {
+            return;
+        };
+        if !self.under_cache.contains_key(&root) {
+            let found: Vec<Id> = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.is_some())
+                .map(|(i, _)| Id::from_index(i))
+                .filter(|id| *id != root && ids.is_within(*id, root))
+                .collect();
+            if self.under_cache.len() >= UNDER_CACHED {
+                // One goes (whichever the map yields first): cheap, and never all at once.
+                if let Some(k) = self.under_cache.keys().next().copied() {
+                    self.under_cache.remove(&k);
+                }
+            }
+            self.under_cache.insert(root, found);
+        }
     }
 
     /// Number of states and bytes of memory they take (for the benches).
@@ -269,15 +326,18 @@ impl Runtime {
         let mut writes = Vec::new();
         for v in values {
             let q = self.quality(&v.id);
-            let lc = match self.states.get(&v.id) {
+            let at = self.states.intern(&v.id);
+            let (lc, handled) = match self.states.at_mut(at) {
                 Some(m) if m.val.same_as(&v.val) && m.q == q && !m.commanded && !force => continue,
-                Some(m) if m.val.same_as(&v.val) => m.lc,
-                _ => now,
+                Some(m) if m.val.same_as(&v.val) => (m.lc, m.handled.take()),
+                Some(m) => (now, m.handled.take()),
+                None => (now, None),
             };
-            self.awaiting.remove(&v.id);
-            let handled = self.states.get_mut(&v.id).and_then(|m| m.handled.take());
-            self.states.insert(
-                &v.id,
+            if !self.awaiting.is_empty() {
+                self.awaiting.remove(&v.id);
+            }
+            self.states.put(
+                at,
                 Mirror {
                     val: Val::shared(&v.val, self.states.strings()),
                     q,

@@ -62,6 +62,7 @@ impl Runtime {
     /// confirmed value. A pending user command keeps its place; its confirmation brings
     /// the right quality.
     pub(super) async fn requalify(&mut self, prefix: &str) {
+        self.states.index_under(prefix);
         let stale: Vec<tree::TreeValue> = self
             .states
             .under(prefix)

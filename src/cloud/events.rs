@@ -4,7 +4,6 @@
 //! `pushEventType`. Unknown types are kept raw, and one malformed event does not spoil the
 //! others in its message.
 
-use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -73,16 +72,19 @@ pub enum EventParseError {
 ///
 /// Returns the events it could read and, for each event that was malformed, a short reason.
 pub fn parse_message(payload: &[u8]) -> Result<(Vec<PushEvent>, Vec<String>), EventParseError> {
-    // Two steps so that a device report is parsed once, straight into the model: the
-    // message into raw (unparsed) events, then each event by its type.
+    // The message is read once, into its events as raw (unparsed) text; each event is
+    // then read by its type, a device report straight into its spans.
     #[derive(Deserialize)]
     struct Message<'a> {
         #[serde(borrow)]
-        events: Option<&'a RawValue>,
+        events: Option<EventMap<'a>>,
     }
     let msg: Message<'_> =
         serde_json::from_slice(payload).map_err(|e| EventParseError::NotJson(e.to_string()))?;
-    parse_events(msg.events.ok_or(EventParseError::NoEvents)?)
+    match msg.events {
+        Some(EventMap(Some(events))) => Ok(parse_event_list(events)),
+        _ => Err(EventParseError::NoEvents),
+    }
 }
 
 /// Parse an `events` map (`{"0": {...}, "1": {...}}`) as the cloud's websocket message and
@@ -90,10 +92,14 @@ pub fn parse_message(payload: &[u8]) -> Result<(Vec<PushEvent>, Vec<String>), Ev
 ///
 /// Returns the events it could read and, for each event that was malformed, a short reason.
 pub fn parse_events(events: &RawValue) -> Result<(Vec<PushEvent>, Vec<String>), EventParseError> {
-    let events: IndexMap<String, &RawValue> =
-        serde_json::from_str(events.get()).map_err(|_| EventParseError::NoEvents)?;
+    match serde_json::from_str(events.get()) {
+        Ok(EventMap(Some(events))) => Ok(parse_event_list(events)),
+        _ => Err(EventParseError::NoEvents),
+    }
+}
+
+fn parse_event_list(mut keyed: Vec<(String, &RawValue)>) -> (Vec<PushEvent>, Vec<String>) {
     // Events arrive keyed "0", "1", ...; keep their numeric order.
-    let mut keyed: Vec<(&String, &&RawValue)> = events.iter().collect();
     keyed.sort_by_key(|(k, _)| k.parse::<u64>().unwrap_or(u64::MAX));
     let mut out = Vec::with_capacity(keyed.len());
     let mut bad = Vec::new();
@@ -103,11 +109,77 @@ pub fn parse_events(events: &RawValue) -> Result<(Vec<PushEvent>, Vec<String>), 
             Err(reason) => bad.push(format!("event {key}: {reason}")),
         }
     }
-    Ok((out, bad))
+    (out, bad)
+}
+
+/// The `events` member of a message: its events as raw text in the message's order, or
+/// None when it is not a map (an array, a number…), which the caller reports.
+struct EventMap<'a>(Option<Vec<(String, &'a RawValue)>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for EventMap<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct Events<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Events<'a> {
+            type Value = EventMap<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of events")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+                    out.push(entry);
+                }
+                Ok(EventMap(Some(out)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(EventMap(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(EventMap(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(EventMap(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(EventMap(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(EventMap(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(EventMap(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(EventMap(None))
+            }
+        }
+        d.deserialize_any(Events(std::marker::PhantomData))
+    }
+}
+
+/// The device's text of an event in the cloud's own shape,
+/// `{"pushEventType":"DEVICE_CHANGED","device":{…}}` (whitespace allowed), found without
+/// reading the event first; None for any other shape, which is read in full.
+/// [`DeviceReport::from_text`] checks that what follows `"device":` is one whole object.
+fn device_text(raw: &str) -> Option<&str> {
+    fn token<'t>(s: &'t str, t: &str) -> Option<&'t str> {
+        s.trim_start().strip_prefix(t)
+    }
+    let rest = token(raw, "{")?;
+    let rest = token(token(rest, "\"pushEventType\"")?, ":")?;
+    let rest = token(rest, "\"DEVICE_CHANGED\"").or_else(|| token(rest, "\"DEVICE_ADDED\""))?;
+    let rest = token(token(token(rest, ",")?, "\"device\"")?, ":")?.trim_start();
+    let body = rest.trim_end().strip_suffix('}')?.trim_end();
+    body.starts_with('{').then_some(body)
 }
 
 /// A device report straight into the model; any other event through a JSON tree.
 fn parse_raw_event(raw: &RawValue) -> Result<PushEvent, String> {
+    if let Some(r) = device_text(raw.get()).and_then(DeviceReport::from_text) {
+        return Ok(PushEvent::DeviceChanged(Box::new(r)));
+    }
     #[derive(Deserialize)]
     struct Head<'a> {
         #[serde(rename = "pushEventType")]
@@ -121,7 +193,8 @@ fn parse_raw_event(raw: &RawValue) -> Result<PushEvent, String> {
     }) = serde_json::from_str::<Head<'_>>(raw.get())
     {
         if kind == "DEVICE_CHANGED" || kind == "DEVICE_ADDED" {
-            // The common case: kept as text, its fields located, none parsed yet.
+            // The common case in any other order of keys: kept as text, its fields
+            // located, none parsed yet.
             if let Some(r) = DeviceReport::from_text(device.get()) {
                 return Ok(PushEvent::DeviceChanged(Box::new(r)));
             }

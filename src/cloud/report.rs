@@ -18,8 +18,6 @@
 use std::fmt;
 use std::io;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::model::Device;
@@ -116,15 +114,7 @@ impl DeviceReport {
     /// Read a device's JSON text into spans; None when the spans cannot describe it
     /// exactly (then the model's parser decides).
     pub fn from_text(text: &str) -> Option<DeviceReport> {
-        let mut spans = Spans::default();
-        let mut de = serde_json::Deserializer::from_str(text);
-        let id = DeviceSeed {
-            base: text.as_ptr() as usize,
-            spans: &mut spans,
-        }
-        .deserialize(&mut de)
-        .ok()??;
-        de.end().ok()?;
+        let (id, spans) = Scan::new(text).device()?;
         Some(DeviceReport {
             id: text[id.0 as usize..id.1 as usize].to_string(),
             repr: Repr::Text {
@@ -295,198 +285,237 @@ fn serialises_to(v: &Value, text: &str) -> bool {
     serde_json::to_writer(&mut c, v).is_ok() && c.0.is_empty()
 }
 
-/// How deep arrays and objects nest in a value's text (strings skipped).
-fn depth(raw: &str) -> usize {
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for &b in raw.as_bytes() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
-}
-
 // Reading the spans: a device object, its `functionalChannels` map and each channel
-// object, every other value taken as raw text. Any error (an escaped key, a typed field
-// of another type, a duplicate typed key) means "not describable": the caller falls back
-// to the model's parser, so these rules never decide what is accepted.
+// object, every other value taken as text. Anything the spans cannot describe (an escaped
+// key, a typed field of another type, a duplicate typed key, a value nested too deep)
+// gives None: the caller falls back to the model's parser, so these rules never decide
+// what is accepted.
 
-fn span_of(base: usize, s: &str) -> Span {
-    let start = s.as_ptr() as usize - base;
-    (start as u32, (start + s.len()) as u32)
+/// A cursor over a device's text that finds where things are without validating them:
+/// the text is valid JSON already (serde_json read the message it came from as raw
+/// values, which checks its syntax, strings and numbers), so reading it a second time
+/// with a full parser only to locate its fields was most of an event's cost. On text
+/// that is not valid JSON it returns None or spans that the comparison then refuses;
+/// it never reads outside the text.
+struct Scan<'t> {
+    b: &'t [u8],
+    i: usize,
 }
 
-/// A plain JSON string's contents (its text without the quotes), or an error.
-fn plain_string<E: de::Error>(raw: &RawValue) -> Result<&str, E> {
-    let t = raw.get();
-    match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(s) if !s.contains('\\') && !s.contains('"') => Ok(s),
-        _ => Err(E::custom("not a plain string")),
-    }
-}
-
-fn set_once<E: de::Error>(slot: &mut Option<Span>, v: Span) -> Result<(), E> {
-    match slot.replace(v) {
-        None => Ok(()),
-        Some(_) => Err(E::custom("duplicate key")),
-    }
-}
-
-/// A value's span, if it is not nested too deep for the model's parser.
-fn value_span<E: de::Error>(base: usize, raw: &RawValue) -> Result<Span, E> {
-    let t = raw.get();
-    if matches!(t.as_bytes().first(), Some(b'[' | b'{')) && depth(t) > MAX_FIELD_DEPTH {
-        return Err(E::custom("nested too deep"));
-    }
-    Ok(span_of(base, t))
-}
-
-struct DeviceSeed<'s> {
-    base: usize,
-    spans: &'s mut Spans,
-}
-
-impl<'de> DeserializeSeed<'de> for DeviceSeed<'_> {
-    /// The span of the device id (None: there is none).
-    type Value = Option<Span>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DeviceSeed<'_> {
-    type Value = Option<Span>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a device")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let base = self.base;
-        let (mut id, mut label, mut channels_seen) = (None, None, false);
-        while let Some(key) = map.next_key::<&'de str>()? {
-            match key {
-                "functionalChannels" => {
-                    if std::mem::replace(&mut channels_seen, true) {
-                        return Err(de::Error::custom("duplicate key"));
-                    }
-                    map.next_value_seed(ChannelsSeed {
-                        base,
-                        spans: &mut *self.spans,
-                    })?;
-                }
-                _ => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    match key {
-                        "id" => set_once(&mut id, span_of(base, plain_string(raw)?))?,
-                        "type" => set_once(
-                            &mut self.spans.device_type,
-                            span_of(base, plain_string(raw)?),
-                        )?,
-                        "label" => {
-                            if label.replace(()).is_some() {
-                                return Err(de::Error::custom("duplicate key"));
-                            }
-                            if raw.get() != "null" {
-                                self.spans.label = Some(span_of(base, plain_string(raw)?));
-                            }
-                        }
-                        _ => self.spans.fields.push(FieldSpan {
-                            owner: DEVICE_LEVEL,
-                            key: span_of(base, key),
-                            value: value_span(base, raw)?,
-                        }),
-                    }
-                }
-            }
+impl<'t> Scan<'t> {
+    fn new(text: &'t str) -> Scan<'t> {
+        Scan {
+            b: text.as_bytes(),
+            i: 0,
         }
-        Ok(id)
     }
-}
 
-struct ChannelsSeed<'s> {
-    base: usize,
-    spans: &'s mut Spans,
-}
-
-impl<'de> DeserializeSeed<'de> for ChannelsSeed<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+    /// The device: its id's span and the spans of everything else; the text must hold
+    /// this one object and nothing after it.
+    fn device(mut self) -> Option<(Span, Spans)> {
+        // A device's text holds a field every 40 to 60 bytes: sized once, not grown.
+        let mut spans = Spans {
+            fields: Vec::with_capacity(self.b.len() / 40),
+            channels: Vec::with_capacity(8),
+            ..Spans::default()
+        };
+        let (mut id, mut label_seen, mut channels_seen) = (None, false, false);
+        self.object(|s, key| match s.text(key) {
+            b"functionalChannels" => {
+                if std::mem::replace(&mut channels_seen, true) {
+                    return None;
+                }
+                s.channels(&mut spans)
+            }
+            b"id" => set_once(&mut id, s.plain_string()?),
+            b"type" => set_once(&mut spans.device_type, s.plain_string()?),
+            b"label" => {
+                if std::mem::replace(&mut label_seen, true) {
+                    return None;
+                }
+                spans.label = s.plain_string_or_null()?;
+                Some(())
+            }
+            _ => {
+                let value = s.field_value()?;
+                spans.fields.push(FieldSpan {
+                    owner: DEVICE_LEVEL,
+                    key,
+                    value,
+                });
+                Some(())
+            }
+        })?;
+        self.ws();
+        (self.i == self.b.len()).then_some(())?;
+        Some((id?, spans))
     }
-}
 
-impl<'de> Visitor<'de> for ChannelsSeed<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a map of functional channels")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<&'de str>()? {
-            let owner = self.spans.channels.len() as u32;
-            let before = self.spans.fields.len();
-            let channel_type = map.next_value_seed(ChannelSeed {
-                base: self.base,
-                owner,
-                spans: &mut *self.spans,
+    fn channels(&mut self, spans: &mut Spans) -> Option<()> {
+        self.object(|s, key| {
+            let owner = spans.channels.len() as u32;
+            let before = spans.fields.len();
+            let mut channel_type = None;
+            s.object(|s, field| {
+                if s.text(field) == b"functionalChannelType" {
+                    set_once(&mut channel_type, s.plain_string()?)
+                } else {
+                    let value = s.field_value()?;
+                    spans.fields.push(FieldSpan {
+                        owner,
+                        key: field,
+                        value,
+                    });
+                    Some(())
+                }
             })?;
-            let fields = (self.spans.fields.len() - before) as u32;
-            self.spans.channels.push(ChannelSpan {
-                key: span_of(self.base, key),
+            let fields = (spans.fields.len() - before) as u32;
+            spans.channels.push(ChannelSpan {
+                key,
                 channel_type,
                 fields,
             });
+            Some(())
+        })
+    }
+
+    fn text(&self, s: Span) -> &'t [u8] {
+        &self.b[s.0 as usize..s.1 as usize]
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.b.get(self.i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.i += 1;
         }
-        Ok(())
     }
-}
 
-struct ChannelSeed<'s> {
-    base: usize,
-    owner: u32,
-    spans: &'s mut Spans,
-}
-
-impl<'de> DeserializeSeed<'de> for ChannelSeed<'_> {
-    /// The span of its `functionalChannelType`.
-    type Value = Option<Span>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Span>, D::Error> {
-        d.deserialize_map(self)
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
     }
-}
 
-impl<'de> Visitor<'de> for ChannelSeed<'_> {
-    type Value = Option<Span>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a functional channel")
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Span>, A::Error> {
-        let mut channel_type = None;
-        while let Some(key) = map.next_key::<&'de str>()? {
-            let raw: &'de RawValue = map.next_value()?;
-            if key == "functionalChannelType" {
-                set_once(&mut channel_type, span_of(self.base, plain_string(raw)?))?;
-            } else {
-                self.spans.fields.push(FieldSpan {
-                    owner: self.owner,
-                    key: span_of(self.base, key),
-                    value: value_span(self.base, raw)?,
-                });
+
+    /// An object at the cursor: `member` is called with each key's span (inside the
+    /// quotes; a key with an escape is refused) and reads the value after it.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, Span) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            let (key, escaped) = self.string()?;
+            if escaped {
+                return None;
+            }
+            self.eat(b':')?;
+            member(self, key)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
             }
         }
-        Ok(channel_type)
     }
+
+    /// A string at the cursor: the span of its contents and whether it holds an escape.
+    fn string(&mut self) -> Option<(Span, bool)> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            let at = self.i + memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
+            if self.b[at] == b'"' {
+                self.i = at + 1;
+                return Some(((start as u32, at as u32), escaped));
+            }
+            escaped = true;
+            self.i = at + 2;
+        }
+    }
+
+    /// A string without escapes (a type, an id, a label): the span of its contents.
+    fn plain_string(&mut self) -> Option<Span> {
+        match self.string()? {
+            (s, false) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A plain string, or `null` (None inside).
+    fn plain_string_or_null(&mut self) -> Option<Option<Span>> {
+        if self.peek()? == b'n' {
+            let (span, _) = self.value()?;
+            return (self.text(span) == b"null").then_some(None);
+        }
+        self.plain_string().map(Some)
+    }
+
+    /// Any other field's value: its span, unless nested deeper than the model's parser
+    /// allows.
+    fn field_value(&mut self) -> Option<Span> {
+        let (span, depth) = self.value()?;
+        (depth <= MAX_FIELD_DEPTH).then_some(span)
+    }
+
+    /// Any value at the cursor: its span and how deep arrays and objects nest in it.
+    fn value(&mut self) -> Option<(Span, usize)> {
+        let start = {
+            self.ws();
+            self.i
+        };
+        let mut max = 0;
+        match *self.b.get(self.i)? {
+            b'"' => {
+                self.string()?;
+            }
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match *self.b.get(self.i)? {
+                        b'"' => {
+                            self.string()?;
+                            continue;
+                        }
+                        b'{' | b'[' => {
+                            depth += 1;
+                            max = max.max(depth);
+                        }
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                self.i += 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.i += 1;
+                }
+            }
+            _ => {
+                // A number or a literal: up to the next delimiter.
+                while !matches!(
+                    self.b.get(self.i),
+                    None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+                ) {
+                    self.i += 1;
+                }
+                if self.i == start {
+                    return None;
+                }
+            }
+        }
+        Some(((start as u32, self.i as u32), max))
+    }
+}
+
+fn set_once(slot: &mut Option<Span>, v: Span) -> Option<()> {
+    slot.replace(v).is_none().then_some(())
 }
