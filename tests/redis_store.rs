@@ -1213,3 +1213,66 @@ async fn real_redis() {
     assert_eq!(next_for(&mut rx, "hmip.0.after").await.state, Some(after));
     println!("real redis: all checks passed");
 }
+
+#[tokio::test]
+async fn a_start_reads_the_database_a_page_at_a_time() {
+    let (states, objects, store) = fakes().await;
+    const N: usize = 2_500;
+    for i in 0..N {
+        let id = format!("hmip.0.devices.d{i}.x");
+        objects.set(
+            &format!("cfg.o.{id}"),
+            &serde_json::to_value(object(&id, "state", &format!("x {i}"))).unwrap(),
+        );
+        states.set(
+            &format!("io.{id}"),
+            &serde_json::to_value(state(json!(i), true, 1)).unwrap(),
+        );
+    }
+    // Another adapter's: not ours, not read.
+    objects.set(
+        "cfg.o.other.0.y",
+        &serde_json::to_value(object("other.0.y", "state", "y")).unwrap(),
+    );
+    let whole: BTreeSet<(String, u64)> = store
+        .objects("hmip.0.*")
+        .await
+        .unwrap()
+        .iter()
+        .map(|(id, o)| (id.clone(), iobroker_hmip::store::object_digest(o)))
+        .collect();
+    objects.data().log.clear();
+    let paged: BTreeSet<(String, u64)> = store
+        .object_digests("hmip.0.*")
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(paged.len(), N);
+    assert_eq!(paged, whole, "the digests differ from the whole read's");
+    // In pages of at most 1,000 keys.
+    let pages: Vec<usize> = objects
+        .data()
+        .log
+        .iter()
+        .filter(|c| c[0] == "mget")
+        .map(|c| c.len() - 1)
+        .collect();
+    assert_eq!(pages, vec![1000, 1000, 500], "{pages:?}");
+
+    let mut seen = Vec::new();
+    store
+        .for_each_state("hmip.0.*", &mut |id, st| seen.push((id, st.val)))
+        .await
+        .unwrap();
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    let all: Vec<(String, Value)> = store
+        .states("hmip.0.*")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, st)| (id, st.val))
+        .collect();
+    assert_eq!(seen.len(), N);
+    assert_eq!(seen, all);
+}

@@ -217,9 +217,11 @@ impl Runtime {
         // first snapshot writes only what changed meanwhile.
         let ids = store.ids().unwrap_or_default();
         let mut states = States::new(ids.clone());
-        for (id, st) in store.states(&format!("{ns}.*")).await? {
-            states.insert(&id, Mirror::loaded(st, ids.strings()));
-        }
+        store
+            .for_each_state(&format!("{ns}.*"), &mut |id, st| {
+                states.insert(&id, Mirror::loaded(st, ids.strings()))
+            })
+            .await?;
         let mut objects = ObjectHashes::new(ids);
         for (id, digest) in store.object_digests(&format!("{ns}.*")).await? {
             objects.insert(&id, digest);

@@ -128,6 +128,18 @@ pub trait Store: Send + Sync + 'static {
             })
             .collect())
     }
+    /// Each state whose id matches the glob, handed to `each` as it is read: a store that
+    /// can reads them a page at a time rather than all at once.
+    async fn for_each_state(
+        &self,
+        pattern: &str,
+        each: &mut (dyn FnMut(String, IobState) + Send),
+    ) -> Result<(), StoreError> {
+        for (id, st) in self.states(pattern).await? {
+            each(id, st);
+        }
+        Ok(())
+    }
     /// One state.
     async fn get_state(&self, id: &str) -> Result<Option<IobState>, StoreError>;
     /// Write states; every write is announced to matching subscribers.

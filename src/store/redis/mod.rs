@@ -39,14 +39,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use self::commands::{mget, mget_values, parse};
+use self::commands::{mget, mget_values, parse, MGET_CHUNK};
 use self::frame::{array, cmd, error_text, text, Frame};
 use self::health::Health;
 use self::keys::{object_key, redis_glob, state_key, OBJECT_PREFIX, STATE_PREFIX};
 use self::pubsub::PubSub;
 use self::queue::Op;
 use self::worker::{Db, DbKind};
-use super::{StateChange, Store, StoreError, Subscription};
+use super::{object_digest, StateChange, Store, StoreError, Subscription};
 use crate::iobroker::{pattern_matches, IobObject, IobState};
 
 pub use self::worker::PROTOCOL_VERSION;
@@ -215,6 +215,20 @@ impl RedisStore {
         prefix: &str,
         pattern: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        Self::values_paged(db, prefix, pattern, |k, v| out.push((k, v))).await?;
+        Ok(out)
+    }
+
+    /// Keys matching a glob, then their values a page ([`MGET_CHUNK`] keys) at a time,
+    /// each handed to `each` before the next page is asked for: a caller that keeps less
+    /// than the values (a digest, a compact form) never holds a whole database's replies.
+    async fn values_paged(
+        db: &Db,
+        prefix: &str,
+        pattern: &str,
+        mut each: impl FnMut(String, String) + Send,
+    ) -> Result<(), StoreError> {
         let keys_reply = db
             .request(vec![cmd(
                 "keys",
@@ -231,15 +245,15 @@ impl RedisStore {
                     .is_some_and(|id| pattern_matches(pattern, id))
             })
             .collect();
-        if keys.is_empty() {
-            return Ok(Vec::new());
+        for page in keys.chunks(MGET_CHUNK) {
+            let values = mget_values(db.request(mget(page)).await?).map_err(StoreError::Io)?;
+            for (k, v) in page.iter().zip(values) {
+                if let Some(v) = v {
+                    each(k.clone(), v);
+                }
+            }
         }
-        let values = mget_values(db.request(mget(&keys)).await?).map_err(StoreError::Io)?;
-        Ok(keys
-            .into_iter()
-            .zip(values)
-            .filter_map(|(k, v)| Some((k, v?)))
-            .collect())
+        Ok(())
     }
 
     async fn get_one(db: &Db, key: String) -> Result<Option<String>, StoreError> {
@@ -283,6 +297,33 @@ impl Store for RedisStore {
             .map(|id| Op::DelObject { id: id.clone() })
             .collect();
         self.inner.objects.write(ops).await
+    }
+
+    async fn object_digests(&self, pattern: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        // Page by page, each object parsed, digested and dropped: a warm start compares
+        // the tree with the database without holding the database's objects (that took
+        // more memory than the cold start's whole tree).
+        let mut out = Vec::new();
+        Self::values_paged(&self.inner.objects, OBJECT_PREFIX, pattern, |k, v| {
+            if let Some(o) = parse::<IobObject>(&k, &v) {
+                out.push((k[OBJECT_PREFIX.len()..].to_string(), object_digest(&o)));
+            }
+        })
+        .await?;
+        Ok(out)
+    }
+
+    async fn for_each_state(
+        &self,
+        pattern: &str,
+        each: &mut (dyn FnMut(String, IobState) + Send),
+    ) -> Result<(), StoreError> {
+        Self::values_paged(&self.inner.states, STATE_PREFIX, pattern, |k, v| {
+            if let Some(s) = parse::<IobState>(&k, &v) {
+                each(k[STATE_PREFIX.len()..].to_string(), s);
+            }
+        })
+        .await
     }
 
     async fn objects(&self, pattern: &str) -> Result<BTreeMap<String, IobObject>, StoreError> {
