@@ -183,3 +183,52 @@ async fn an_event_changing_k_values_writes_k_plus_one_states() {
     }
     assert!(checked > 300, "only {checked} events checked");
 }
+
+/// An unreachable device has every state written with quality 0x42 (and back to 0 when it
+/// is reachable again), and no other device's: whichever devices flipped before it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_device_that_becomes_unreachable_has_its_states_requalified_and_no_others() {
+    let mut l = load().await;
+    let keys: Vec<String> = l.home["devices"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, d)| d["functionalChannels"]["0"]["unreach"].is_boolean())
+        .map(|(k, _)| k.clone())
+        .take(12)
+        .collect();
+    assert!(keys.len() >= 10);
+    for round in 0..2 {
+        for key in &keys {
+            let id = l.home["devices"][key]["id"].as_str().unwrap().to_owned();
+            let unreachable = round == 0;
+            l.home["devices"][key]["functionalChannels"]["0"]["unreach"] = json!(unreachable);
+            let frame = serde_json::to_vec(&json!({"events": {"0": {
+                "pushEventType": "DEVICE_CHANGED", "device": l.home["devices"][key],
+            }}}))
+            .unwrap();
+            let (events, _) = parse_message(&frame).unwrap();
+            l.runtime.on_cloud(CloudEvent::Events(events)).await;
+            let mut writes = Vec::new();
+            while let Ok(w) = l.writes.try_recv() {
+                writes.push(w);
+            }
+            let prefix = format!("hmip.0.devices.{id}.");
+            let unreach_id = format!("{prefix}channels.0.unreach");
+            let want_q = if unreachable { 0x42 } else { 0 };
+            assert!(writes.len() > 5, "{id}: only {} writes", writes.len());
+            for w in &writes {
+                assert!(
+                    w.id.starts_with(&prefix),
+                    "{id}: wrote another device's {}",
+                    w.id
+                );
+                let q = w.state.as_ref().unwrap().q;
+                if w.id != unreach_id {
+                    assert_eq!(q, want_q, "{}: quality", w.id);
+                }
+            }
+            assert!(writes.iter().any(|w| w.id == unreach_id));
+        }
+    }
+}

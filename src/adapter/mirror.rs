@@ -55,16 +55,13 @@ impl Mirror {
 pub(super) struct States {
     ids: Arc<IdTable>,
     slots: Vec<Option<Mirror>>,
-    /// The states found under a prefix by [`States::under`], while no state is added or
-    /// removed. A device whose reachability flips has its states re-qualified, and
-    /// finding them by scanning every slot was the event path's largest cost; a device's
-    /// list costs 4 bytes a state, and at most [`UNDER_CACHED`] lists are kept.
+    /// The states under each id of one depth (every device's, `hmip.0.devices.<id>`),
+    /// found by [`States::index_under`] in one pass over all states and kept while no
+    /// state is added or removed: a device whose reachability flips has its states
+    /// re-qualified, and finding them by a scan of every state each time made that cost
+    /// grow with the home. 4 bytes a state.
     under_cache: HashMap<Id, Vec<Id>>,
 }
-
-/// How many prefixes [`States::under`] remembers (devices that flip reachability often):
-/// about 100 KB at most.
-const UNDER_CACHED: usize = 256;
 
 impl States {
     pub(super) fn new(ids: Arc<IdTable>) -> States {
@@ -140,28 +137,35 @@ impl States {
             .collect()
     }
 
-    /// Find the states under `prefix` for [`States::under`], unless it knows them.
+    /// Find the states under `prefix` for [`States::under`], unless it knows them: with
+    /// those under every other id of the same depth, in one pass.
     pub(super) fn index_under(&mut self, prefix: &str) {
         let ids = self.ids.read();
         let Some(root) = ids.lookup(prefix.strip_suffix('.').unwrap_or(prefix)) else {
             return;
         };
-        if !self.under_cache.contains_key(&root) {
-            let found: Vec<Id> = self
-                .slots
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| m.is_some())
-                .map(|(i, _)| Id::from_index(i))
-                .filter(|id| *id != root && ids.is_within(*id, root))
-                .collect();
-            if self.under_cache.len() >= UNDER_CACHED {
-                // One goes (whichever the map yields first): cheap, and never all at once.
-                if let Some(k) = self.under_cache.keys().next().copied() {
-                    self.under_cache.remove(&k);
-                }
+        if self.under_cache.contains_key(&root) {
+            return;
+        }
+        let depth = ids.depth(root);
+        self.under_cache.clear();
+        self.under_cache.insert(root, Vec::new());
+        for (i, m) in self.slots.iter().enumerate() {
+            if m.is_none() {
+                continue;
             }
-            self.under_cache.insert(root, found);
+            let id = Id::from_index(i);
+            let below = ids.depth(id).saturating_sub(depth);
+            if below == 0 {
+                continue;
+            }
+            let ancestor = (0..below).try_fold(id, |n, _| ids.parent(n));
+            if let Some(a) = ancestor {
+                self.under_cache.entry(a).or_default().push(id);
+            }
+        }
+        for list in self.under_cache.values_mut() {
+            list.shrink_to_fit();
         }
     }
 
@@ -173,7 +177,12 @@ impl States {
             .iter()
             .flatten()
             .map(|m| m.val.heap_bytes() + m.handled.as_ref().map_or(0, |_| 48))
-            .sum();
+            .sum::<usize>()
+            + self
+                .under_cache
+                .values()
+                .map(|l| l.capacity() * 4 + 48)
+                .sum::<usize>();
         (
             count,
             self.slots.capacity() * std::mem::size_of::<Option<Mirror>>() + heap,

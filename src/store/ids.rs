@@ -243,6 +243,17 @@ impl Ids {
         }
     }
 
+    /// The id one segment up (`a.b` of `a.b.c`), None for a first segment.
+    pub fn parent(&self, id: Id) -> Option<Id> {
+        let p = self.nodes.get(id.index())?.0;
+        (p != NO_PARENT).then_some(Id(p))
+    }
+
+    /// How many segments the id has (1 for `a`, 3 for `a.b.c`).
+    pub fn depth(&self, id: Id) -> usize {
+        std::iter::successors(Some(id), |i| self.parent(*i)).count()
+    }
+
     /// Whether `id` is `root` or below it (`root.…`).
     pub fn is_within(&self, id: Id, root: Id) -> bool {
         let mut n = id.0;
