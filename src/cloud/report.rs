@@ -243,8 +243,20 @@ fn differs(raw: &str, stored: &Value) -> Option<Option<Value>> {
     if raw_kind(raw) != Some(crate::tree::json_kind(stored)) {
         return None;
     }
-    // The common case: the stored value serialises to the very same text.
-    if serialises_to(stored, raw) {
+    // The common case: the stored value's text is the very same. Booleans, nulls and
+    // strings without escapes are compared as they are; anything else by serialising the
+    // stored value against the text.
+    let same = match stored {
+        Value::Bool(b) => Some(raw == if *b { "true" } else { "false" }),
+        Value::Null => Some(raw == "null"),
+        Value::String(v) => raw
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .filter(|r| !r.contains('\\'))
+            .map(|r| r == v),
+        _ => None,
+    };
+    if same.unwrap_or_else(|| serialises_to(stored, raw)) {
         return Some(None);
     }
     let new: Value = serde_json::from_str(raw).ok()?;

@@ -57,8 +57,10 @@ pub struct Ids {
     children: Children,
     /// Segment number -> text.
     segments: Vec<Arc<str>>,
-    /// Segment text -> number.
-    segment_numbers: HashMap<Arc<str>, u32>,
+    /// Segment text -> number. Hashed with foldhash (randomly seeded per table): every
+    /// state written looks up each segment of its id here, and SipHash was a tenth of
+    /// the event path.
+    segment_numbers: HashMap<Arc<str>, u32, foldhash::fast::RandomState>,
 }
 
 /// The shared table of interned ids (cheap to share behind an `Arc`), and the pool of
