@@ -6,9 +6,11 @@
 //
 //   const dir = await prepareTheirs();            // <cache>/jsc-7.2.3-iobroker.hmip-3.2.0
 //   patchTheirsLookup(dir);                       // its lookup URL from HMIP_BENCH_LOOKUP_URL
+//   process.env.HMIP_BENCH_LOOKUP_URL = sim.lookupUrl; // before start: the controller's environment
 //   const iob = await createRoot({ install: dir, node: await prepareNode(22) });
-//   await iob.start(); await iob.iob('add', 'hmip', '--enabled', 'false');
-//   await iob.setNative('hmip.0', theirsNative(sim.lookupUrl …));
+//   await iob.start(); await addAdminElsewhere(iob);
+//   await iob.iob('add', 'hmip', '--enabled', 'false');
+//   await iob.setNative('hmip.0', theirsNative(SIM_SGTIN, SIM_TOKEN));
 //
 // The root has no admin installed: 3.2.0's io-package names admin >= 8.0.0 as a global
 // dependency (on any host), which the cached admin 7.8.20 does not meet, and js-controller
