@@ -24,7 +24,9 @@
 //   CPU     of those processes, and of js-controller (which serves the jsonl databases),
 //           from the enable until info.connection true;
 //   push    one unchanged DEVICE_CHANGED per device (the device as the simulator has it
-//           now, every device but the marker's), each its own websocket frame (/sim/push);
+//           now, its JSON text exactly as the simulator serves it: no parse and
+//           re-serialise, which would turn 111600.0 into 111600; every device but the
+//           marker's), each its own websocket frame (/sim/push);
 //   burst   1,000 device reports (/sim/burst, seed = run number, the same for both);
 //   warm    disable, enable again with the tree in place, until info.connection true.
 // State writes are counted from a subscription to io.hmip.0.* on the states database (its
@@ -209,6 +211,62 @@ const SIDES = {
     },
 };
 
+/**
+ * The members of the JSON object whose `{` is at text[start]: [key, raw value text] in
+ * order, the value exactly as written (a JSON.parse/JSON.stringify round trip would turn
+ * the cloud's `111600.0` into `111600`, which is not the unchanged device any more).
+ */
+function rawMembers(text, start) {
+    if (text[start] !== '{') throw new Error(`rawMembers: no object at ${start}`);
+    const skipWs = i => { while (/\s/.test(text[i])) i++; return i; };
+    const stringEnd = i => { // i at the opening quote: index after the closing one
+        for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+        return i + 1;
+    };
+    const valueEnd = i => {
+        if (text[i] === '"') return stringEnd(i);
+        if (text[i] === '{' || text[i] === '[') {
+            let depth = 0;
+            for (;; i++) {
+                const c = text[i];
+                if (c === '"') { i = stringEnd(i) - 1; continue; }
+                if (c === '{' || c === '[') depth++;
+                else if (c === '}' || c === ']') { if (--depth === 0) return i + 1; }
+            }
+        }
+        while (i < text.length && !/[,}\]\s]/.test(text[i])) i++;
+        return i;
+    };
+    const members = [];
+    let i = skipWs(start + 1);
+    while (text[i] !== '}') {
+        const keyEnd = stringEnd(i);
+        const key = JSON.parse(text.slice(i, keyEnd));
+        const v = skipWs(skipWs(keyEnd) + 1); // past the colon
+        const end = valueEnd(v);
+        members.push([key, text.slice(v, end)]);
+        i = skipWs(end);
+        if (text[i] === ',') i = skipWs(i + 1);
+    }
+    return members;
+}
+
+/** Each device of the simulated home now, as the raw JSON text the simulator serves. */
+async function rawDevices(sim) {
+    const res = await fetch(`${sim.url}/sim/home`, { signal: AbortSignal.timeout(10000) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`GET /sim/home: ${res.status}`);
+    const top = rawMembers(text, text.indexOf('{'));
+    const devices = top.find(([k]) => k === 'devices');
+    if (!devices) throw new Error('GET /sim/home: no devices');
+    return rawMembers(devices[1], 0).map(([, raw]) => ({ id: JSON.parse(raw).id, raw }));
+}
+
+async function pushRaw(sim, body) {
+    const res = await fetch(`${sim.url}/sim/push`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10000) });
+    if (!res.ok) throw new Error(`POST /sim/push: ${res.status} ${await res.text()}`);
+}
+
 async function countKeys(iob, db, pattern) {
     const c = await iob.connect(db);
     try {
@@ -281,12 +339,12 @@ async function oneRun(side, n, ctx) {
 
         await wsOpen(ctx.sim, connects0);
         const marker = markerSender(ctx.sim);
-        // An unchanged push: each device as the simulator has it now, one frame each.
-        const home = await ctx.sim.http('GET', '/sim/home');
-        const devices = Object.values(home.devices).filter(d => d.id !== MARKER_DEVICE);
+        // An unchanged push: each device as the simulator has it now, byte for byte as it
+        // serves it, one frame each.
+        const devices = (await rawDevices(ctx.sim)).filter(d => d.id !== MARKER_DEVICE);
         let end = writes.start();
         for (const device of devices) {
-            await ctx.sim.http('POST', '/sim/push', { events: { 0: { pushEventType: 'DEVICE_CHANGED', device } } });
+            await pushRaw(ctx.sim, `{"events":{"0":{"pushEventType":"DEVICE_CHANGED","device":${device.raw}}}}`);
         }
         const push = await end(marker);
         end = writes.start();
