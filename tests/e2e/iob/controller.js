@@ -278,10 +278,14 @@ async function linkTree(src, dest) {
  *   withAdmin: admin 7.8.20 as admin.0 on a free port, started by start() unless
  *     adminStarted is false (then admin.0 is installed and registered, disabled: enough for
  *     hmip's global dependency on admin, without admin's process).
+ *   install: the install directory to copy from (node_modules, package.json, the jsonl
+ *     template in iobroker-data), laid out as prepareInstall's; default prepareInstall's.
  */
-async function createRoot({ dbType = 'jsonl', redisPort, redisHost = '127.0.0.1', withAdmin = false, adminStarted = withAdmin, node, log } = {}) {
+async function createRoot({ dbType = 'jsonl', redisPort, redisHost = '127.0.0.1', withAdmin = false, adminStarted = withAdmin, node, log, install } = {}) {
     if (dbType !== 'jsonl' && dbType !== 'redis') throw new Error(`dbType must be 'jsonl' or 'redis', not ${JSON.stringify(dbType)}`);
-    const install = await prepareInstall({ withAdmin, ...(log ? { log } : {}) });
+    // install: an install directory laid out as prepareInstall's (e.g. iob/theirs.js's, with
+    // one more adapter in its node_modules); by default prepareInstall's own.
+    install = install || await prepareInstall({ withAdmin, ...(log ? { log } : {}) });
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `hmip-e2e-iob-${dbType}-`));
     let redis = null;
     try {
@@ -624,6 +628,6 @@ function decryptValue(secret, value) {
 }
 
 module.exports = {
-    JSC_VERSION, ADMIN_VERSION, HOSTNAME,
-    cacheBase, installDir, prepareInstall, prepareNode, createRoot, IobRoot, encryptValue, decryptValue,
+    JSC_VERSION, ADMIN_VERSION, HOSTNAME, STAMP,
+    cacheBase, withLock, linkTree, installDir, prepareInstall, prepareNode, createRoot, IobRoot, encryptValue, decryptValue,
 };

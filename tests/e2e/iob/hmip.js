@@ -57,11 +57,11 @@ async function startSim(bin, args = []) {
         });
         child.once('exit', code => { clearTimeout(timer); reject(new Error(`the simulator exited (${code}): ${out}`)); });
     });
-    const http = async (method, p, body) => {
+    const http = async (method, p, body, { timeoutMs = 5000 } = {}) => {
         const res = await fetch(`${url}${p}`, {
             method, body: body === undefined ? undefined : JSON.stringify(body),
             headers: body === undefined ? {} : { 'content-type': 'application/json' },
-            signal: AbortSignal.timeout(5000),
+            signal: AbortSignal.timeout(timeoutMs),
         });
         const text = await res.text();
         if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);

@@ -7,4 +7,5 @@ module.exports = {
     ...require('./redis'),
     ...require('./util'),
     ...require('./hmip'),
+    ...require('./theirs'),
 };
