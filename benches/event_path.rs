@@ -181,6 +181,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
+    // As the binary does at start.
+    iobroker_hmip::adapter::tune_allocator();
     let args = args();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

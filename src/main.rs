@@ -201,6 +201,7 @@ impl From<ButtonArg> for Button {
 }
 
 fn main() -> anyhow::Result<()> {
+    iobroker_hmip::adapter::tune_allocator();
     let cli = Cli::parse();
     let level = app::logging::level_of(match &cli.command {
         Command::Run { loglevel, .. } => loglevel.as_deref(),

@@ -243,20 +243,8 @@ fn differs(raw: &str, stored: &Value) -> Option<Option<Value>> {
     if raw_kind(raw) != Some(crate::tree::json_kind(stored)) {
         return None;
     }
-    // The common case: the stored value's text is the very same. Booleans, nulls and
-    // strings without escapes are compared as they are; anything else by serialising the
-    // stored value against the text.
-    let same = match stored {
-        Value::Bool(b) => Some(raw == if *b { "true" } else { "false" }),
-        Value::Null => Some(raw == "null"),
-        Value::String(v) => raw
-            .strip_prefix('"')
-            .and_then(|r| r.strip_suffix('"'))
-            .filter(|r| !r.contains('\\'))
-            .map(|r| r == v),
-        _ => None,
-    };
-    if same.unwrap_or_else(|| serialises_to(stored, raw)) {
+    // The common case: the stored value's text is the very same.
+    if serialises_to(stored, raw) {
         return Some(None);
     }
     let new: Value = serde_json::from_str(raw).ok()?;
@@ -276,8 +264,66 @@ fn raw_kind(raw: &str) -> Option<u8> {
     })
 }
 
-/// Whether `v` serialised compactly is exactly `text`, without building the string.
+/// Whether `v` serialised compactly (as serde_json writes it) is exactly `text`, without
+/// building the string: walked value by value, strings without characters to escape
+/// compared as they are, numbers and escaped strings through serde_json's own writer.
 fn serialises_to(v: &Value, text: &str) -> bool {
+    let mut rest = text.as_bytes();
+    writes_as(v, &mut rest) && rest.is_empty()
+}
+
+/// Whether `v` written compactly is the start of `t`; `t` then starts after it.
+fn writes_as(v: &Value, t: &mut &[u8]) -> bool {
+    match v {
+        Value::Null => take(t, b"null"),
+        Value::Bool(true) => take(t, b"true"),
+        Value::Bool(false) => take(t, b"false"),
+        Value::Number(n) => written_by_serde(n, t),
+        Value::String(s) => string_writes_as(s, t),
+        Value::Array(items) => {
+            take(t, b"[")
+                && items
+                    .iter()
+                    .enumerate()
+                    .all(|(i, x)| (i == 0 || take(t, b",")) && writes_as(x, t))
+                && take(t, b"]")
+        }
+        Value::Object(map) => {
+            take(t, b"{")
+                && map.iter().enumerate().all(|(i, (k, x))| {
+                    (i == 0 || take(t, b","))
+                        && string_writes_as(k, t)
+                        && take(t, b":")
+                        && writes_as(x, t)
+                })
+                && take(t, b"}")
+        }
+    }
+}
+
+fn string_writes_as(s: &str, t: &mut &[u8]) -> bool {
+    // serde_json escapes the control characters, `"` and `\`. A string with `"` or `\`
+    // goes through serde_json; one with a control character cannot equal the text as it
+    // is (valid JSON text holds none unescaped), so comparing it as it is can only say
+    // "differs", and the caller then compares the parsed value.
+    if memchr::memchr2(b'"', b'\\', s.as_bytes()).is_some() {
+        return written_by_serde(s, t);
+    }
+    take(t, b"\"") && take(t, s.as_bytes()) && take(t, b"\"")
+}
+
+fn take(t: &mut &[u8], prefix: &[u8]) -> bool {
+    match t.strip_prefix(prefix) {
+        Some(rest) => {
+            *t = rest;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Whether serde_json writes `v` as the start of `t`; `t` then starts after it.
+fn written_by_serde<T: serde::Serialize + ?Sized>(v: &T, t: &mut &[u8]) -> bool {
     struct Compare<'t>(&'t [u8]);
     impl io::Write for Compare<'_> {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -293,8 +339,10 @@ fn serialises_to(v: &Value, text: &str) -> bool {
             Ok(())
         }
     }
-    let mut c = Compare(text.as_bytes());
-    serde_json::to_writer(&mut c, v).is_ok() && c.0.is_empty()
+    let mut c = Compare(t);
+    let same = serde_json::to_writer(&mut c, v).is_ok();
+    *t = c.0;
+    same
 }
 
 // Reading the spans: a device object, its `functionalChannels` map and each channel
