@@ -28,8 +28,12 @@ use crate::store::StoreError;
 
 /// The protocol version of js-controller's databases that this client speaks.
 pub const PROTOCOL_VERSION: &str = "4";
-/// At most this many writes per `multi … exec`.
-const MAX_BATCH: usize = 5000;
+/// At most this many writes per `multi … exec`. Small transactions let js-controller
+/// apply one while the next is on its way: measured with `tests/e2e/bench-startup` (the
+/// fixture's 18k objects, cold start, medians of 3), 100 / 250 / 500 / 1,000 / 5,000 /
+/// 20,000 writes gave 1.05 / 1.00 / 1.20 / 1.16 / 1.54 / 1.59 s, and js-controller's CPU
+/// 1.05 / 0.99 / 1.20 / 1.14 / 1.21 / 1.25 s (BENCHMARKS.md).
+const MAX_BATCH: usize = 250;
 /// Writes kept while a database is away (see `queue` for what happens beyond).
 const QUEUE_CAP: usize = 200_000;
 /// Reads that arrive together and share one pipeline.
