@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use iobroker_hmip::adapter::{AdapterOptions, Runtime};
 use iobroker_hmip::cloud::events::parse_message;
 use iobroker_hmip::cloud::{CloudEvent, CurrentState};
+use iobroker_hmip::sim::synth::SplitMix64 as Rng;
 use iobroker_hmip::store::embedded::EmbeddedStore;
 use iobroker_hmip::store::Store;
 use serde_json::{json, Value};
@@ -109,21 +110,6 @@ fn home(devices: usize) -> Value {
     }
 }
 
-/// splitmix64: a tiny deterministic generator, so every run sends the same events.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// Where an event can change a value: (device id, channel key, scalar fields).
 fn targets(home: &Value) -> Vec<(String, String, Vec<String>)> {
     let mut out = Vec::new();
@@ -206,7 +192,7 @@ fn main() {
         rt.block_on(runtime.on_cloud(CloudEvent::Snapshot(Box::new(state))));
         let loaded_mib = live_mib() - live_before;
         let targets = targets(&home);
-        let mut rng = Rng(1);
+        let mut rng = Rng::new(1);
         let writes_before = store.write_count();
         let mut ts = 1_700_000_000_000i64;
         for _ in 0..args.events {

@@ -8,24 +8,10 @@
 use iobroker_hmip::cloud::events::parse_message;
 use iobroker_hmip::cloud::report::Applied;
 use iobroker_hmip::cloud::{Device, DeviceReport, PushEvent};
+use iobroker_hmip::sim::synth::SplitMix64 as Rng;
 use serde_json::{json, Map, Value};
 
 mod common;
-
-/// splitmix64: the same variants every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// A changed value: of the same kind, or (now and then) of another kind.
 fn other_value(v: &Value, rng: &mut Rng) -> Value {
@@ -147,7 +133,7 @@ fn differing(a: &Device, b: &Device) -> Vec<(Option<String>, String)> {
 #[test]
 fn a_report_applied_field_by_field_equals_the_report_parsed_whole() {
     let home = common::fixture("home.json");
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let (mut by_fields, mut reshaped, mut refused) = (0, 0, 0);
     for d in home["devices"].as_object().unwrap().values() {
         let original = parse(&serde_json::to_string(d).unwrap());

@@ -2,6 +2,7 @@
 //! in-process on 127.0.0.1 with short timings.
 #![allow(dead_code)]
 
+pub mod counting;
 pub mod counts;
 pub mod proc;
 
