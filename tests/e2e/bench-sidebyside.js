@@ -45,12 +45,12 @@ const {
     addAdminElsewhere, THEIRS_VERSION, THEIRS_LOOKUP_ENV, waitFor, sleep, installHmip, startSim, pidAlive,
     processTree, rssMiB, procStat, run, HMIP_ROOT, SIM_SGTIN, SIM_TOKEN,
 } = require('./iob');
+const { INSTANCE, countKeys, missingObjects, setEnabled, stats } = require('./iob/bench');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.HMIP_BIN ||
     path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release', 'iobroker-hmip');
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'home.json');
-const INSTANCE = 'system.adapter.hmip.0';
 const CONNECTION = 'hmip.0.info.connection';
 const MARKER_DEVICE = '3014F711000HmIP-STE2-PCB';
 const MARKER_CHANNEL = '1';
@@ -267,33 +267,6 @@ async function pushRaw(sim, body) {
     if (!res.ok) throw new Error(`POST /sim/push: ${res.status} ${await res.text()}`);
 }
 
-async function countKeys(iob, db, pattern) {
-    const c = await iob.connect(db);
-    try {
-        return (await c.keys(pattern)).length;
-    } finally {
-        c.close();
-    }
-}
-
-async function missingObjects(iob, ids) {
-    const c = await iob.connect('objects');
-    try {
-        const have = new Set((await c.keys('cfg.o.hmip.0.*')).map(k => k.slice('cfg.o.'.length)));
-        return [...ids].filter(id => !have.has(id)).length;
-    } finally {
-        c.close();
-    }
-}
-
-async function setEnabled(iob, enabled) {
-    const cur = await iob.getObject(INSTANCE);
-    cur.common.enabled = enabled;
-    const at = Date.now();
-    await iob.setObject(INSTANCE, { ...cur, ts: at, from: `${iob.hostId}.cli` });
-    return at;
-}
-
 /** Enable until info.connection true: times, CPU until then, and the instance's pid. */
 async function startInstance(iob, conn) {
     const controller = iob.child.pid; // js-controller, which also serves the jsonl databases
@@ -391,13 +364,6 @@ async function oneRun(side, n, ctx) {
 }
 
 // ---------------------------------------------------------------------------------------
-
-function stats(values) {
-    const s = [...values].sort((a, b) => a - b);
-    const mid = s.length >> 1;
-    const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-    return { median, min: s[0], max: s[s.length - 1] };
-}
 
 const fmtS = v => `${(v / 1000).toFixed(2)} s`;
 const fmtMiB = v => `${v.toFixed(1)} MiB`;

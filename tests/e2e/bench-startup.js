@@ -27,12 +27,12 @@ const {
     JSC_VERSION, prepareInstall, createRoot, waitFor, sleep, installHmip, startSim, binaryPids, HMIP_ROOT,
     procStat, pidAlive, parentPid, SIM_SGTIN: SGTIN, SIM_TOKEN,
 } = require('./iob');
+const { INSTANCE, countKeys, missingObjects, setEnabled, stats } = require('./iob/bench');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.HMIP_BIN ||
     path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release', 'iobroker-hmip');
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'home.json');
-const INSTANCE = 'system.adapter.hmip.0';
 const CONNECTION = 'hmip.0.info.connection';
 
 function parseArgs() {
@@ -85,35 +85,8 @@ function treeIds() {
     return new Set([...Object.keys(JSON.parse(json)), 'hmip.0.info.pairing']);
 }
 
-async function countKeys(iob, db, pattern) {
-    const c = await iob.connect(db);
-    try {
-        return (await c.keys(pattern)).length;
-    } finally {
-        c.close();
-    }
-}
-
-async function missingObjects(iob, ids) {
-    const c = await iob.connect('objects');
-    try {
-        const have = new Set((await c.keys('cfg.o.hmip.0.*')).map(k => k.slice('cfg.o.'.length)));
-        return [...ids].filter(id => !have.has(id)).length;
-    } finally {
-        c.close();
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // One start: enable, wait for info.connection true (as the adapter stamped it).
-
-async function setEnabled(iob, enabled) {
-    const cur = await iob.getObject(INSTANCE);
-    cur.common.enabled = enabled;
-    const at = Date.now();
-    await iob.setObject(INSTANCE, { ...cur, ts: at, from: `${iob.hostId}.cli` });
-    return at;
-}
 
 /** Resolves with the first info.connection state written after `since` with val `val`. */
 async function watchConnection(iob) {
@@ -206,13 +179,6 @@ async function oneRun(n, sim, ids) {
 }
 
 // ---------------------------------------------------------------------------------------
-
-function stats(values) {
-    const s = [...values].sort((a, b) => a - b);
-    const mid = s.length >> 1;
-    const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-    return { median, min: s[0], max: s[s.length - 1] };
-}
 
 const fmtMs = v => `${Math.round(v)} ms`;
 const fmtMiB = v => `${v.toFixed(1)} MiB`;
