@@ -354,14 +354,18 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
                 // `iob stop` sets common.enabled false (the CLI itself needs about 2 s to start and
                 // connect); the controller then writes sigKill -1. Measured from the object change.
                 const watcher = await iob.connect('objects');
+                // When the object said enabled false: its ts (written by the CLI), or when it
+                // was seen so if it carries none.
+                const disabledSince = async () => {
+                    const o = await watcher.getObject(INSTANCE);
+                    if (!o || o.common.enabled !== false) return null;
+                    return typeof o.ts === 'number' ? Math.min(o.ts, Date.now()) : Date.now();
+                };
                 let disabledAt = null;
                 let gone = null;
                 const poll = (async () => {
                     while (gone === null) {
-                        if (disabledAt === null) {
-                            const o = await watcher.getObject(INSTANCE);
-                            if (o && o.common.enabled === false) disabledAt = Date.now();
-                        }
+                        if (disabledAt === null) disabledAt = await disabledSince();
                         if (!pidAlive(pid)) gone = Date.now();
                         await sleep(20);
                     }
@@ -371,6 +375,9 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
                 const tCli = Date.now();
                 await Promise.race([poll, sleep(10000)]);
                 if (gone === null) gone = Infinity;
+                // The binary can end between one look at the object and the next (it stops
+                // within milliseconds): look once more.
+                if (disabledAt === null) disabledAt = await disabledSince();
                 watcher.close();
                 assert.ok(disabledAt, 'iob stop set common.enabled false');
                 timings.stop = { cli: tCli - t0, goneAfterDisabled: gone - disabledAt };
