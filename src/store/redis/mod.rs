@@ -216,7 +216,7 @@ impl RedisStore {
         pattern: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let mut out = Vec::new();
-        Self::values_paged(db, prefix, pattern, |k, v| out.push((k, v))).await?;
+        Self::values_paged(db, prefix, pattern, |k, v| out.push((k.to_owned(), v))).await?;
         Ok(out)
     }
 
@@ -227,7 +227,7 @@ impl RedisStore {
         db: &Db,
         prefix: &str,
         pattern: &str,
-        mut each: impl FnMut(String, String) + Send,
+        mut each: impl FnMut(&str, String) + Send,
     ) -> Result<(), StoreError> {
         let keys_reply = db
             .request(vec![cmd(
@@ -249,7 +249,7 @@ impl RedisStore {
             let values = mget_values(db.request(mget(page)).await?).map_err(StoreError::Io)?;
             for (k, v) in page.iter().zip(values) {
                 if let Some(v) = v {
-                    each(k.clone(), v);
+                    each(k, v);
                 }
             }
         }
@@ -305,7 +305,7 @@ impl Store for RedisStore {
         // more memory than the cold start's whole tree).
         let mut out = Vec::new();
         Self::values_paged(&self.inner.objects, OBJECT_PREFIX, pattern, |k, v| {
-            if let Some(o) = parse::<IobObject>(&k, &v) {
+            if let Some(o) = parse::<IobObject>(k, &v) {
                 out.push((k[OBJECT_PREFIX.len()..].to_string(), object_digest(&o)));
             }
         })
@@ -319,7 +319,7 @@ impl Store for RedisStore {
         each: &mut (dyn FnMut(String, IobState) + Send),
     ) -> Result<(), StoreError> {
         Self::values_paged(&self.inner.states, STATE_PREFIX, pattern, |k, v| {
-            if let Some(s) = parse::<IobState>(&k, &v) {
+            if let Some(s) = parse::<IobState>(k, &v) {
                 each(k[STATE_PREFIX.len()..].to_string(), s);
             }
         })
