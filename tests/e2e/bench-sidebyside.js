@@ -45,13 +45,14 @@ const {
     addAdminElsewhere, THEIRS_VERSION, THEIRS_LOOKUP_ENV, waitFor, sleep, installHmip, startSim, pidAlive,
     processTree, rssMiB, procStat, run, HMIP_ROOT, SIM_SGTIN, SIM_TOKEN,
 } = require('./iob');
-const { INSTANCE, countKeys, missingObjects, setEnabled, stats } = require('./iob/bench');
+const {
+    INSTANCE, countKeys, missingObjects, setEnabled, watchConnection, stats,
+} = require('./iob/bench');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.HMIP_BIN ||
     path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release', 'iobroker-hmip');
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'home.json');
-const CONNECTION = 'hmip.0.info.connection';
 const MARKER_DEVICE = '3014F711000HmIP-STE2-PCB';
 const MARKER_CHANNEL = '1';
 const MARKER_FIELD = 'temperatureExternalOne';
@@ -101,30 +102,6 @@ const treeRss = pid => processTree(pid).reduce((a, p) => a + rssMiB(p), 0);
 
 // ---------------------------------------------------------------------------------------
 // Watching the states database.
-
-/** info.connection on its own connection: wait(val, since) resolves with the first such state. */
-async function watchConnection(iob) {
-    const c = await iob.connect('states');
-    const seen = [];
-    const waiters = [];
-    await c.psubscribe(`io.${CONNECTION}`, (_p, _ch, msg) => {
-        const s = msg && msg !== 'null' ? JSON.parse(msg) : null;
-        if (!s) return;
-        seen.push({ ...s, seenAt: Date.now() });
-        for (const w of waiters.splice(0)) w();
-    });
-    return {
-        async wait(val, since, timeoutMs = CONNECT_TIMEOUT) {
-            const deadline = Date.now() + timeoutMs;
-            for (;;) {
-                const s = seen.find(x => x.val === val && x.ts >= since);
-                if (s) return s;
-                if (Date.now() > deadline) throw new Error(`${CONNECTION} not ${val} within ${timeoutMs} ms`);
-                await new Promise(resolve => { waiters.push(resolve); setTimeout(resolve, 200); });
-            }
-        },
-    };
-}
 
 /**
  * Every write to io.hmip.0.* on its own connection. count(sendMarker) counts the writes
@@ -296,7 +273,7 @@ async function wsOpen(sim, connects0) {
 async function oneRun(side, n, ctx) {
     const iob = await side.root(ctx);
     try {
-        const conn = await watchConnection(iob);
+        const conn = await watchConnection(iob, CONNECT_TIMEOUT);
         const writes = await watchWrites(iob);
         const connects0 = (await ctx.sim.http('GET', '/sim/stats')).wsConnects;
         const cold = await startInstance(iob, conn);

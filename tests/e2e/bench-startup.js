@@ -27,13 +27,14 @@ const {
     JSC_VERSION, prepareInstall, createRoot, waitFor, sleep, installHmip, startSim, binaryPids, HMIP_ROOT,
     procStat, pidAlive, parentPid, SIM_SGTIN: SGTIN, SIM_TOKEN,
 } = require('./iob');
-const { INSTANCE, countKeys, missingObjects, setEnabled, stats } = require('./iob/bench');
+const {
+    INSTANCE, countKeys, missingObjects, setEnabled, watchConnection, stats,
+} = require('./iob/bench');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = process.env.HMIP_BIN ||
     path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release', 'iobroker-hmip');
 const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'home.json');
-const CONNECTION = 'hmip.0.info.connection';
 
 function parseArgs() {
     const args = process.argv.slice(2);
@@ -87,31 +88,6 @@ function treeIds() {
 
 // ---------------------------------------------------------------------------------------
 // One start: enable, wait for info.connection true (as the adapter stamped it).
-
-/** Resolves with the first info.connection state written after `since` with val `val`. */
-async function watchConnection(iob) {
-    const c = await iob.connect('states');
-    const seen = [];
-    const waiters = [];
-    await c.psubscribe(`io.${CONNECTION}`, (_p, _ch, msg) => {
-        const s = msg && msg !== 'null' ? JSON.parse(msg) : null;
-        if (!s) return;
-        seen.push(s);
-        for (const w of waiters.splice(0)) w();
-    });
-    return {
-        async wait(val, since, timeoutMs = 60000) {
-            const deadline = Date.now() + timeoutMs;
-            for (;;) {
-                const s = seen.find(x => x.val === val && x.ts >= since);
-                if (s) return s;
-                if (Date.now() > deadline) throw new Error(`${CONNECTION} not ${val} within ${timeoutMs} ms`);
-                await new Promise(resolve => { waiters.push(resolve); setTimeout(resolve, 50); });
-            }
-        },
-        close: () => c.close(),
-    };
-}
 
 async function measureStart(iob, conn, ids) {
     const controller = iob.child.pid; // node controller.js, which also serves the jsonl databases

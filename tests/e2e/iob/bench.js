@@ -2,8 +2,9 @@
 // What the startup benchmarks share (bench-startup.js, bench-sidebyside.js): the instance's
 // enable switch, counting what a root holds, and medians.
 
-/** The instance both benchmarks start and stop. */
+/** The instance both benchmarks start and stop, and its connection state. */
 const INSTANCE = 'system.adapter.hmip.0';
+const CONNECTION = 'hmip.0.info.connection';
 
 /** Number of keys matching `pattern` in the root's `db` ('states' or 'objects'). */
 async function countKeys(iob, db, pattern) {
@@ -35,6 +36,35 @@ async function setEnabled(iob, enabled) {
     return at;
 }
 
+/**
+ * info.connection, subscribed on a connection of its own (the jsonl server honours one
+ * pattern per connection): `wait(val, since)` resolves with the first such state written
+ * at or after `since` (its ts, as the adapter stamped it).
+ */
+async function watchConnection(iob, defaultTimeoutMs = 60000) {
+    const c = await iob.connect('states');
+    const seen = [];
+    const waiters = [];
+    await c.psubscribe(`io.${CONNECTION}`, (_p, _ch, msg) => {
+        const s = msg && msg !== 'null' ? JSON.parse(msg) : null;
+        if (!s) return;
+        seen.push(s);
+        for (const w of waiters.splice(0)) w();
+    });
+    return {
+        async wait(val, since, timeoutMs = defaultTimeoutMs) {
+            const deadline = Date.now() + timeoutMs;
+            for (;;) {
+                const s = seen.find(x => x.val === val && x.ts >= since);
+                if (s) return s;
+                if (Date.now() > deadline) throw new Error(`${CONNECTION} not ${val} within ${timeoutMs} ms`);
+                await new Promise(resolve => { waiters.push(resolve); setTimeout(resolve, 50); });
+            }
+        },
+        close: () => c.close(),
+    };
+}
+
 /** Median, min and max of numbers. */
 function stats(values) {
     const s = [...values].sort((a, b) => a - b);
@@ -43,4 +73,4 @@ function stats(values) {
     return { median, min: s[0], max: s[s.length - 1] };
 }
 
-module.exports = { INSTANCE, countKeys, missingObjects, setEnabled, stats };
+module.exports = { INSTANCE, countKeys, missingObjects, setEnabled, watchConnection, stats };
