@@ -225,3 +225,99 @@ fn the_order_of_an_events_keys_and_its_whitespace_do_not_matter() {
         }
     }
 }
+
+/// A message of device reports is read in one pass that checks the syntax as it locates
+/// the fields (`cloud::scan`), instead of serde_json reading it first. That pass must never
+/// accept what serde_json refuses, nor read anything differently: on real messages and on
+/// every kind of corruption of them, `parse_message` answers exactly as the general way.
+#[test]
+fn the_one_pass_way_answers_as_the_general_way_on_every_corruption() {
+    use iobroker_hmip::cloud::events::{parse_message_in_general, read_in_one_pass};
+    let home = common::fixture("home.json");
+    let devices: Vec<&Value> = home["devices"].as_object().unwrap().values().collect();
+    let mut rng = Rng::new(11);
+    let (mut one_pass, mut accepted, mut refused) = (0, 0, 0);
+    // Bytes that change what JSON means where they land.
+    const SIGNIFICANT: &[u8] = b"\"\\,:{}[]0-.eE+u \x01\x7ftfn9";
+    for round in 0..4_000 {
+        // Messages as the cloud sends them: one or more device reports, now and then
+        // pretty, with an extra member, or with another kind of event.
+        let mut events = Map::new();
+        for k in 0..1 + rng.below(3) {
+            let d = devices[rng.below(devices.len())];
+            let mut ev = json!({"pushEventType": if rng.below(4) == 0 { "DEVICE_ADDED" } else { "DEVICE_CHANGED" }, "device": d});
+            match rng.below(20) {
+                0 => ev["extra"] = json!({"a": [1, "x"]}),
+                1 => ev = json!({"pushEventType": "DEVICE_REMOVED", "id": d["id"]}),
+                _ => {}
+            }
+            events.insert(((k + rng.below(2)) * 3).to_string(), ev);
+        }
+        let msg = json!({"events": events, "origin": {"originType": "DEVICE"}});
+        let text = if rng.below(5) == 0 {
+            serde_json::to_string_pretty(&msg).unwrap()
+        } else {
+            serde_json::to_string(&msg).unwrap()
+        };
+        let mut frame = text.into_bytes();
+        let clean = round % 4 == 0;
+        if clean {
+            let reports_only = msg["events"]
+                .as_object()
+                .unwrap()
+                .values()
+                .all(|e| e["pushEventType"] != "DEVICE_REMOVED");
+            assert_eq!(
+                read_in_one_pass(&frame),
+                reports_only,
+                "a message of device reports only is read in one pass, any other the general way"
+            );
+        } else {
+            // One to three corruptions: a byte replaced, removed or inserted, or the tail cut.
+            for _ in 0..1 + rng.below(3) {
+                // Half of them where a value or a key starts, where the grammar is richest.
+                let starts: Vec<usize> = (1..frame.len())
+                    .filter(|&i| matches!(frame[i - 1], b':' | b',' | b'['))
+                    .collect();
+                let at = if rng.below(2) == 0 && !starts.is_empty() {
+                    starts[rng.below(starts.len())]
+                } else {
+                    rng.below(frame.len())
+                };
+                let b = SIGNIFICANT[rng.below(SIGNIFICANT.len())];
+                match rng.below(4) {
+                    0 => frame[at] = b,
+                    1 => {
+                        frame.remove(at);
+                    }
+                    2 => frame.insert(at, b),
+                    _ => frame.truncate(at),
+                }
+                if frame.is_empty() {
+                    frame.push(b'{');
+                }
+            }
+        }
+        let fast = parse_message(&frame);
+        let general = parse_message_in_general(&frame);
+        assert_eq!(
+            format!("{fast:?}"),
+            format!("{general:?}"),
+            "the two ways differ on {}",
+            String::from_utf8_lossy(&frame)
+        );
+        one_pass += read_in_one_pass(&frame) as usize;
+        match general {
+            Ok(_) => accepted += 1,
+            Err(_) => refused += 1,
+        }
+    }
+    println!("read in one pass {one_pass}, accepted {accepted}, refused {refused}");
+    // Both ways were exercised, on valid and on broken text.
+    assert!(one_pass > 1_000, "{one_pass} read in one pass");
+    assert!(
+        accepted > one_pass + 100,
+        "{accepted} accepted, {one_pass} in one pass"
+    );
+    assert!(refused > 1_000, "{refused} refused");
+}

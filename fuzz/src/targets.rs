@@ -2,7 +2,8 @@
 //! the adapter does, and checks what must hold for every input. A panic is a bug in the
 //! adapter (or a broken property below), never an expected outcome.
 //!
-//! - `event_parser`: a websocket message -> `cloud::events::parse_message` -> for each
+//! - `event_parser`: a websocket message -> `cloud::events::parse_message` (which must
+//!   answer as `parse_message_in_general` does) -> for each
 //!   event what the adapter derives from it (the tree of a changed device, group, client or
 //!   home, the alarm mode, the states of button and code events, the ids of removals).
 //! - `model`: a `getCurrentState` answer -> the model the adapter reads
@@ -19,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use iobroker_hmip::cloud::events::parse_message;
+use iobroker_hmip::cloud::events::{parse_message, parse_message_in_general};
 use iobroker_hmip::cloud::{lenient, CurrentState, Home, PushEvent};
 use iobroker_hmip::iobroker::{IobObject, IobState};
 use iobroker_hmip::store::redis::codec;
@@ -41,7 +42,14 @@ pub const TARGETS: &[(&str, Target)] = &[
 
 /// A websocket message, as the cloud stream hands it to the adapter.
 pub fn event_parser(data: &[u8]) {
-    let Ok((events, _malformed)) = parse_message(data) else {
+    // The one-pass way (device reports) and the general way give the same answer.
+    let read = parse_message(data);
+    assert_eq!(
+        format!("{read:?}"),
+        format!("{:?}", parse_message_in_general(data)),
+        "the one-pass and the general way differ"
+    );
+    let Ok((events, _malformed)) = read else {
         return;
     };
     let mut state = CurrentState {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::model::{Client, Device, Group, Home};
 use super::report::DeviceReport;
+use super::scan::{set_once, Scan};
 
 /// A button press, door bell or similar event of a channel (`DEVICE_CHANNEL_EVENT`).
 #[derive(Debug, Clone, PartialEq)]
@@ -72,8 +73,23 @@ pub enum EventParseError {
 ///
 /// Returns the events it could read and, for each event that was malformed, a short reason.
 pub fn parse_message(payload: &[u8]) -> Result<(Vec<PushEvent>, Vec<String>), EventParseError> {
-    // The message is read once, into its events as raw (unparsed) text; each event is
-    // then read by its type, a device report straight into its spans.
+    // Nearly every message is device reports only: read in one pass that checks the
+    // syntax as it locates the events and the devices' fields. Anything else (other event
+    // types, a shape that pass is not sure of, text that is not JSON) goes the general way,
+    // which decides what is accepted; both give the same answer (`tests/report.rs`).
+    match device_reports(payload) {
+        Some(events) => Ok((events, Vec::new())),
+        None => parse_message_in_general(payload),
+    }
+}
+
+/// [`parse_message`] the general way: serde_json reads the message into its events as raw
+/// text, and each is read by its type. Public so that tests and the fuzz target can check
+/// that the one-pass way gives the same answer.
+#[doc(hidden)]
+pub fn parse_message_in_general(
+    payload: &[u8],
+) -> Result<(Vec<PushEvent>, Vec<String>), EventParseError> {
     #[derive(Deserialize)]
     struct Message<'a> {
         #[serde(borrow)]
@@ -85,6 +101,68 @@ pub fn parse_message(payload: &[u8]) -> Result<(Vec<PushEvent>, Vec<String>), Ev
         Some(EventMap(Some(events))) => Ok(parse_event_list(events)),
         _ => Err(EventParseError::NoEvents),
     }
+}
+
+/// Whether [`parse_message`] reads `payload` in one pass (for tests and benchmarks: the
+/// common message must not fall back to the general way unnoticed).
+#[doc(hidden)]
+pub fn read_in_one_pass(payload: &[u8]) -> bool {
+    device_reports(payload).is_some()
+}
+
+/// A message whose events are all `DEVICE_CHANGED` / `DEVICE_ADDED` reports, read in one
+/// pass ([`Scan`] checks the syntax on the way); None for anything else, or anything it is
+/// not sure of (an escaped key, a duplicate, deep nesting, a device the spans cannot
+/// describe), which the general way then reads.
+fn device_reports(payload: &[u8]) -> Option<Vec<PushEvent>> {
+    let mut s = Scan::new(std::str::from_utf8(payload).ok()?)?;
+    let mut events = None;
+    s.object(|s, key| {
+        if s.text(key) != b"events" {
+            return s.value().map(drop);
+        }
+        if events.is_some() {
+            return None; // a duplicate field: serde_json's error
+        }
+        let mut list = Vec::new();
+        s.object(|s, key| {
+            let order = s.str(key).parse::<u64>();
+            list.push((order.unwrap_or(u64::MAX), device_event(s)?));
+            Some(())
+        })?;
+        events = Some(list);
+        Some(())
+    })?;
+    s.end()?;
+    let mut list = events?;
+    // Events arrive keyed "0", "1", ...; keep their numeric order, as the general way does.
+    list.sort_by_key(|(order, _)| *order);
+    Some(
+        list.into_iter()
+            .map(|(_, r)| PushEvent::DeviceChanged(Box::new(r)))
+            .collect(),
+    )
+}
+
+/// One event at the cursor, if it is a device report the spans can describe.
+fn device_event(s: &mut Scan<'_>) -> Option<DeviceReport> {
+    let (mut kind, mut device) = (None, None);
+    s.object(|s, key| match s.text(key) {
+        b"pushEventType" => set_once(&mut kind, s.plain_string()?),
+        // Read in place, in the message's own pass.
+        b"device" => match device {
+            None => {
+                device = Some(DeviceReport::read(s)?);
+                Some(())
+            }
+            Some(_) => None,
+        },
+        _ => s.value().map(drop),
+    })?;
+    if !matches!(s.text(kind?), b"DEVICE_CHANGED" | b"DEVICE_ADDED") {
+        return None;
+    }
+    device
 }
 
 /// Parse an `events` map (`{"0": {...}, "1": {...}}`) as the cloud's websocket message and

@@ -15,6 +15,7 @@ pub mod model;
 pub mod pairing;
 pub mod report;
 pub mod rest;
+mod scan;
 pub mod stream;
 
 use std::time::Duration;

@@ -21,16 +21,10 @@ use std::io;
 use serde_json::Value;
 
 use super::model::Device;
-
-/// Byte range `[start, end)` in a report's text.
-type Span = (u32, u32);
+use super::scan::{set_once, Scan, Span};
 
 /// Which part of the device a field belongs to.
 const DEVICE_LEVEL: u32 = u32::MAX;
-
-/// Deeper nesting inside one field than this is left to the model's parser (serde_json
-/// refuses a document nested deeper than 128; a channel field sits 4 levels down).
-const MAX_FIELD_DEPTH: usize = 100;
 
 /// One `DEVICE_CHANGED` or `DEVICE_ADDED` report.
 #[derive(Clone, PartialEq)]
@@ -114,9 +108,22 @@ impl DeviceReport {
     /// Read a device's JSON text into spans; None when the spans cannot describe it
     /// exactly (then the model's parser decides).
     pub fn from_text(text: &str) -> Option<DeviceReport> {
-        let (id, spans) = Scan::new(text).device()?;
+        let mut s = Scan::new(text)?;
+        let report = DeviceReport::read(&mut s)?;
+        s.end()?;
+        Some(report)
+    }
+
+    /// Read the device object at the cursor into spans (checking its syntax) and keep its
+    /// text: a message's events are read this way in the same pass as the message.
+    pub(crate) fn read(s: &mut Scan<'_>) -> Option<DeviceReport> {
+        s.peek()?;
+        let start = s.pos();
+        let (id, mut spans) = device_spans(s)?;
+        let text = s.str((start, s.pos()));
+        spans.shift(start);
         Some(DeviceReport {
-            id: text[id.0 as usize..id.1 as usize].to_string(),
+            id: s.str(id).to_string(),
             repr: Repr::Text {
                 text: text.into(),
                 spans,
@@ -175,6 +182,23 @@ impl DeviceReport {
 }
 
 impl Spans {
+    /// Count every span from `start` instead of from the start of the text.
+    fn shift(&mut self, start: u32) {
+        let shift = |s: &mut Span| *s = (s.0 - start, s.1 - start);
+        self.device_type
+            .iter_mut()
+            .chain(&mut self.label)
+            .for_each(shift);
+        for f in &mut self.fields {
+            shift(&mut f.key);
+            shift(&mut f.value);
+        }
+        for c in &mut self.channels {
+            shift(&mut c.key);
+            c.channel_type.iter_mut().for_each(shift);
+        }
+    }
+
     /// The fields of `text` that differ from `stored`, parsed; None when the objects
     /// would differ.
     fn diff<'t>(
@@ -346,236 +370,74 @@ fn written_by_serde<T: serde::Serialize + ?Sized>(v: &T, t: &mut &[u8]) -> bool 
 }
 
 // Reading the spans: a device object, its `functionalChannels` map and each channel
-// object, every other value taken as text. Anything the spans cannot describe (an escaped
-// key, a typed field of another type, a duplicate typed key, a value nested too deep)
-// gives None: the caller falls back to the model's parser, so these rules never decide
-// what is accepted.
+// object, every other value checked and taken as text. Anything the spans cannot describe
+// (an escaped key, a typed field of another type, a duplicate typed key, a value nested
+// too deep) gives None: the caller falls back to the model's parser, so these rules never
+// decide what is accepted.
 
-/// A cursor over a device's text that finds where things are without validating them:
-/// the text is valid JSON already (serde_json read the message it came from as raw
-/// values, which checks its syntax, strings and numbers), so reading it a second time
-/// with a full parser only to locate its fields was most of an event's cost. On text
-/// that is not valid JSON it returns None or spans that the comparison then refuses;
-/// it never reads outside the text.
-struct Scan<'t> {
-    b: &'t [u8],
-    i: usize,
+/// The device object at the cursor: its id's span and the spans of everything else, all
+/// counted from the start of the cursor's text.
+fn device_spans(s: &mut Scan<'_>) -> Option<(Span, Spans)> {
+    // A device holds 20 to 150 fields.
+    let mut spans = Spans {
+        fields: Vec::with_capacity(96),
+        channels: Vec::with_capacity(8),
+        ..Spans::default()
+    };
+    let (mut id, mut label_seen, mut channels_seen) = (None, false, false);
+    s.object(|s, key| match s.text(key) {
+        b"functionalChannels" => {
+            if std::mem::replace(&mut channels_seen, true) {
+                return None;
+            }
+            channel_spans(s, &mut spans)
+        }
+        b"id" => set_once(&mut id, s.plain_string()?),
+        b"type" => set_once(&mut spans.device_type, s.plain_string()?),
+        b"label" => {
+            if std::mem::replace(&mut label_seen, true) {
+                return None;
+            }
+            spans.label = s.plain_string_or_null()?;
+            Some(())
+        }
+        _ => {
+            let value = s.value()?;
+            spans.fields.push(FieldSpan {
+                owner: DEVICE_LEVEL,
+                key,
+                value,
+            });
+            Some(())
+        }
+    })?;
+    Some((id?, spans))
 }
 
-impl<'t> Scan<'t> {
-    fn new(text: &'t str) -> Scan<'t> {
-        Scan {
-            b: text.as_bytes(),
-            i: 0,
-        }
-    }
-
-    /// The device: its id's span and the spans of everything else; the text must hold
-    /// this one object and nothing after it.
-    fn device(mut self) -> Option<(Span, Spans)> {
-        // A device's text holds a field every 40 to 60 bytes: sized once, not grown.
-        let mut spans = Spans {
-            fields: Vec::with_capacity(self.b.len() / 40),
-            channels: Vec::with_capacity(8),
-            ..Spans::default()
-        };
-        let (mut id, mut label_seen, mut channels_seen) = (None, false, false);
-        self.object(|s, key| match s.text(key) {
-            b"functionalChannels" => {
-                if std::mem::replace(&mut channels_seen, true) {
-                    return None;
-                }
-                s.channels(&mut spans)
-            }
-            b"id" => set_once(&mut id, s.plain_string()?),
-            b"type" => set_once(&mut spans.device_type, s.plain_string()?),
-            b"label" => {
-                if std::mem::replace(&mut label_seen, true) {
-                    return None;
-                }
-                spans.label = s.plain_string_or_null()?;
-                Some(())
-            }
-            _ => {
-                let value = s.field_value()?;
+fn channel_spans(s: &mut Scan<'_>, spans: &mut Spans) -> Option<()> {
+    s.object(|s, key| {
+        let owner = spans.channels.len() as u32;
+        let before = spans.fields.len();
+        let mut channel_type = None;
+        s.object(|s, field| {
+            if s.text(field) == b"functionalChannelType" {
+                set_once(&mut channel_type, s.plain_string()?)
+            } else {
+                let value = s.value()?;
                 spans.fields.push(FieldSpan {
-                    owner: DEVICE_LEVEL,
-                    key,
+                    owner,
+                    key: field,
                     value,
                 });
                 Some(())
             }
         })?;
-        self.ws();
-        (self.i == self.b.len()).then_some(())?;
-        Some((id?, spans))
-    }
-
-    fn channels(&mut self, spans: &mut Spans) -> Option<()> {
-        self.object(|s, key| {
-            let owner = spans.channels.len() as u32;
-            let before = spans.fields.len();
-            let mut channel_type = None;
-            s.object(|s, field| {
-                if s.text(field) == b"functionalChannelType" {
-                    set_once(&mut channel_type, s.plain_string()?)
-                } else {
-                    let value = s.field_value()?;
-                    spans.fields.push(FieldSpan {
-                        owner,
-                        key: field,
-                        value,
-                    });
-                    Some(())
-                }
-            })?;
-            let fields = (spans.fields.len() - before) as u32;
-            spans.channels.push(ChannelSpan {
-                key,
-                channel_type,
-                fields,
-            });
-            Some(())
-        })
-    }
-
-    fn text(&self, s: Span) -> &'t [u8] {
-        &self.b[s.0 as usize..s.1 as usize]
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.b.get(self.i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-            self.i += 1;
-        }
-    }
-
-    fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.b.get(self.i).copied()
-    }
-
-    fn eat(&mut self, c: u8) -> Option<()> {
-        (self.peek()? == c).then(|| self.i += 1)
-    }
-
-    /// An object at the cursor: `member` is called with each key's span (inside the
-    /// quotes; a key with an escape is refused) and reads the value after it.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, Span) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.i += 1;
-            return Some(());
-        }
-        loop {
-            let (key, escaped) = self.string()?;
-            if escaped {
-                return None;
-            }
-            self.eat(b':')?;
-            member(self, key)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
-    }
-
-    /// A string at the cursor: the span of its contents and whether it holds an escape.
-    fn string(&mut self) -> Option<(Span, bool)> {
-        self.eat(b'"')?;
-        let start = self.i;
-        let mut escaped = false;
-        loop {
-            let at = self.i + memchr::memchr2(b'"', b'\\', self.b.get(self.i..)?)?;
-            if self.b[at] == b'"' {
-                self.i = at + 1;
-                return Some(((start as u32, at as u32), escaped));
-            }
-            escaped = true;
-            self.i = at + 2;
-        }
-    }
-
-    /// A string without escapes (a type, an id, a label): the span of its contents.
-    fn plain_string(&mut self) -> Option<Span> {
-        match self.string()? {
-            (s, false) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// A plain string, or `null` (None inside).
-    fn plain_string_or_null(&mut self) -> Option<Option<Span>> {
-        if self.peek()? == b'n' {
-            let (span, _) = self.value()?;
-            return (self.text(span) == b"null").then_some(None);
-        }
-        self.plain_string().map(Some)
-    }
-
-    /// Any other field's value: its span, unless nested deeper than the model's parser
-    /// allows.
-    fn field_value(&mut self) -> Option<Span> {
-        let (span, depth) = self.value()?;
-        (depth <= MAX_FIELD_DEPTH).then_some(span)
-    }
-
-    /// Any value at the cursor: its span and how deep arrays and objects nest in it.
-    fn value(&mut self) -> Option<(Span, usize)> {
-        let start = {
-            self.ws();
-            self.i
-        };
-        let mut max = 0;
-        match *self.b.get(self.i)? {
-            b'"' => {
-                self.string()?;
-            }
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                loop {
-                    match *self.b.get(self.i)? {
-                        b'"' => {
-                            self.string()?;
-                            continue;
-                        }
-                        b'{' | b'[' => {
-                            depth += 1;
-                            max = max.max(depth);
-                        }
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                self.i += 1;
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.i += 1;
-                }
-            }
-            _ => {
-                // A number or a literal: up to the next delimiter.
-                while !matches!(
-                    self.b.get(self.i),
-                    None | Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
-                ) {
-                    self.i += 1;
-                }
-                if self.i == start {
-                    return None;
-                }
-            }
-        }
-        Some(((start as u32, self.i as u32), max))
-    }
-}
-
-fn set_once(slot: &mut Option<Span>, v: Span) -> Option<()> {
-    slot.replace(v).is_none().then_some(())
+        let fields = (spans.fields.len() - before) as u32;
+        spans.channels.push(ChannelSpan {
+            key,
+            channel_type,
+            fields,
+        });
+        Some(())
+    })
 }
