@@ -121,9 +121,9 @@ impl States {
         removed
     }
 
-    /// The states whose id starts with `prefix` (which ends with a dot), with their ids.
-    /// Call [`States::index_under`] first: it finds them (or knows them already).
-    pub(super) fn under(&self, prefix: &str) -> Vec<(String, &Mirror)> {
+    /// The states whose id starts with `prefix` (which ends with a dot): their handles and
+    /// ids. Call [`States::index_under`] first: it finds them (or knows them already).
+    pub(super) fn under(&self, prefix: &str) -> Vec<(Id, String)> {
         let ids = self.ids.read();
         let Some(found) = ids
             .lookup(prefix.strip_suffix('.').unwrap_or(prefix))
@@ -133,7 +133,8 @@ impl States {
         };
         found
             .iter()
-            .filter_map(|id| Some((ids.name(*id), self.slots.get(id.index())?.as_ref()?)))
+            .filter(|id| matches!(self.slots.get(id.index()), Some(Some(_))))
+            .map(|&id| (id, ids.name(id)))
             .collect()
     }
 

@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 
 use serde_json::Value;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::Runtime;
+use crate::iobroker::{now_ms, IobState};
 use crate::tree;
 
 /// Note in `unreachable` whether a device reports `unreach`; true when that changed.
@@ -62,23 +63,46 @@ impl Runtime {
     /// confirmed value. A pending user command keeps its place; its confirmation brings
     /// the right quality.
     pub(super) async fn requalify(&mut self, prefix: &str) {
+        // Only the quality changes: each state's mirror is updated in place by its handle
+        // and its known value written again, rather than going through `write_values`
+        // (which would look each id up again and compare and re-intern each value).
         self.states.index_under(prefix);
-        let stale: Vec<tree::TreeValue> = self
-            .states
-            .under(prefix)
-            .into_iter()
-            .filter(|(id, m)| !m.commanded && m.q != self.quality(id))
-            .map(|(id, m)| tree::TreeValue {
-                id,
+        let now = now_ms();
+        let mut writes = Vec::new();
+        for (at, id) in self.states.under(prefix) {
+            let q = self.quality(&id);
+            let Some(m) = self.states.at_mut(at) else {
+                continue;
+            };
+            if m.commanded || m.q == q {
+                continue;
+            }
+            m.q = q;
+            m.seen_ts = now;
+            let state = IobState {
                 val: m.val.to_value(),
-            })
-            .collect();
-        if !stale.is_empty() {
-            debug!(
-                count = stale.len(),
-                prefix, "quality of device states changed"
-            );
-            self.write_values(stale).await;
+                ack: true,
+                ts: now,
+                lc: m.lc,
+                from: self.from.clone(),
+                q,
+                user: None,
+                c: None,
+            };
+            if !self.awaiting.is_empty() {
+                self.awaiting.remove(&id);
+            }
+            writes.push((id, state));
+        }
+        if writes.is_empty() {
+            return;
+        }
+        debug!(
+            count = writes.len(),
+            prefix, "quality of device states changed"
+        );
+        if let Err(e) = self.store.set_states(writes).await {
+            error!("writing states failed: {e}");
         }
     }
 
