@@ -104,21 +104,33 @@ impl<'t> Scan<'t> {
         plain_keys: bool,
         mut member: impl FnMut(&mut Self, Span) -> Option<()>,
     ) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
+        self.sequence(b'{', b'}', |s| {
+            let (key, escaped) = s.string()?;
+            if escaped && plain_keys {
+                return None;
+            }
+            s.eat(b':')?;
+            member(s, key)
+        })
+    }
+
+    /// `open`, items separated by commas, `close`: the shape of objects and arrays alike.
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
+        if self.peek()? == close {
             self.i += 1;
             return Some(());
         }
         loop {
-            let (key, escaped) = self.string()?;
-            if escaped && plain_keys {
-                return None;
-            }
-            self.eat(b':')?;
-            member(self, key)?;
+            item(self)?;
             match self.peek()? {
                 b',' => self.i += 1,
-                b'}' => {
+                c if c == close => {
                     self.i += 1;
                     return Some(());
                 }
@@ -213,31 +225,12 @@ impl<'t> Scan<'t> {
         match self.peek()? {
             b'"' => self.string().map(drop),
             b'{' if depth < MAX_DEPTH => self.members(false, |s, _| s.any(depth + 1)),
-            b'[' if depth < MAX_DEPTH => self.array(depth + 1),
+            b'[' if depth < MAX_DEPTH => self.sequence(b'[', b']', |s| s.any(depth + 1)),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
             b'-' | b'0'..=b'9' => self.number(),
             _ => None,
-        }
-    }
-
-    fn array(&mut self, depth: usize) -> Option<()> {
-        self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Some(());
-        }
-        loop {
-            self.any(depth)?;
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
         }
     }
 
