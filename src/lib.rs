@@ -12,6 +12,7 @@
 //! - [`adapter`]: the runtime wiring cloud -> tree -> store and back.
 //! - [`sim`]: a simulated HmIP cloud for demos and tests.
 //! - [`web`]: the standalone HTTP API.
+//! - [`private_file`]: the one way a file with user data is written (owner-only, atomic).
 //! - [`app`]: each way the command runs (instance, standalone, pair, sim), wired from the
 //!   above; the binary only parses its arguments and calls in here.
 
@@ -20,6 +21,7 @@ pub mod app;
 pub mod cloud;
 pub mod hcu;
 pub mod iobroker;
+pub mod private_file;
 pub mod sim;
 pub mod store;
 pub mod tree;

@@ -141,7 +141,7 @@ impl EmbeddedStore {
     /// warning and the states start empty; an object record torn by a crash is cut off;
     /// an unreadable directory is an error.
     pub fn open(data_dir: &Path) -> Result<EmbeddedStore, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        crate::private_file::create_private_dir(data_dir).map_err(|e| {
             StoreError::Io(format!(
                 "cannot create data directory {}: {e}",
                 data_dir.display()
@@ -439,7 +439,7 @@ fn import_legacy_objects(dir: &Path, log_path: &Path) -> Result<(), StoreError> 
     }
     std::fs::rename(&tmp, log_path)
         .map_err(|e| StoreError::Io(format!("cannot rename {}: {e}", tmp.display())))?;
-    persist::sync_dir(log_path);
+    crate::private_file::sync_dir(log_path);
     // Gone only once the log is in place (a missing file is already gone).
     let _ = std::fs::remove_file(&legacy);
     tracing::info!("moved {} into {}", legacy.display(), log_path.display());

@@ -17,7 +17,7 @@
 //! Without a data directory the same records are kept in a buffer in memory.
 
 use std::borrow::Cow;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -74,11 +74,7 @@ fn io_err(what: &str, path: &Path, e: io::Error) -> StoreError {
 
 /// Open a file of the store for appending and reading, owner-only when it is created.
 fn open_rw(path: &Path) -> io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.read(true).append(true).create(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)
+    crate::private_file::open_private_append(path)
 }
 
 impl ObjectLog {
@@ -336,8 +332,8 @@ impl ObjectLog {
             }
             Backing::File { path, .. } => {
                 let tmp = path.with_extension("jsonl.tmp");
-                let _ = fs::remove_file(&tmp);
-                let f = open_rw(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
+                let f = crate::private_file::create_private_new(&tmp)
+                    .map_err(|e| io_err("cannot create", &tmp, e))?;
                 let mut w = BufWriter::with_capacity(1 << 16, f);
                 copy(&mut w, self)?;
                 let f = w
@@ -345,7 +341,7 @@ impl ObjectLog {
                     .map_err(|e| io_err("cannot write", &tmp, e.into_error()))?;
                 f.sync_all().map_err(|e| io_err("cannot sync", &tmp, e))?;
                 fs::rename(&tmp, path).map_err(|e| io_err("cannot rename", &tmp, e))?;
-                super::persist::sync_dir(path);
+                crate::private_file::sync_dir(path);
                 Backing::File {
                     file: f,
                     path: path.clone(),

@@ -2,8 +2,8 @@
 //! and the `objects.json` of earlier versions, read once to move into the object log).
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Write};
+use std::fs::{self, File};
+use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -109,48 +109,10 @@ fn aside_name(path: &Path) -> PathBuf {
     }
 }
 
-/// Write a file atomically: `write` fills a temp file in the same directory (owner-only),
-/// which is synced, then renamed over the old file; a crash leaves either the old or the
-/// new file.
+/// Write a file atomically and owner-only ([`crate::private_file::write_atomically`]).
 pub(super) fn save_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), StoreError> {
-    let tmp = path.with_extension("json.tmp");
-    let io_err =
-        |what: &str, e: io::Error| StoreError::Io(format!("{what} {}: {e}", tmp.display()));
-    let mut o = OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    let file = o.open(&tmp).map_err(|e| io_err("cannot create", e))?;
-    let mut w = BufWriter::with_capacity(1 << 16, file);
-    write(&mut w).map_err(|e| io_err("cannot write", e))?;
-    let file = w
-        .into_inner()
-        .map_err(|e| io_err("cannot write", e.into_error()))?;
-    file.sync_all().map_err(|e| io_err("cannot sync", e))?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(|e| {
-        StoreError::Io(format!(
-            "cannot rename {} to {}: {e}",
-            tmp.display(),
-            path.display()
-        ))
-    })?;
-    sync_dir(path);
-    Ok(())
-}
-
-/// Make a rename in the directory of `path` durable (best effort: not every platform can
-/// open a directory).
-pub(super) fn sync_dir(path: &Path) {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
+    crate::private_file::write_atomically(path, write).map_err(|e| StoreError::Io(e.to_string()))
 }
