@@ -396,3 +396,102 @@ async fn the_first_start_over_iobroker_hmips_tree_shows_its_values_and_a_fresh_o
         (json!(false), json!(100), json!(2))
     );
 }
+
+/// Under ioBroker a lock's PIN written to its state is kept in the instance's settings,
+/// encrypted with the system secret (even in an instance object made before `secrets` was
+/// listed as encrypted); the state shows only the mask, and after a restart the lock's
+/// commands still carry it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_pin_is_kept_encrypted_in_the_instance_settings() {
+    const PIN: &str = "86420975";
+    let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
+    cfg.home = fixture("home.json");
+    let sim = sim::start(cfg).await.unwrap();
+    let store = iobroker_like_store(json!({
+        "accessPointSgtin": "3014-F711-A000-0000-0000-0001",
+        "authToken": secret::encrypt(SECRET, sim::DEFAULT_AUTH_TOKEN).unwrap(),
+        "clientAuthToken": "", "clientId": "", "pin": "", "deviceId": "",
+        "lookupUrl": sim.lookup_url(),
+    }))
+    .await;
+    let connected = || async {
+        state(&store, "hmip.0.info.connection")
+            .await
+            .is_some_and(|s| s.val == json!(true) && s.ack)
+    };
+    let start = || {
+        let (tx, rx) = watch::channel(false);
+        let bus: Arc<dyn InstanceBus> = store.clone();
+        (tx, tokio::spawn(instance::run(bus, options(), rx)))
+    };
+    let (stop, task) = start();
+    wait_until(connected).await;
+    let (dev, ch) = common::find_channel(&fixture("home.json"), "DOOR_LOCK_CHANNEL", "lockState");
+    let pin_id = format!("hmip.0.devices.{dev}.channels.{ch}.pin");
+    store
+        .set_states(vec![(
+            pin_id.clone(),
+            common::written(json!(PIN), false, "system.adapter.javascript.0"),
+        )])
+        .await
+        .unwrap();
+    wait_until(|| async {
+        state(&store, &pin_id)
+            .await
+            .is_some_and(|s| s.ack && s.val == json!(iobroker_hmip::tree::SECRET_MASK))
+    })
+    .await;
+    let inst = store
+        .get_object("system.adapter.hmip.0")
+        .await
+        .unwrap()
+        .unwrap();
+    let saved = inst.native["secrets"].as_str().unwrap();
+    assert!(
+        saved.starts_with("$/aes-192-cbc:") && !saved.contains(PIN),
+        "{saved}"
+    );
+    let plain: Value = serde_json::from_str(&secret::decrypt(SECRET, saved).unwrap()).unwrap();
+    assert_eq!(plain[&pin_id], PIN);
+    for list in ["encryptedNative", "protectedNative"] {
+        assert!(
+            inst.extra[list]
+                .as_array()
+                .unwrap()
+                .contains(&json!("secrets")),
+            "{list}"
+        );
+    }
+
+    // A restart (js-controller's, after the native change) reads it back.
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    let (_stop, task) = start();
+    wait_until(connected).await;
+    let _ = reqwest::Client::new()
+        .delete(format!("{}/sim/calls", sim.url()))
+        .send()
+        .await
+        .unwrap();
+    store
+        .set_states(vec![(
+            format!("hmip.0.devices.{dev}.channels.{ch}.setLockState"),
+            common::written(json!("LOCKED"), false, "system.adapter.javascript.0"),
+        )])
+        .await
+        .unwrap();
+    let calls = || async {
+        reqwest::get(format!("{}/sim/calls", sim.url()))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    wait_until(|| async { calls().await.as_array().is_some_and(|c| !c.is_empty()) }).await;
+    assert_eq!(calls().await[0]["body"]["authorizationPin"], PIN);
+    let all = serde_json::to_string(&store.states("*").await.unwrap()).unwrap();
+    assert!(!all.contains(PIN), "a state holds the PIN");
+    task.abort();
+    sim.shutdown().await;
+}

@@ -584,3 +584,249 @@ async fn the_cloud_client_refuses_a_self_signed_certificate() {
     println!("websocket: {reason}");
     events.abort();
 }
+
+/// Every file and directory below `dir`, with its mode.
+fn walk(dir: &Path, out: &mut Vec<(std::path::PathBuf, u32)>) {
+    use std::os::unix::fs::PermissionsExt;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let mode = std::fs::symlink_metadata(&p).unwrap().permissions().mode() & 0o777;
+        out.push((p.clone(), mode));
+        if p.is_dir() {
+            walk(&p, out);
+        }
+    }
+}
+
+/// The simulator's record of control calls to `path`.
+fn calls_to(url: &str, path: &str) -> Vec<Value> {
+    get_json(&format!("{url}/sim/calls"))
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["path"] == path)
+        .cloned()
+        .collect()
+}
+
+/// Wait until the state `id` holds `val`, acknowledged.
+fn wait_acked(api: &str, id: &str, val: &Value, p: &Proc) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = get_json(&format!("{api}/api/v1/state/{id}"));
+        if &st["val"] == val && st["ack"] == true {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} never {val}:\n{}",
+            p.output()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A door lock's PIN opens a door: after it is set, it is in no answer of the HTTP API, not
+/// in the event stream, in no file under the data directory and not in the log; yet the
+/// lock's commands carry it, after a restart too. Every file the adapter writes is 0600,
+/// every directory 0700.
+#[test]
+fn a_lock_pin_is_on_no_surface_and_every_file_is_owner_only() {
+    let (_sim, url) = start_sim(&[
+        "--fixture",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/home.json"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("hmip.json");
+    let data = dir.path().join("data");
+    assert!(pair(&url, sim::DEFAULT_SGTIN, &cfg, &[], &[])
+        .wait_exit()
+        .success());
+    let args = [
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--http",
+        "127.0.0.1:0",
+    ];
+    let trace = [("RUST_LOG", "trace")];
+    let mut run = Proc::spawn(&args, &trace);
+    let api = api_base(&run.wait_for("HTTP API on "));
+    wait_connected(&api, true, &run);
+    let (events, stop_events) = collect_events(format!("{api}/api/v1/events"));
+    // The stream is open once it shows a write made after it was opened.
+    let (dev, ch) = common::find_channel(&fixture("home.json"), "DOOR_LOCK_CHANNEL", "lockState");
+    let channel = format!("hmip.0.devices.{dev}.channels.{ch}");
+    let (sdev, sch) = common::find_channel(&fixture("home.json"), "SWITCH_CHANNEL", "on");
+    let on = format!("hmip.0.devices.{sdev}.channels.{sch}.on");
+    let mut answers = Answers::default();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !events.lock().unwrap().contains(&on) {
+        assert!(Instant::now() < deadline, "the event stream shows nothing");
+        answers.put(&format!("{api}/api/v1/state/{on}"), json!(true));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let pin_id = format!("{channel}.pin");
+    assert_eq!(
+        answers.put(&format!("{api}/api/v1/state/{pin_id}"), json!(PIN)),
+        200
+    );
+    wait_acked(
+        &api,
+        &pin_id,
+        &json!(iobroker_hmip::tree::SECRET_MASK),
+        &run,
+    );
+    // The lock's command carries it.
+    assert_eq!(
+        answers.put(
+            &format!("{api}/api/v1/state/{channel}.setLockState"),
+            json!("OPEN")
+        ),
+        200
+    );
+    wait_acked(&api, &format!("{channel}.lockState"), &json!("OPEN"), &run);
+    let sent = calls_to(&url, "device/control/setLockState");
+    assert_eq!(sent.last().unwrap()["body"]["authorizationPin"], PIN);
+    // The marker: the lock's new state reached the stream, and with it all before it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !events
+        .lock()
+        .unwrap()
+        .contains(&format!("{channel}.lockState"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the lock's change never reached the stream"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Every answer the API gives.
+    for pattern in ["*", "hmip.0.*", &format!("{channel}.*"), ""] {
+        answers.get(&format!("{api}/api/v1/objects?pattern={pattern}"));
+        answers.get(&format!("{api}/api/v1/states?pattern={pattern}"));
+    }
+    let states = get_json(&format!("{api}/api/v1/states?pattern=*"));
+    for id in states.as_object().unwrap().keys() {
+        assert_eq!(answers.get(&format!("{api}/api/v1/state/{id}")), 200);
+    }
+    answers.get(&format!("{api}/api/v1/stats"));
+    answers.get(&format!("{api}/"));
+    // A write that fails, and the mask written back (it keeps the PIN).
+    assert_eq!(
+        answers.put(&format!("{api}/api/v1/state/{pin_id}"), json!(true)),
+        400
+    );
+    assert_eq!(
+        answers.put(
+            &format!("{api}/api/v1/state/{pin_id}"),
+            json!(iobroker_hmip::tree::SECRET_MASK)
+        ),
+        200
+    );
+    stop_events.store(true, Ordering::SeqCst);
+    // Stopped: the store has written its files.
+    assert!(run.terminate().success(), "{}", run.output());
+
+    // Restarted from the config file: the kept PIN still opens the lock.
+    let mut again = Proc::spawn(&args, &trace);
+    let api = api_base(&again.wait_for("HTTP API on "));
+    wait_connected(&api, true, &again);
+    wait_acked(
+        &api,
+        &pin_id,
+        &json!(iobroker_hmip::tree::SECRET_MASK),
+        &again,
+    );
+    assert_eq!(
+        answers.put(
+            &format!("{api}/api/v1/state/{channel}.setLockState"),
+            json!("LOCKED")
+        ),
+        200
+    );
+    wait_acked(
+        &api,
+        &format!("{channel}.lockState"),
+        &json!("LOCKED"),
+        &again,
+    );
+    let sent = calls_to(&url, "device/control/setLockState");
+    assert_eq!(sent.last().unwrap()["body"]["targetLockState"], "LOCKED");
+    assert_eq!(sent.last().unwrap()["body"]["authorizationPin"], PIN);
+    assert!(again.terminate().success(), "{}", again.output());
+
+    let secrets = [("lock PIN", PIN)];
+    let events = events.lock().unwrap().clone();
+    assert!(
+        events.contains(&pin_id),
+        "the PIN's state changes were streamed"
+    );
+    assert_clean("the event stream", &events, &secrets);
+    for a in &answers.0 {
+        assert_clean("an answer of the HTTP API", a, &secrets);
+    }
+    assert!(run.output().contains(" TRACE "), "trace output captured");
+    assert_clean("the log of `run`", &run.output(), &secrets);
+    assert_clean("the log of the restarted `run`", &again.output(), &secrets);
+    let mut files = Vec::new();
+    walk(&data, &mut files);
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("states.json")),
+        "{files:?}"
+    );
+    for (p, mode) in &files {
+        if p.is_dir() {
+            assert_eq!(*mode, 0o700, "{}", p.display());
+        } else {
+            assert_eq!(*mode, 0o600, "{}", p.display());
+            let text = String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+            assert_clean(&p.display().to_string(), &text, &secrets);
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    // Kept where the tokens are: the config file, owner-only.
+    assert_eq!(mode(&cfg), 0o600);
+    let config: Value = serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    assert_eq!(config["secrets"][&pin_id], PIN);
+}
+
+/// A PIN an earlier version (or ioBroker.hmip) left in the lock's state moves to the
+/// keeper at the next start, and the state shows only the mask; the lock still gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_left_in_a_state_moves_to_the_keeper_at_start() {
+    use iobroker_hmip::adapter::secret_params::SecretParams;
+    use iobroker_hmip::tree::SECRET_MASK;
+    let home = fixture("home.json");
+    let (dev, ch) = common::find_channel(&home, "DOOR_LOCK_CHANNEL", "lockState");
+    let pin_id = format!("hmip.0.devices.{dev}.channels.{ch}.pin");
+    let mut h =
+        Harness::start_full(home, common::fast_options(), common::fast_adapter_options()).await;
+    // As an earlier version kept it: the PIN as the acknowledged value.
+    h.store
+        .set_states(vec![(
+            pin_id.clone(),
+            common::written(json!(PIN), true, "system.adapter.hmip.0"),
+        )])
+        .await
+        .unwrap();
+    let secrets = SecretParams::in_memory();
+    let mut opts = common::fast_adapter_options();
+    opts.secrets = secrets.clone();
+    h.restart_adapter(common::fast_options(), opts).await;
+    h.wait_state(&pin_id, |s| s["val"] == SECRET_MASK && s["ack"] == true)
+        .await;
+    assert_eq!(secrets.get(&pin_id).as_deref(), Some(PIN));
+    let _ = h.http.delete(h.sim_url("/sim/calls")).send().await.unwrap();
+    let lock = format!("hmip.0.devices.{dev}.channels.{ch}.setLockState");
+    assert_eq!(h.put(&lock, json!("LOCKED")).await.status(), 200);
+    common::wait_until(|| async { !h.calls().await.is_empty() }).await;
+    assert_eq!(h.calls().await[0]["body"]["authorizationPin"], PIN);
+    h.stop().await.unwrap();
+}

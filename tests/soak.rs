@@ -938,7 +938,7 @@ async fn main() {
             let v = random_value(common, id, &mut prng);
             matches!(
                 tree::write_to_call(NS, &model, id, &v, &|_| Some(json!(1))),
-                Ok(WriteAction::Local)
+                Ok(WriteAction::Local | WriteAction::Secret(_))
             )
         })
     };
@@ -1147,6 +1147,25 @@ async fn main() {
                     Ok(WriteAction::Local) => {
                         w.local = true;
                         params.insert(id.clone(), val.clone());
+                    }
+                    // A PIN: kept apart (the mask keeps it), the state shows the mask.
+                    Ok(WriteAction::Secret(kept)) => {
+                        w.local = true;
+                        match kept.as_deref() {
+                            Some("") => {
+                                params.remove(id);
+                            }
+                            Some(pin) => {
+                                params.insert(id.clone(), json!(pin));
+                            }
+                            None => {}
+                        }
+                        let shown = if params.contains_key(id) {
+                            tree::SECRET_MASK
+                        } else {
+                            ""
+                        };
+                        w.val = json!(shown);
                     }
                     Err(_) => {}
                 }

@@ -122,7 +122,7 @@ fn plan(model: &CurrentState) -> Vec<(IobObject, Value)> {
     let is_param = |o: &IobObject, v: &Value| {
         matches!(
             tree::write_to_call("hmip.0", model, &o.id, v, &|_| None),
-            Ok(WriteAction::Local)
+            Ok(WriteAction::Local | WriteAction::Secret(_))
         )
     };
     out.sort_by_cached_key(|(o, v)| (!is_param(o, v), o.id.clone()));
@@ -141,6 +141,11 @@ fn expected(model: &CurrentState, plan: &[(IobObject, Value)]) -> BTreeMap<Strin
             Ok(WriteAction::Local) => {
                 params.insert(o.id.clone(), val.clone());
                 json!({"val": val, "local": true})
+            }
+            // A PIN is sent along like a parameter; its state shows only the mask.
+            Ok(WriteAction::Secret(kept)) => {
+                params.insert(o.id.clone(), json!(kept.unwrap_or_default()));
+                json!({"val": tree::SECRET_MASK, "local": true})
             }
             Err(e) => panic!("{}: the valid value {val} was refused: {e}", o.id),
         };

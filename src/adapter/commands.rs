@@ -58,7 +58,14 @@ impl Runtime {
         };
         let action = {
             let states = &self.states;
-            let param = |pid: &str| states.get(pid).map(|m| m.val.to_value());
+            let secrets = &self.opts.secrets;
+            // A secret parameter's value is kept apart; its state shows only the mask.
+            let param = |pid: &str| {
+                secrets
+                    .get(pid)
+                    .map(Value::String)
+                    .or_else(|| states.get(pid).map(|m| m.val.to_value()))
+            };
             tree::write_to_call_in(
                 self.opts.convention,
                 &self.opts.namespace,
@@ -91,6 +98,29 @@ impl Runtime {
                 }
                 self.write_values(vec![tree::TreeValue { id, val: st.val }])
                     .await;
+            }
+            Ok(tree::WriteAction::Secret(value)) => {
+                // Kept where the tokens are; the state shows only whether one is kept.
+                if let Some(value) = value {
+                    if let Err(e) = self.opts.secrets.set(&id, &value).await {
+                        error!(
+                            "the PIN for {id} could not be saved, the one kept before stays: {e:#}"
+                        );
+                    } else if value.is_empty() {
+                        info!(%id, "PIN forgotten");
+                    } else {
+                        info!(%id, "PIN kept");
+                    }
+                }
+                if let Some(m) = self.states.get_mut(&id) {
+                    m.commanded = true;
+                }
+                let shown = self.opts.secrets.shown(&id);
+                self.write_values(vec![tree::TreeValue {
+                    id,
+                    val: Value::String(shown.into()),
+                }])
+                .await;
             }
             Err(reason) => {
                 warn!("write to {id} refused: {reason}");
@@ -223,6 +253,45 @@ impl Runtime {
         };
         if let Err(e) = self.store.set_states(vec![(id, st)]).await {
             error!("writing states failed: {e}");
+        }
+    }
+
+    /// Make each secret parameter's state show only whether a value is kept. A value found
+    /// in the state itself (kept there by an earlier version, or by ioBroker.hmip) moves to
+    /// the keeper first: it must not stay readable in the database.
+    pub(super) async fn settle_secrets(&mut self, ids: Vec<String>) {
+        let mut shown = Vec::new();
+        for id in ids {
+            let found = self.states.get(&id).map(|m| m.val.to_value());
+            if let Some(Value::String(v)) = &found {
+                if !v.is_empty() && v != tree::SECRET_MASK && self.opts.secrets.get(&id).is_none() {
+                    match self.opts.secrets.set(&id, v).await {
+                        Ok(()) => {
+                            info!(%id, "a PIN found in the state moved to where the tokens are kept")
+                        }
+                        Err(e) => {
+                            // Left where it is rather than lost.
+                            error!("the PIN in {id} could not be moved out of the state: {e:#}");
+                            continue;
+                        }
+                    }
+                }
+            }
+            let want = self.opts.secrets.shown(&id);
+            // Like every parameter, one never written and never kept has no state.
+            let unset = found.is_none() && want.is_empty();
+            if !unset && found.as_ref().and_then(Value::as_str) != Some(want) {
+                if let Some(m) = self.states.get_mut(&id) {
+                    m.commanded = true; // acknowledge even an equal value
+                }
+                shown.push(tree::TreeValue {
+                    id,
+                    val: Value::String(want.into()),
+                });
+            }
+        }
+        if !shown.is_empty() {
+            self.write_values(shown).await;
         }
     }
 

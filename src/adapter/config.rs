@@ -1,5 +1,6 @@
 //! The instance configuration: ioBroker.hmip's native keys, so tokens carry over.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,42 @@ pub struct InstanceConfig {
     /// The SHA-256 fingerprint of the HCU's certificate, pinned at pairing.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub hcu_fingerprint: String,
+    /// Secret parameters (a door lock's PIN): state id -> value, see
+    /// [`super::secret_params`]. In the file a map; in ioBroker's native the same map as
+    /// JSON text, since `encryptedNative` encrypts strings.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "map_or_json_text"
+    )]
+    pub secrets: BTreeMap<String, String>,
+    /// Standalone: the HTTP API's token, written at the first start of `run`; required as
+    /// `Authorization: Bearer` when the API listens on anything but loopback.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub http_token: String,
+    /// Standalone: host names the HTTP API answers to besides `localhost` and IP
+    /// addresses (a name the user reaches it by, such as `nas.local`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_hosts: Vec<String>,
+}
+
+/// A map of strings, or the same map as JSON text ("" = empty).
+fn map_or_json_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Map(BTreeMap<String, String>),
+        Text(String),
+    }
+    match Either::deserialize(d)? {
+        Either::Map(m) => Ok(m),
+        Either::Text(t) if t.is_empty() => Ok(BTreeMap::new()),
+        // The error names the setting, never its text.
+        Either::Text(t) => serde_json::from_str(&t)
+            .map_err(|_| serde::de::Error::custom("secrets: not a JSON map of strings")),
+    }
 }
 
 /// How the adapter reaches the Homematic IP installation.
@@ -110,6 +147,9 @@ impl std::fmt::Debug for InstanceConfig {
             .field("hcu_auth_token", &set(&self.hcu_auth_token))
             .field("hcu_client_id", &self.hcu_client_id)
             .field("hcu_fingerprint", &self.hcu_fingerprint)
+            .field("secrets", &self.secrets.len())
+            .field("http_token", &set(&self.http_token))
+            .field("http_hosts", &self.http_hosts)
             .finish()
     }
 }
@@ -128,29 +168,9 @@ impl InstanceConfig {
     /// is always created afresh: one left over (by a crash, or by someone else, with
     /// looser permissions or as a symlink) would keep its mode or lead elsewhere.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        use std::io::Write;
-        let tmp = path.with_extension("tmp");
-        match std::fs::remove_file(&tmp) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                anyhow::bail!("cannot replace {}: {e}", tmp.display())
-            }
-            _ => {}
-        }
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts
-            .open(&tmp)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
-        f.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-        Ok(())
+        let text = serde_json::to_string_pretty(self)?;
+        crate::private_file::write_atomically(path, |w| w.write_all(text.as_bytes()))
+            .map_err(|e| anyhow::anyhow!("cannot write the config file: {e}"))
     }
 
     /// The value convention the setting asks for.
@@ -278,7 +298,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.json");
-        let tmp = dir.path().join("c.tmp");
+        let tmp = crate::private_file::temporary(&p);
         std::fs::write(&tmp, "old").unwrap();
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
         c.save(&p).unwrap();

@@ -15,6 +15,7 @@ pub mod iobroker_json;
 pub mod logbus;
 pub mod logfile;
 pub mod secret;
+pub mod secret_params;
 pub mod writes;
 
 mod commands;
@@ -61,6 +62,8 @@ pub struct AdapterOptions {
     /// How values are shown and written: this adapter's convention, or ioBroker.hmip's
     /// (the instance setting "values as ioBroker.hmip").
     pub convention: tree::Convention,
+    /// Where secret parameters (a lock's PIN) are kept; in memory by default.
+    pub secrets: Arc<secret_params::SecretParams>,
 }
 
 impl Default for AdapterOptions {
@@ -70,6 +73,7 @@ impl Default for AdapterOptions {
             write_debounce: Duration::from_millis(250),
             confirm_timeout: Duration::from_secs(10),
             convention: tree::Convention::Own,
+            secrets: secret_params::SecretParams::in_memory(),
         }
     }
 }
@@ -351,14 +355,22 @@ impl Runtime {
         let ns = self.opts.namespace.clone();
         let mut produced = HashSet::new();
         let mut batch = TreeSnapshot::default();
+        let mut secret_ids = Vec::new();
         for part in tree::snapshot_parts_in(self.opts.convention, &ns, &state) {
             produced.extend(part.objects.iter().map(|o| self.objects.intern(&o.id)));
+            secret_ids.extend(
+                part.objects
+                    .iter()
+                    .filter(|o| tree::is_secret(o))
+                    .map(|o| o.id.clone()),
+            );
             batch.extend(part);
             if batch.objects.len() >= BATCH {
                 self.apply(std::mem::take(&mut batch)).await;
             }
         }
         self.apply(batch).await;
+        self.settle_secrets(secret_ids).await;
         // States the snapshot does not carry (button events) get their quality too.
         self.requalify(&format!("{ns}.devices.")).await;
         info!(

@@ -43,7 +43,12 @@ pub async fn pair(
             return Err(anyhow::anyhow!("pairing failed: {e}"));
         }
     };
+    // Pairing again keeps what is not about the pairing: kept PINs, the API's token.
+    let kept = InstanceConfig::load(&config_path).unwrap_or_default();
     let config = InstanceConfig {
+        secrets: kept.secrets,
+        http_token: kept.http_token,
+        http_hosts: kept.http_hosts,
         access_point_sgtin: creds.sgtin.clone(),
         pin,
         device_name: Some(device_name),

@@ -10,6 +10,7 @@ use tracing::{error, info};
 
 use super::{credentials, shutdown_signal};
 use crate::adapter::config::InstanceConfig;
+use crate::adapter::secret_params::{self, SecretParams};
 use crate::adapter::TransportConfig;
 use crate::adapter::{self, AdapterOptions};
 use crate::cloud::stream::CloudConfig;
@@ -32,7 +33,7 @@ pub async fn run(
     data_dir: Option<PathBuf>,
     namespace: String,
 ) -> anyhow::Result<()> {
-    let config = InstanceConfig::load(&config_path)?;
+    let mut config = InstanceConfig::load(&config_path)?;
     if !config.is_paired() {
         anyhow::bail!(
             "{} is not paired: {}",
@@ -49,10 +50,50 @@ pub async fn run(
         EmbeddedStore::open(&data_dir)
             .with_context(|| format!("opening the store in {}", data_dir.display()))?,
     );
+    if config.http_token.is_empty() {
+        // The API's token, made once and kept beside the other tokens (0600). A config
+        // that cannot be written still runs on loopback, which needs no token.
+        let mut with_token = config.clone();
+        with_token.http_token = new_token();
+        match with_token.save(&config_path) {
+            Ok(()) => {
+                config = with_token;
+                info!(
+                    "the HTTP API's token is now in {} (httpToken)",
+                    config_path.display()
+                );
+            }
+            Err(e) => tracing::warn!("the HTTP API has no token (needed off loopback): {e:#}"),
+        }
+    }
     // Read at start: a change of the setting takes a restart, as under js-controller.
     let convention = config.convention();
+    let web = web::WebOptions {
+        secrets: Some(SecretParams::new(
+            config.secrets.clone(),
+            Some(Arc::new(secret_params::ConfigFile(config_path.clone()))),
+        )),
+        token: Some(config.http_token.clone()).filter(|t| !t.is_empty()),
+        require_token: false,
+        hosts: config.http_hosts.clone(),
+    };
     let credentials = credentials::watch(config_path, config, make);
-    run_standalone(first, Some(credentials), store, http, namespace, convention).await
+    run_standalone(
+        first,
+        Some(credentials),
+        store,
+        http,
+        web,
+        namespace,
+        convention,
+    )
+    .await
+}
+
+/// A fresh token: 32 random bytes as hex.
+fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
 }
 
 /// The standalone runtime: HTTP API, then the transport (the cloud's lookup retried with
@@ -64,11 +105,13 @@ async fn run_standalone(
     credentials: Option<tokio::sync::mpsc::Receiver<TransportConfig>>,
     store: Arc<dyn Store>,
     http: SocketAddr,
+    web: web::WebOptions,
     namespace: String,
     convention: crate::tree::Convention,
 ) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
-    let (bound, _server) = web::serve(store.clone(), http)
+    let secrets = web.secrets.clone().unwrap_or_else(SecretParams::in_memory);
+    let (bound, _server) = web::serve_with(store.clone(), http, web)
         .await
         .with_context(|| format!("starting the HTTP API on {http}"))?;
     info!(
@@ -100,6 +143,7 @@ async fn run_standalone(
     let opts = AdapterOptions {
         namespace,
         convention,
+        secrets,
         ..AdapterOptions::default()
     };
     adapter::run_with(first, replacements, store, opts, shutdown).await
@@ -137,11 +181,17 @@ pub async fn demo(http: SocketAddr, hcu: bool) -> anyhow::Result<()> {
         "the simulated cloud"
     };
     eprintln!("demo: a simulated home of {} devices through {via}; open the page below to watch and switch it, Ctrl-C stops", sim::demo_home()["devices"].as_object().map_or(0, |d| d.len()));
+    // In memory: the demo has no config file to keep a token or a PIN in.
+    let web = web::WebOptions {
+        secrets: Some(SecretParams::in_memory()),
+        ..web::WebOptions::default()
+    };
     let res = run_standalone(
         transport,
         None,
         store,
         http,
+        web,
         "hmip.0".into(),
         crate::tree::Convention::Own,
     )

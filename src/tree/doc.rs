@@ -25,6 +25,9 @@ fn write_column(row: Option<&FieldRow>, ids: &str) -> String {
     if row.kind == Kind::Param && row.role.starts_with("button") {
         return "written on every event; a write re-fires it locally".into();
     }
+    if row.kind == Kind::Param && row.secret {
+        return "kept by the adapter where its tokens are (a secret: the state shows **** when set)".into();
+    }
     if row.kind == Kind::Param {
         return "kept by the adapter (parameter)".into();
     }

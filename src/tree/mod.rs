@@ -36,6 +36,7 @@ use catalog::{Cloud, Owner};
 use table::{FieldRow, Kind, CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
 
 pub use convention::Convention;
+pub use table::SECRET_MASK;
 
 /// One state value the tree wants in the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -746,8 +747,11 @@ fn push_local_rows(
                 .convention
                 .row(rows, type_name, row.field, Some(row))
                 .unwrap_or(*row);
-            out.objects
-                .push(state_object(&id, row_common(row.field, &row)));
+            let mut o = state_object(&id, row_common(row.field, &row));
+            if row.secret {
+                o.native.insert(SECRET_NATIVE_KEY.into(), Value::Bool(true));
+            }
+            out.objects.push(o);
         }
     }
 }
@@ -883,6 +887,19 @@ pub enum WriteAction {
     Call(ControlCall),
     /// A local parameter: keep and acknowledge the value, send nothing.
     Local,
+    /// A secret parameter (a lock's PIN): keep this value where the tokens are ("" forgets
+    /// it), or None when [`SECRET_MASK`] was written back (keep what is kept); the state
+    /// is acknowledged as [`SECRET_MASK`] or "", never with the value.
+    Secret(Option<String>),
+}
+
+/// The key of `native` that marks the object of a secret parameter, so that a writer
+/// (the HTTP API) hands its value to the adapter's keeper instead of the store.
+pub const SECRET_NATIVE_KEY: &str = "secret";
+
+/// Whether `obj` is the state of a secret parameter (a lock's PIN).
+pub fn is_secret(obj: &IobObject) -> bool {
+    obj.native.get(SECRET_NATIVE_KEY) == Some(&Value::Bool(true))
 }
 
 /// Turn a user's write of `val` to the state `id` into what makes it happen, validated
@@ -939,6 +956,18 @@ pub fn write_to_call_in(
         })
         .ok_or_else(|| WriteError::NotWritable(id.to_string()))?;
     let row = &row;
+    if row.kind == Kind::Param && row.secret {
+        // Never echo the value in a refusal: it would reach the log.
+        return match val {
+            Value::String(s) if s == SECRET_MASK => Ok(WriteAction::Secret(None)),
+            Value::String(s) => Ok(WriteAction::Secret(Some(s.clone()))),
+            Value::Number(n) => Ok(WriteAction::Secret(Some(n.to_string()))),
+            _ => Err(WriteError::BadValue {
+                id: id.to_string(),
+                reason: "a PIN is written as a string".into(),
+            }),
+        };
+    }
     if row.kind == Kind::Param {
         cloud_value(id, row, val)?;
         return Ok(WriteAction::Local);
@@ -980,9 +1009,11 @@ pub fn write_to_call_in(
         // hold 0 after a move).
         let row = table::find(target.rows, target.type_name, field);
         let default = row.and_then(|r| r.default).map(Value::from);
+        // A secret's state shows only the mask: that is never its value.
         let unset = |v: &Value| {
             v.is_null()
                 || (v.as_f64() == Some(0.0) && row.and_then(|r| r.min).is_some_and(|m| m > 0.0))
+                || (row.is_some_and(|r| r.secret) && v.as_str() == Some(SECRET_MASK))
         };
         let v = param(&format!("{parent}.{field}"))
             .filter(|v| !unset(v))

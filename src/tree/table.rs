@@ -179,7 +179,14 @@ pub struct FieldRow {
     pub control: Option<Control>,
     /// What a parameter that the user never wrote sends (a lock without a PIN takes "").
     pub default: Option<&'static str>,
+    /// A parameter that is a secret (a lock's PIN): the adapter keeps its value where the
+    /// tokens are and the state shows only whether it is set ([`SECRET_MASK`] or "").
+    pub secret: bool,
 }
+
+/// What the state of a secret parameter shows while a value is kept. Written back, it
+/// keeps the kept value (a form that writes back what it shows changes nothing).
+pub const SECRET_MASK: &str = "****";
 
 impl FieldRow {
     /// A read-only cloud value.
@@ -203,6 +210,7 @@ impl FieldRow {
             kind: Kind::Value,
             control: None,
             default: None,
+            secret: false,
         }
     }
 
@@ -369,6 +377,12 @@ impl FieldRow {
         let mut r = FieldRow::new(types, field, role, value_type);
         r.kind = Kind::Param;
         r
+    }
+
+    /// A secret parameter (see [`FieldRow::secret`]).
+    pub const fn secret(mut self) -> FieldRow {
+        self.secret = true;
+        self
     }
 
     /// Can a user write the state?

@@ -219,7 +219,7 @@ fn levels_are_percent_and_shutters_open_at_100() {
 fn write(home: &CurrentState, id: &str, val: &Value) -> Result<ControlCall, WriteError> {
     match write_to_call(NS, home, id, val, &|_| None)? {
         WriteAction::Call(c) => Ok(c),
-        WriteAction::Local => panic!("{id} is a local parameter"),
+        WriteAction::Local | WriteAction::Secret(_) => panic!("{id} is a local parameter"),
     }
 }
 
@@ -627,7 +627,7 @@ fn writable_states_become_calls(home: &CurrentState) -> HashSet<String> {
                 assert!(addressed, "{}: {}", o.id, c.body);
                 calls.insert(c.path);
             }
-            Ok(WriteAction::Local) => {}
+            Ok(WriteAction::Local | WriteAction::Secret(_)) => {}
             // A thermostat whose channel is in no HEATING group has nobody to ask.
             Err(WriteError::UnknownTarget(what)) => assert!(what.contains("HEATING"), "{what}"),
             Err(e) => panic!("{}: writing {val}: {e}", o.id),
@@ -740,10 +740,46 @@ fn representative_writes_spelled_out() {
         with_pin(&channel_id(d, k, "unlocked"), json!(false)),
         cc("device/control/setLockState", device_body(d, k, locked))
     );
+    // The PIN is a secret: kept apart, never a state's value; the mask written back keeps
+    // it, and a mask where the PIN would be is never sent as one.
     assert_eq!(
         write_to_call(NS, &home, &pin_id, &json!("0815"), &|_| None),
-        Ok(WriteAction::Local)
+        Ok(WriteAction::Secret(Some("0815".into())))
     );
+    assert_eq!(
+        write_to_call(NS, &home, &pin_id, &json!(815), &|_| None),
+        Ok(WriteAction::Secret(Some("815".into())))
+    );
+    assert_eq!(
+        write_to_call(NS, &home, &pin_id, &json!(SECRET_MASK), &|_| None),
+        Ok(WriteAction::Secret(None))
+    );
+    let refused = write_to_call(NS, &home, &pin_id, &json!([0, 8, 1, 5]), &|_| None);
+    assert!(
+        matches!(refused, Err(WriteError::BadValue { .. })),
+        "{refused:?}"
+    );
+    assert!(
+        !format!("{refused:?}").contains('8'),
+        "the value is not echoed"
+    );
+    let masked = write_to_call(
+        NS,
+        &home,
+        &channel_id(d, k, "setLockState"),
+        &json!("OPEN"),
+        &|p| (p == pin_id).then(|| json!(SECRET_MASK)),
+    );
+    match masked {
+        Ok(WriteAction::Call(c)) => assert_eq!(c.body["authorizationPin"], json!("")),
+        other => panic!("{other:?}"),
+    }
+    let pin_object = snapshot(NS, &home)
+        .objects
+        .into_iter()
+        .find(|o| o.id == pin_id)
+        .unwrap();
+    assert!(is_secret(&pin_object), "{pin_object:?}");
     // No PIN written: a lock without one takes "".
     assert_eq!(
         call(&home, &channel_id(d, k, "setLockState"), json!("OPEN")).body["authorizationPin"],

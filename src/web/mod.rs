@@ -12,6 +12,14 @@
 //! - `GET /`: a page listing `hmip.0.*`, updated live.
 //!
 //! Every 4xx/5xx answer is `{"error": "…"}`.
+//!
+//! Who may ask ([`WebOptions`]): a page the user visits must not reach the API through
+//! DNS rebinding, so a request whose `Host` is a name other than `localhost` or one the
+//! user configured is refused (403; an IP address cannot be rebound), and so is a write
+//! whose `Origin` is not the API's own (403). Bound to anything but loopback, every
+//! request but the page needs `Authorization: Bearer <token>` (401); without a token
+//! such an address is refused at start. A write to a secret parameter (a lock's PIN)
+//! goes to the adapter's keeper, never into the store: the state gets the mask.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,6 +29,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -30,8 +39,10 @@ use serde_json::{json, Value};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 
+use crate::adapter::secret_params::SecretParams;
 use crate::iobroker::{now_ms, validate_value, IobState};
 use crate::store::{Store, StoreError, Subscription};
+use crate::tree;
 
 /// `from` of a state written through `PUT /api/v1/state/{id}`. ioBroker's simple-api writes
 /// with its own instance as `from` and the default user `system.user.admin`; we do the same
@@ -43,10 +54,52 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 const PAGE: &str = include_str!("page.html");
 
-type Shared = Arc<dyn Store>;
+/// Who may use the API, and where secret parameters go.
+#[derive(Clone, Default)]
+pub struct WebOptions {
+    /// The keeper of secret parameters: a written PIN goes there. Without one, such a
+    /// write is refused.
+    pub secrets: Option<Arc<SecretParams>>,
+    /// The API's token (`httpToken` of the config file).
+    pub token: Option<String>,
+    /// Require the token on every request but the page. [`serve_with`] turns it on for
+    /// any address that is not loopback.
+    pub require_token: bool,
+    /// Host names the API answers to besides `localhost` and IP addresses (`httpHosts` of
+    /// the config file: a name the user reaches it by, such as `nas.local`).
+    pub hosts: Vec<String>,
+}
 
-/// The HTTP API and page over `store`.
+impl std::fmt::Debug for WebOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebOptions")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("require_token", &self.require_token)
+            .field("hosts", &self.hosts)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+struct Shared {
+    store: Arc<dyn Store>,
+    opts: Arc<WebOptions>,
+    /// The port the API listens on (0 when unknown: any port is its own).
+    port: u16,
+}
+
+/// The HTTP API and page over `store`, open to loopback clients without a token.
 pub fn router(store: Arc<dyn Store>) -> Router {
+    router_with(store, WebOptions::default(), 0)
+}
+
+/// The HTTP API and page over `store`, guarded as `opts` says, for an API on `port`.
+pub fn router_with(store: Arc<dyn Store>, opts: WebOptions, port: u16) -> Router {
+    let shared = Shared {
+        store,
+        opts: Arc::new(opts),
+        port,
+    };
     Router::new()
         .route("/", get(page))
         .route("/api/v1/objects", get(list_objects))
@@ -55,7 +108,8 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         .route("/api/v1/events", get(events))
         .route("/api/v1/stats", get(stats))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
-        .with_state(store)
+        .layer(middleware::from_fn_with_state(shared.clone(), guard::guard))
+        .with_state(shared)
 }
 
 /// Bind `addr` (port 0 picks a free port) and serve [`router`] on a background task.
@@ -64,11 +118,29 @@ pub async fn serve(
     store: Arc<dyn Store>,
     addr: SocketAddr,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    serve_with(store, addr, WebOptions::default()).await
+}
+
+/// [`serve`] guarded as `opts` says; an address that is not loopback requires the token,
+/// and is refused without one.
+pub async fn serve_with(
+    store: Arc<dyn Store>,
+    addr: SocketAddr,
+    mut opts: WebOptions,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    if !addr.ip().is_loopback() {
+        opts.require_token = true;
+    }
+    if opts.require_token && opts.token.as_deref().is_none_or(str::is_empty) {
+        anyhow::bail!(
+            "the HTTP API on {addr} would be open to the network without a token: listen on 127.0.0.1, or give the config file an httpToken (`run` writes one at its first start)"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
-    let app = router(store);
+    let app = router_with(store, opts, bound.port());
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("HTTP server on {bound} stopped: {e}");
@@ -104,21 +176,27 @@ async fn page() -> Html<&'static str> {
     Html(PAGE)
 }
 
-async fn list_objects(State(store): State<Shared>, Query(q): Query<PatternQuery>) -> Response {
+async fn list_objects(
+    State(Shared { store, .. }): State<Shared>,
+    Query(q): Query<PatternQuery>,
+) -> Response {
     match store.objects(q.pattern()).await {
         Ok(map) => Json(map).into_response(),
         Err(e) => store_error(e),
     }
 }
 
-async fn list_states(State(store): State<Shared>, Query(q): Query<PatternQuery>) -> Response {
+async fn list_states(
+    State(Shared { store, .. }): State<Shared>,
+    Query(q): Query<PatternQuery>,
+) -> Response {
     match store.states(q.pattern()).await {
         Ok(map) => Json(map).into_response(),
         Err(e) => store_error(e),
     }
 }
 
-async fn get_state(State(store): State<Shared>, Path(id): Path<String>) -> Response {
+async fn get_state(State(Shared { store, .. }): State<Shared>, Path(id): Path<String>) -> Response {
     match store.get_state(&id).await {
         Ok(Some(state)) => Json(state).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no state {id}")),
@@ -126,7 +204,11 @@ async fn get_state(State(store): State<Shared>, Path(id): Path<String>) -> Respo
     }
 }
 
-async fn put_state(State(store): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn put_state(
+    State(Shared { store, opts, .. }): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     // Parsed by hand (not `Json<…>`) so that a missing content type or a bad body gets
     // our `{"error"}` shape and a message that says what is expected.
     let val = match parse_write(&body) {
@@ -148,6 +230,9 @@ async fn put_state(State(store): State<Shared>, Path(id): Path<String>, body: By
     if obj.common.get("write") == Some(&Value::Bool(false)) {
         return error(StatusCode::FORBIDDEN, format!("{id} is read-only"));
     }
+    if tree::is_secret(&obj) {
+        return put_secret(&store, opts.secrets.as_deref(), id, val).await;
+    }
     if let Err(msg) = validate_value(&obj.common, &val) {
         return error(StatusCode::BAD_REQUEST, format!("{id}: {msg}"));
     }
@@ -162,8 +247,68 @@ async fn put_state(State(store): State<Shared>, Path(id): Path<String>, body: By
     }
 }
 
+/// A write to a secret parameter (a lock's PIN): the value goes to the keeper; the store,
+/// and so every reader and the adapter, gets only the mask ("" forgets the value), which
+/// the adapter acknowledges. The mask written back keeps the value.
+async fn put_secret(
+    store: &Arc<dyn Store>,
+    secrets: Option<&SecretParams>,
+    id: String,
+    val: Value,
+) -> Response {
+    let Some(secrets) = secrets else {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!("{id} is a secret and this API keeps none"),
+        );
+    };
+    // Never echo the value: the answer may end up in a log.
+    let Value::String(value) = val else {
+        let kind = match val {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::Array(_) => "array",
+            _ => "object",
+        };
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("{id}: expected a string (a PIN), got a {kind}"),
+        );
+    };
+    if value != tree::SECRET_MASK {
+        if let Err(e) = secrets.set(&id, &value).await {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{id}: the PIN could not be saved, the one kept before stays: {e:#}"),
+            );
+        }
+    }
+    let shown = if value.is_empty() {
+        ""
+    } else {
+        tree::SECRET_MASK
+    };
+    let prev = match store.get_state(&id).await {
+        Ok(p) => p,
+        Err(e) => return store_error(e),
+    };
+    let state = IobState::next(
+        prev.as_ref(),
+        json!(shown),
+        false,
+        USER_WRITE_FROM,
+        0,
+        now_ms(),
+    );
+    match store.set_states(vec![(id, state.clone())]).await {
+        Ok(()) => Json(state).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
 /// `GET /api/v1/stats`: the store's write counters, for benchmarks.
-async fn stats(State(store): State<Shared>) -> Response {
+async fn stats(State(Shared { store, .. }): State<Shared>) -> Response {
     match store.write_stats() {
         Some(s) => Json(json!({"stateWrites": s.state_writes, "objectWrites": s.object_writes}))
             .into_response(),
@@ -190,7 +335,7 @@ fn parse_write(body: &[u8]) -> Result<Value, String> {
 }
 
 async fn events(
-    State(store): State<Shared>,
+    State(Shared { store, .. }): State<Shared>,
     Query(q): Query<PatternQuery>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = store.subscribe(Subscription {
@@ -206,5 +351,9 @@ async fn events(
     Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
 }
 
+mod guard;
+
+#[cfg(test)]
+mod guard_tests;
 #[cfg(test)]
 mod tests;

@@ -153,9 +153,15 @@ impl Harness {
             only_unacked: false,
         });
         let dyn_store: Arc<dyn Store> = store.clone();
-        let (addr, _server) = web::serve(dyn_store.clone(), "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
+        // As standalone runs it: a PIN written through the API reaches the adapter's keeper.
+        let web_opts = web::WebOptions {
+            secrets: Some(opts.secrets.clone()),
+            ..web::WebOptions::default()
+        };
+        let (addr, _server) =
+            web::serve_with(dyn_store.clone(), "127.0.0.1:0".parse().unwrap(), web_opts)
+                .await
+                .unwrap();
         let transport = transport(via, &sim, options).await;
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(adapter::run(transport, dyn_store, opts, stop_rx));

@@ -20,6 +20,7 @@ use tracing::{error, info, warn};
 
 use super::config::InstanceConfig;
 use super::secret;
+use super::secret_params::{SecretBackend, SecretParams};
 use super::TransportConfig;
 use super::{AdapterOptions, ADAPTER_NAME};
 use crate::cloud::ClientOptions;
@@ -451,7 +452,7 @@ impl Instance {
 
     /// The adapter on the instance's databases until stopped.
     async fn run_adapter(
-        &self,
+        self: &Arc<Self>,
         config: InstanceConfig,
         stop: watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
@@ -475,9 +476,30 @@ impl Instance {
         let opts = AdapterOptions {
             namespace: self.ns.clone(),
             convention: config.convention(),
+            secrets: SecretParams::new(
+                config.secrets.clone(),
+                Some(Arc::new(InstanceSecrets(self.clone()))),
+            ),
             ..AdapterOptions::default()
         };
         super::run(transport, store, opts, stop).await
+    }
+}
+
+/// Secret parameters under ioBroker: in the instance's native `secrets`, encrypted with
+/// the system secret like the tokens. js-controller restarts the instance when its native
+/// part changes; the restart reads them back.
+struct InstanceSecrets(Arc<Instance>);
+
+#[async_trait::async_trait]
+impl SecretBackend for InstanceSecrets {
+    async fn save(&self, all: &std::collections::BTreeMap<String, String>) -> anyhow::Result<()> {
+        let text = if all.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(all)?
+        };
+        self.0.save_natives(&vec![("secrets", text)]).await
     }
 }
 

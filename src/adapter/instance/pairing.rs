@@ -187,6 +187,19 @@ impl Instance {
             .get_object(&self.id)
             .await?
             .with_context(|| format!("{} does not exist", self.id))?;
+        // Secrets are encrypted and hidden from other adapters even in an instance object
+        // made by a version that did not list them.
+        for list in ["encryptedNative", "protectedNative"] {
+            let keys = obj
+                .extra
+                .entry(list)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(keys) = keys {
+                if !keys.iter().any(|k| k == "secrets") {
+                    keys.push(Value::String("secrets".into()));
+                }
+            }
+        }
         let encrypted = Self::encrypted_keys(&obj);
         let secret = self.system_secret().await;
         for (key, value) in natives {

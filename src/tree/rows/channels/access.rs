@@ -34,9 +34,14 @@ pub(super) const ROWS: &[FieldRow] = &[
     )
     .states(TARGET_LOCK_STATES)
     .params(&[("authorizationPin", "pin")]),
-    // The PIN of the access profile; a lock without one takes "".
-    FieldRow::param(LOCKS, "pin", "state", STR).default(""),
-    FieldRow::param(&["ACCESS_AUTHORIZATION_CHANNEL"], "pin", "state", STR).default(""),
+    // The PIN of the access profile; a lock without one takes "". It opens a door: kept
+    // where the tokens are, the state shows only whether one is set.
+    FieldRow::param(LOCKS, "pin", "state", STR)
+        .default("")
+        .secret(),
+    FieldRow::param(&["ACCESS_AUTHORIZATION_CHANNEL"], "pin", "state", STR)
+        .default("")
+        .secret(),
     FieldRow::button(
         &["ACCESS_AUTHORIZATION_CHANNEL"],
         "pullLatch",
