@@ -20,6 +20,11 @@ use tokio::sync::watch;
 
 const SECRET: &str = "00112233445566778899aabbccddeeff0011223344556677";
 
+/// One instance at a time in this binary: an instance takes the process's one log bus
+/// receiver (its log lines to admin), so a test that watches those lines must not have
+/// another instance take it first.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn object(id: &str, obj_type: &str, body: Value) -> IobObject {
     let mut v = body;
     v["_id"] = json!(id);
@@ -66,6 +71,7 @@ async fn state(store: &EmbeddedStore, id: &str) -> Option<IobState> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paired_instance_connects_with_its_encrypted_token_and_stops_on_sigkill() {
+    let _serial = SERIAL.lock().await;
     let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
     cfg.home = fixture("home.json");
     let sim = sim::start(cfg).await.unwrap();
@@ -134,6 +140,7 @@ async fn a_paired_instance_connects_with_its_encrypted_token_and_stops_on_sigkil
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pairing_through_the_messagebox_as_admin_sends_it() {
+    let _serial = SERIAL.lock().await;
     let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
     cfg.pin = Some("2468".into());
     cfg.button = Button::Manual;
@@ -249,6 +256,7 @@ async fn pairing_through_the_messagebox_as_admin_sends_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_lines_reach_admin_live() {
+    let _serial = SERIAL.lock().await;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     // This binary's global subscriber forwards info lines, as the instance mode does.
@@ -343,6 +351,7 @@ async fn first_start(store: Arc<EmbeddedStore>) -> (Value, Value, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_start_over_iobroker_hmips_tree_shows_its_values_and_a_fresh_one_does_not() {
+    let _serial = SERIAL.lock().await;
     let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
     cfg.home = fixture("home.json");
     let sim = sim::start(cfg).await.unwrap();
@@ -403,6 +412,7 @@ async fn the_first_start_over_iobroker_hmips_tree_shows_its_values_and_a_fresh_o
 /// commands still carry it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_pin_is_kept_encrypted_in_the_instance_settings() {
+    let _serial = SERIAL.lock().await;
     const PIN: &str = "86420975";
     let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
     cfg.home = fixture("home.json");
@@ -466,7 +476,7 @@ async fn a_lock_pin_is_kept_encrypted_in_the_instance_settings() {
     // A restart (js-controller's, after the native change) reads it back.
     stop.send(true).unwrap();
     task.await.unwrap().unwrap();
-    let (_stop, task) = start();
+    let (stop, task) = start();
     wait_until(connected).await;
     let _ = reqwest::Client::new()
         .delete(format!("{}/sim/calls", sim.url()))
@@ -492,6 +502,7 @@ async fn a_lock_pin_is_kept_encrypted_in_the_instance_settings() {
     assert_eq!(calls().await[0]["body"]["authorizationPin"], PIN);
     let all = serde_json::to_string(&store.states("*").await.unwrap()).unwrap();
     assert!(!all.contains(PIN), "a state holds the PIN");
-    task.abort();
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
     sim.shutdown().await;
 }

@@ -47,6 +47,11 @@ pub fn take_receiver() -> Option<mpsc::Receiver<LogLine>> {
     channel().1.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
+/// Give the receiving end back when an instance stops, for the next one of this process.
+pub fn give_back(rx: mpsc::Receiver<LogLine>) {
+    *channel().1.lock().unwrap_or_else(|e| e.into_inner()) = Some(rx);
+}
+
 /// The tracing layer that forwards events at `min` and above.
 pub struct LogForward {
     min: Level,

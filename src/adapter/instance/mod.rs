@@ -89,7 +89,9 @@ pub async fn run(
         output: Arc::default(),
     });
     // Log lines reach admin from here on (the choice below logs one).
-    let logs = super::logbus::take_receiver().map(|rx| tokio::spawn(inst.clone().log_loop(rx)));
+    let (logs_stop, logs_stopped) = watch::channel(false);
+    let logs = super::logbus::take_receiver()
+        .map(|rx| tokio::spawn(inst.clone().log_loop(rx, logs_stopped)));
     // Before the instance objects: they are the sign that this binary ran before.
     if let Err(e) = inst.choose_convention().await {
         warn!("cannot tell whether ioBroker.hmip left this tree: {e:#}");
@@ -150,7 +152,14 @@ pub async fn run(
     messagebox.abort();
     health.abort();
     if let Some(l) = logs {
-        l.abort();
+        // The receiver goes back for the next instance of this process (tests run several).
+        // A publish stuck on a dead database does not hold the stop up.
+        let _ = logs_stop.send(true);
+        let abort = l.abort_handle();
+        match tokio::time::timeout(Duration::from_secs(1), l).await {
+            Ok(Ok(rx)) => super::logbus::give_back(rx),
+            _ => abort.abort(),
+        }
     }
     inst.set_alive(false).await;
     let _ = inst.bus.flush().await;
@@ -354,12 +363,18 @@ impl Instance {
     async fn log_loop(
         self: Arc<Self>,
         mut rx: tokio::sync::mpsc::Receiver<super::logbus::LogLine>,
-    ) {
+        mut stop: watch::Receiver<bool>,
+    ) -> tokio::sync::mpsc::Receiver<super::logbus::LogLine> {
         let pid = std::process::id();
         let mut subscribers: Vec<String> = Vec::new();
         let mut refreshed: Option<Instant> = None;
         let mut n: u64 = 0;
-        while let Some(line) = rx.recv().await {
+        loop {
+            let line = tokio::select! {
+                line = rx.recv() => line,
+                _ = stop.changed() => None,
+            };
+            let Some(line) = line else { return rx };
             if refreshed.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                 subscribers = self.log_subscribers().await;
                 refreshed = Some(Instant::now());
