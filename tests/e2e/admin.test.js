@@ -205,15 +205,18 @@ describe('admin 7.8.20: the config page of hmip.0 in headless Chromium', () => {
             await waitFor(() => replies.length, { timeoutMs: 15000, what: 'the reply to requestToken published to admin' });
             assert.equal(replies.length, 1, 'one reply to requestToken');
             assert.equal(replies[0].message.saveConfig, true);
-            const tokenFields = ['Auth token', 'Client auth token', 'Client ID', 'Device ID'];
+            const idFields = ['Client ID', 'Device ID'];
             await waitFor(async () => {
-                for (const label of tokenFields) if (!(await field(page, label).inputValue())) return false;
+                for (const label of idFields) if (!(await field(page, label).inputValue())) return false;
                 return true;
-            }, { timeoutMs: 30000, what: 'the token fields of the form to be filled' });
+            }, { timeoutMs: 30000, what: 'the id fields of the form to be filled' });
             const form = {};
-            for (const label of tokenFields) form[label] = await field(page, label).inputValue();
+            for (const label of idFields) form[label] = await field(page, label).inputValue();
             assert.match(form['Client ID'], /^[0-9a-f-]{36}$/i);
-            assert.match(form['Auth token'], /^[0-9A-F]{16,}$/i);
+            // The tokens are password fields: masked, with no button that shows them.
+            for (const label of ['Auth token', 'Client auth token']) {
+                assert.equal(await field(page, label).getAttribute('type'), 'password', label);
+            }
             assert.equal(await sgtin.inputValue(), '3014F711A000000000000001', 'the SGTIN as the adapter normalised it');
 
             // saveConfig: true → admin asks "Save configuration?"; the user saves.
@@ -230,14 +233,27 @@ describe('admin 7.8.20: the config page of hmip.0 in headless Chromium', () => {
             }, { timeoutMs: 15000, what: "admin's save of the config (the PIN stored)" });
             const native = (await root.getObject('system.adapter.hmip.0')).native;
             assert.match(native.authToken, /^\$\/aes-192-cbc:/, 'authToken stored encrypted');
-            assert.equal(decryptValue(secret, native.authToken), form['Auth token']);
-            assert.equal(decryptValue(secret, native.clientAuthToken), form['Client auth token']);
+            const tokens = [decryptValue(secret, native.authToken), decryptValue(secret, native.clientAuthToken)];
+            assert.match(tokens[0], /^[0-9A-F]{16,}$/i);
+            assert.match(tokens[1], /^[0-9A-F]{16,}$/i);
             assert.equal(decryptValue(secret, native.clientId), form['Client ID']);
             assert.equal(native.deviceId, form['Device ID']);
             assert.equal(native.accessPointSgtin, '3014F711A000000000000001');
             assert.equal((await root.getState('hmip.0.info.pairing')).val, DONE);
             // Still the filled form after the save.
-            assert.equal(await field(page, 'Auth token').inputValue(), form['Auth token']);
+            assert.equal(await field(page, 'Client ID').inputValue(), form['Client ID']);
+            // Users post screenshots of this page: no token may be readable on it, neither
+            // as text nor in a field that shows its value (a password field shows dots).
+            const shown = await page.evaluate(() => ({
+                text: document.body.innerText,
+                fields: [...document.querySelectorAll('input, textarea')].map(i => ({ type: i.type, value: i.value })),
+            }));
+            for (const token of tokens) {
+                assert.ok(!shown.text.includes(token), 'a token is readable in the page text');
+                for (const f of shown.fields) {
+                    if (f.value.includes(token)) assert.equal(f.type, 'password', 'a token in a readable field');
+                }
+            }
             assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
 
             await page.screenshot({ path: SCREENSHOT, fullPage: true });
