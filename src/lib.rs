@@ -12,12 +12,14 @@
 //! - [`adapter`]: the runtime wiring cloud -> tree -> store and back.
 //! - [`sim`]: a simulated HmIP cloud for demos and tests.
 //! - [`web`]: the standalone HTTP API.
+//! - [`backoff`]: the one jittered backoff of every retry loop.
 //! - [`private_file`]: the one way a file with user data is written (owner-only, atomic).
 //! - [`app`]: each way the command runs (instance, standalone, pair, sim), wired from the
 //!   above; the binary only parses its arguments and calls in here.
 
 pub mod adapter;
 pub mod app;
+pub mod backoff;
 pub mod cloud;
 pub mod hcu;
 pub mod iobroker;

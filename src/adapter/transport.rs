@@ -77,17 +77,18 @@ pub async fn connect_cloud(
     cfg: CloudConfig,
     mut stop: watch::Receiver<bool>,
 ) -> Result<Option<HmipCloud>, CloudError> {
-    let mut delay = Duration::from_secs(2);
+    let mut backoff =
+        crate::backoff::Backoff::new(Duration::from_secs(2), Duration::from_secs(300));
     loop {
         match HmipCloud::connect(cfg.clone()).await {
             Ok(c) => return Ok(Some(c)),
             Err(e) if e.is_transient() => {
-                warn!("cloud lookup failed: {e}; retrying in {delay:?}");
+                let wait = backoff.next_wait();
+                warn!("cloud lookup failed: {e}; retrying in {wait:.1?}");
                 tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     r = stop.changed() => if r.is_err() || *stop.borrow() { return Ok(None) },
                 }
-                delay = (delay * 2).min(Duration::from_secs(300));
             }
             Err(e) => return Err(e),
         }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::backoff::Backoff;
+
 use tokio::sync::watch;
 use tracing::warn;
 
@@ -25,7 +27,7 @@ pub async fn connect(
     opts: RedisOptions,
     shutdown: watch::Receiver<bool>,
 ) -> Option<RedisStore> {
-    let mut delay = Duration::from_secs(1);
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
     loop {
         match RedisStore::connect(
             db(dbs.states.clone()),
@@ -36,13 +38,13 @@ pub async fn connect(
         {
             Ok(s) => return Some(s),
             Err(e) => {
-                warn!("waiting for ioBroker's databases: {e}; retrying in {delay:?}");
+                let wait = backoff.next_wait();
+                warn!("waiting for ioBroker's databases: {e}; retrying in {wait:.1?}");
                 let mut sd = shutdown.clone();
                 tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = sd.changed() => return None,
                 }
-                delay = (delay * 2).min(Duration::from_secs(30));
             }
         }
     }

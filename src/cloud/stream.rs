@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
-use rand::Rng;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
+
+use crate::backoff::Backoff;
 
 use super::events::parse_message;
 use super::identity::normalize_sgtin;
@@ -322,15 +323,6 @@ async fn revoked_code(rx: &mut watch::Receiver<Option<String>>) -> String {
     }
 }
 
-/// The next reconnect wait: `delay` with jitter, between half and all of it, so that many
-/// clients dropped at once do not come back in lockstep.
-pub(crate) fn jittered(delay: Duration) -> Duration {
-    let half = delay / 2;
-    half + delay
-        .saturating_sub(half)
-        .mul_f64(rand::rng().random::<f64>())
-}
-
 #[async_trait]
 impl Transport for HmipCloud {
     async fn current_state(&self) -> Result<CurrentState, CloudError> {
@@ -351,7 +343,7 @@ impl Transport for HmipCloud {
 
     async fn run_events(&self, tx: mpsc::Sender<CloudEvent>) {
         let opts = &self.options;
-        let mut delay = opts.reconnect_min;
+        let mut backoff = Backoff::new(opts.reconnect_min, opts.reconnect_max);
         let mut failures: u32 = 0;
         loop {
             if tx.is_closed() {
@@ -384,7 +376,7 @@ impl Transport for HmipCloud {
                     // Only a connection that stayed up earns a fast reconnect; one that drops
                     // at once keeps backing off (each reconnect costs a getCurrentState).
                     if up_for >= opts.dead_timeout {
-                        delay = opts.reconnect_min;
+                        backoff.reset();
                     }
                     reason
                 }
@@ -394,8 +386,7 @@ impl Transport for HmipCloud {
             if tx.send(CloudEvent::Disconnected { reason }).await.is_err() {
                 return;
             }
-            let wait = jittered(delay);
-            delay = (delay * 2).min(opts.reconnect_max);
+            let wait = backoff.next_wait();
             let mut revoked = self.rest.watch_revoked();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -410,17 +401,6 @@ impl Transport for HmipCloud {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jitter_stays_within_half_and_full_delay() {
-        for _ in 0..100 {
-            let d = jittered(Duration::from_millis(100));
-            assert!(
-                d >= Duration::from_millis(50) && d <= Duration::from_millis(100),
-                "{d:?}"
-            );
-        }
-    }
 
     #[test]
     fn config_debug_redacts_the_token() {

@@ -554,7 +554,7 @@ impl Transport for HcuTransport {
 
     async fn run_events(&self, tx: mpsc::Sender<CloudEvent>) {
         let opts = &self.cfg.options;
-        let mut delay = opts.reconnect_min;
+        let mut backoff = crate::backoff::Backoff::new(opts.reconnect_min, opts.reconnect_max);
         loop {
             if tx.is_closed() {
                 return;
@@ -573,7 +573,7 @@ impl Transport for HcuTransport {
                 SessionEnd::ConnectFailed(reason) => reason,
                 SessionEnd::Dropped { reason, up_for } => {
                     if up_for >= opts.dead_timeout {
-                        delay = opts.reconnect_min;
+                        backoff.reset();
                     }
                     reason
                 }
@@ -582,8 +582,7 @@ impl Transport for HcuTransport {
             if tx.send(CloudEvent::Disconnected { reason }).await.is_err() {
                 return;
             }
-            let wait = crate::cloud::stream::jittered(delay);
-            delay = (delay * 2).min(opts.reconnect_max);
+            let wait = backoff.next_wait();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = tx.closed() => return,

@@ -190,7 +190,7 @@ impl PubSub {
         let addr = format!("{}:{}", cfg.host, cfg.port);
         let expired = format!("__keyevent@{}__:expired", cfg.db.unwrap_or(0));
         let mut conn = Some(conn);
-        let mut delay = opts.reconnect_min;
+        let mut backoff = crate::backoff::Backoff::new(opts.reconnect_min, opts.reconnect_max);
         loop {
             let mut c = match conn.take() {
                 Some(c) => c,
@@ -198,13 +198,12 @@ impl PubSub {
                     Ok(c) => c,
                     Err(e) => {
                         health.down(NAME, &addr, &e.to_string());
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(opts.reconnect_max.max(delay));
+                        tokio::time::sleep(backoff.next_wait()).await;
                         continue;
                     }
                 },
             };
-            delay = opts.reconnect_min;
+            backoff.reset();
             let why = self
                 .serve(&mut c, &expired, &health, &mut new_patterns)
                 .await;

@@ -23,6 +23,7 @@ use super::health::Health;
 use super::keys::{object_key, ObjectDefaults};
 use super::queue::{Op, WriteQueue};
 use super::{DbConfig, RedisOptions};
+use crate::backoff::Backoff;
 use crate::iobroker::{now_ms, IobObject};
 use crate::store::StoreError;
 
@@ -250,7 +251,7 @@ impl Db {
     async fn run(self: Arc<Self>, conn: Connection, mut reads: mpsc::UnboundedReceiver<ReadReq>) {
         let name = self.kind.name();
         let mut conn = Some(conn);
-        let mut delay = self.opts.reconnect_min;
+        let mut backoff = Backoff::new(self.opts.reconnect_min, self.opts.reconnect_max);
         loop {
             let mut c = match conn.take() {
                 Some(c) => c,
@@ -258,13 +259,12 @@ impl Db {
                     Ok(c) => c,
                     Err(e) => {
                         self.health.down(name, &self.addr(), &e);
-                        self.backoff(delay, &mut reads).await;
-                        delay = (delay * 2).min(self.opts.reconnect_max.max(delay));
+                        self.backoff(backoff.next_wait(), &mut reads).await;
                         continue;
                     }
                 },
             };
-            delay = self.opts.reconnect_min;
+            backoff.reset();
             self.up.send_replace(true);
             self.health.up(name);
             let why = self.serve(&mut c, &mut reads).await;
