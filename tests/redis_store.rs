@@ -9,6 +9,8 @@
 //! ones with it), writes published by `set`/`del` themselves (an explicit `publish io.…`
 //! is ignored), an expired state published as `null`, `del` of one key only.
 
+mod common;
+
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -74,6 +76,9 @@ struct Data {
     /// The commands of each `multi … exec`.
     transactions: Vec<Vec<Vec<String>>>,
     subscribers: Vec<Subscriber>,
+    /// Refuse every `set` (a database that fails writes), and count the refusals.
+    refuse_sets: bool,
+    refused: Vec<String>,
 }
 
 struct Fake {
@@ -335,6 +340,10 @@ fn run(d: &mut Data, port: Port, me: usize, args: &[String]) -> Frame {
                 })
                 .collect(),
         ),
+        "set" | "setex" if d.refuse_sets => {
+            d.refused.push(arg(1));
+            err("ERR the test refuses writes")
+        }
         "set" | "setex" => {
             let (key, value, ttl) = if name == "set" {
                 (arg(1), arg(2), None)
@@ -493,8 +502,12 @@ async fn nothing_more<T: std::fmt::Debug>(rx: &mut mpsc::UnboundedReceiver<T>) {
     }
 }
 
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+async fn until(what: &str, cond: impl FnMut() -> bool) {
+    until_within(Duration::from_secs(10), what, cond).await
+}
+
+async fn until_within(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -1031,6 +1044,112 @@ async fn a_write_the_server_refuses_is_an_error() {
         .set_states(vec![("hmip.0.z".into(), state(json!(1), true, 1))])
         .await
         .unwrap();
+}
+
+/// The adapter on a database that refuses writes for a while: the values it could not
+/// write are written again once the database takes writes, though nothing changes meanwhile
+/// (before, the runtime took them as written and never wrote them again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_a_database_refused_are_written_once_it_takes_writes_again() {
+    use iobroker_hmip::adapter::{self, AdapterOptions};
+    use iobroker_hmip::sim::{self, SimConfig};
+    let (states, _objects, store) = fakes().await;
+    let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
+    let home = common::fixture("home.json");
+    cfg.home = home.clone();
+    let sim = sim::start(cfg).await.unwrap();
+    let transport = common::transport(common::Via::Cloud, &sim, common::fast_options()).await;
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let store: Arc<dyn Store> = Arc::new(store);
+    let task = tokio::spawn(adapter::run(
+        transport,
+        store,
+        AdapterOptions {
+            write_debounce: Duration::from_millis(50),
+            store_retry_max: Duration::from_secs(1),
+            ..AdapterOptions::default()
+        },
+        stop_rx,
+    ));
+    let stored = |id: &str| states.get(&format!("io.{id}"));
+    // The fixture's 18k objects through the fake take seconds in a debug build.
+    until_within(Duration::from_secs(60), "connected", || {
+        stored("hmip.0.info.connection").is_some_and(|s| s["val"] == json!(true))
+    })
+    .await;
+
+    // The database starts refusing writes; the home changes on three devices.
+    states.data().refuse_sets = true;
+    let changes = [
+        ("SWITCH_CHANNEL", "on"),
+        ("SHUTTER_CHANNEL", "shutterLevel"),
+        ("DIMMER_CHANNEL", "dimLevel"),
+    ];
+    let http = reqwest::Client::new();
+    let mut want = Vec::new();
+    for (ty, field) in changes {
+        let (dev, ch) = common::find_channel(&home, ty, field);
+        let old = &home["devices"][&dev]["functionalChannels"][&ch][field];
+        let new = if old.is_boolean() {
+            json!(!old.as_bool().unwrap())
+        } else {
+            json!(if old.as_f64() == Some(0.25) {
+                0.75
+            } else {
+                0.25
+            })
+        };
+        let r = http
+            .post(format!("{}/sim/device/{dev}/channel/{ch}", sim.url()))
+            .json(&json!({ field: new }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        want.push(format!("hmip.0.devices.{dev}.channels.{ch}.{field}"));
+    }
+    // The marker: the database refused a write of each changed state.
+    until("each change refused", || {
+        let d = states.data();
+        want.iter()
+            .all(|id| d.refused.contains(&format!("io.{id}")))
+    })
+    .await;
+    let before: Vec<Option<Value>> = want.iter().map(|id| stored(id)).collect();
+
+    // It takes writes again: every refused value arrives, with nothing changing meanwhile.
+    states.data().refuse_sets = false;
+    let model: iobroker_hmip::cloud::CurrentState = serde_json::from_value(
+        reqwest::get(format!("{}/sim/home", sim.url()))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let snap = iobroker_hmip::tree::snapshot("hmip.0", &model);
+    for (id, old) in want.iter().zip(before) {
+        let expected = snap
+            .values
+            .iter()
+            .find(|v| &v.id == id)
+            .unwrap()
+            .val
+            .clone();
+        assert_ne!(
+            old.map(|s| s["val"].clone()),
+            Some(expected.clone()),
+            "{id} was written while refused"
+        );
+        until(id, || {
+            stored(id).is_some_and(|s| s["val"] == expected && s["ack"] == json!(true))
+        })
+        .await;
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    sim.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------

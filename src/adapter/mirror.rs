@@ -16,7 +16,7 @@ use super::Runtime;
 use crate::iobroker::{now_ms, IobObject, IobState};
 use crate::store::compact::{Strings, Val};
 use crate::store::ids::{slot, Id, IdTable};
-use crate::store::{object_digest, StoreError};
+use crate::store::{object_digest, StoreError, UNCONFIRMED_DIGEST};
 use crate::tree::{self, TreeSnapshot};
 
 /// What the store holds for one state, as far as this runtime wrote or saw it.
@@ -100,6 +100,15 @@ impl States {
     /// look-up of the id's text per value written.
     pub(super) fn intern(&self, id: &str) -> Id {
         self.ids.intern(id)
+    }
+
+    pub(super) fn at(&self, i: Id) -> Option<&Mirror> {
+        self.slots.get(i.index()).and_then(Option::as_ref)
+    }
+
+    /// The full id of a handle.
+    pub(super) fn name(&self, i: Id) -> String {
+        self.ids.name(i)
     }
 
     pub(super) fn at_mut(&mut self, i: Id) -> Option<&mut Mirror> {
@@ -219,6 +228,11 @@ impl ObjectHashes {
         *slot(&mut self.hashes, self.ids.intern(id), || 0) = hash;
     }
 
+    /// The object's write was not confirmed: it is written again whatever it holds.
+    pub(super) fn mark_unconfirmed(&mut self, id: Id) {
+        *slot(&mut self.hashes, id, || 0) = UNCONFIRMED_DIGEST;
+    }
+
     pub(super) fn remove(&mut self, id: &str) {
         if let Some(h) = self
             .ids
@@ -308,18 +322,28 @@ impl Runtime {
         .await;
     }
 
-    /// Write the objects that are new or changed.
+    /// Write the objects that are new or changed. Ones the store does not confirm are
+    /// marked so, and written again by [`Runtime::retry_unconfirmed`].
     pub(super) async fn write_objects(&mut self, objs: Vec<IobObject>) -> Result<(), StoreError> {
         let mut changed = Vec::new();
+        let mut ids = Vec::new();
         for o in objs {
             let h = object_digest(&o);
             if self.objects.get(&o.id) != Some(h) {
                 self.objects.insert(&o.id, h);
+                ids.push(self.objects.intern(&o.id));
                 changed.push(o);
             }
         }
         if !changed.is_empty() {
-            self.store.set_objects(changed).await?;
+            if let Err(e) = self.store.set_objects(changed).await {
+                for id in ids {
+                    self.objects.mark_unconfirmed(id);
+                }
+                self.unconfirmed.objects = true;
+                self.unconfirmed.schedule();
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -334,6 +358,7 @@ impl Runtime {
     pub(super) async fn write_values_with(&mut self, values: Vec<tree::TreeValue>, force: bool) {
         let now = now_ms();
         let mut writes = Vec::new();
+        let mut written = Vec::new();
         for v in values {
             let q = self.quality(&v.id);
             let at = self.states.intern(&v.id);
@@ -346,6 +371,7 @@ impl Runtime {
             if !self.awaiting.is_empty() {
                 self.awaiting.remove(&v.id);
             }
+            written.push(at);
             self.states.put(
                 at,
                 Mirror {
@@ -373,7 +399,7 @@ impl Runtime {
         }
         if !writes.is_empty() {
             if let Err(e) = self.store.set_states(writes).await {
-                error!("writing states failed: {e}");
+                self.states_unconfirmed(written, e);
             }
         }
     }
@@ -410,11 +436,13 @@ impl Runtime {
         for id in &ids {
             self.objects.remove(id);
         }
-        if let Err(e) = self.store.del_states(&state_ids).await {
-            error!("deleting states failed: {e}");
-        }
-        if let Err(e) = self.store.del_objects(&ids).await {
-            error!("deleting objects failed: {e}");
+        // Deleted again, objects with their states, until the store confirms it.
+        let states_failed = self.store.del_states(&state_ids).await.err();
+        let objects_failed = self.store.del_objects(&ids).await.err();
+        if let Some(e) = states_failed.or(objects_failed) {
+            error!("deleting objects and states failed: {e}; deleted again until the database takes it");
+            self.unconfirmed.deleted.extend(ids);
+            self.unconfirmed.schedule();
         }
     }
 }

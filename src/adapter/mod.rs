@@ -7,7 +7,9 @@
 //! The runtime's concerns, each in its file: `transport` (which transport the adapter
 //! talks to: the one place to choose it), `mirror` (what the store holds, and every write
 //! to it), `commands` (user writes and their confirmation), `reachability` (the quality of
-//! device states). This file keeps the run loop and the handling of cloud events.
+//! device states), `unconfirmed` (writes the store did not confirm, written again until
+//! it does), `secret_params` (a lock's PIN, kept where the tokens are). This file keeps
+//! the run loop and the handling of cloud events.
 
 pub mod config;
 pub mod instance;
@@ -22,6 +24,7 @@ mod commands;
 mod mirror;
 mod reachability;
 mod transport;
+mod unconfirmed;
 
 pub use mirror::MirrorMemory;
 pub use reachability::Q_DEVICE_NOT_CONNECTED;
@@ -64,6 +67,9 @@ pub struct AdapterOptions {
     pub convention: tree::Convention,
     /// Where secret parameters (a lock's PIN) are kept; in memory by default.
     pub secrets: Arc<secret_params::SecretParams>,
+    /// The longest pause between attempts to write again what the store did not confirm
+    /// (from 0.5 s, doubling).
+    pub store_retry_max: Duration,
 }
 
 impl Default for AdapterOptions {
@@ -74,6 +80,7 @@ impl Default for AdapterOptions {
             confirm_timeout: Duration::from_secs(10),
             convention: tree::Convention::Own,
             secrets: secret_params::SecretParams::in_memory(),
+            store_retry_max: Duration::from_secs(30),
         }
     }
 }
@@ -109,6 +116,8 @@ pub struct Runtime {
     /// The cloud said the security journal changed: read it (as `readSecurityJournal`
     /// does), once for a burst of such events.
     journal_changed: bool,
+    /// Writes the store did not confirm, written again until it does.
+    unconfirmed: unconfirmed::Unconfirmed,
 }
 
 /// Run the adapter until `shutdown` turns true. Returns after flushing the store.
@@ -185,6 +194,7 @@ pub async fn run_with(
             Some(res) = results.recv() => rt.on_write_result(res).await,
             _ = tick.tick() => {
                 rt.expire_awaiting().await;
+                rt.retry_unconfirmed().await;
                 // A burst is over: give back what it freed (see release_freed_memory).
                 if last_event.is_some_and(|t| t.elapsed() > Duration::from_secs(1)) {
                     last_event = None;
@@ -244,6 +254,7 @@ impl Runtime {
         for (id, digest) in store.object_digests(&format!("{ns}.*")).await? {
             objects.insert(&id, digest);
         }
+        let opts_retry_max = opts.store_retry_max;
         let mut rt = Runtime {
             from: format!("system.adapter.{ns}"),
             opts,
@@ -258,6 +269,7 @@ impl Runtime {
             unreachable: HashSet::new(),
             held: Default::default(),
             journal_changed: false,
+            unconfirmed: unconfirmed::Unconfirmed::new(opts_retry_max),
         };
         rt.write_instance_objects().await?;
         Ok(rt)

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use serde_json::Value;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 use super::Runtime;
 use crate::iobroker::{now_ms, IobState};
@@ -69,6 +69,7 @@ impl Runtime {
         self.states.index_under(prefix);
         let now = now_ms();
         let mut writes = Vec::new();
+        let mut written = Vec::new();
         for (at, id) in self.states.under(prefix) {
             let q = self.quality(&id);
             let Some(m) = self.states.at_mut(at) else {
@@ -93,6 +94,7 @@ impl Runtime {
                 self.awaiting.remove(&id);
             }
             writes.push((id, state));
+            written.push(at);
         }
         if writes.is_empty() {
             return;
@@ -102,7 +104,7 @@ impl Runtime {
             prefix, "quality of device states changed"
         );
         if let Err(e) = self.store.set_states(writes).await {
-            error!("writing states failed: {e}");
+            self.states_unconfirmed(written, e);
         }
     }
 

@@ -87,7 +87,8 @@ pub enum StoreError {
 }
 
 /// A digest of what makes an object the same for a writer: its type and common part.
-/// Never 0 (free to mark "no object"). Stable within a process only.
+/// Never 0 (free to mark "no object") or 1 ([`UNCONFIRMED_DIGEST`]). Stable within a
+/// process only.
 pub fn object_digest(o: &IobObject) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -96,8 +97,12 @@ pub fn object_digest(o: &IobObject) -> u64 {
     serde_json::to_string(&o.common)
         .unwrap_or_default()
         .hash(&mut h);
-    h.finish().max(1)
+    h.finish().max(2)
 }
+
+/// A digest no object has ([`object_digest`] is never 0 or 1): an object whose write the
+/// store did not confirm, so that the next write of it is never skipped as unchanged.
+pub const UNCONFIRMED_DIGEST: u64 = 1;
 
 /// The ioBroker objects and states databases.
 ///
