@@ -36,7 +36,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 
 use crate::adapter::secret_params::SecretParams;
@@ -48,6 +48,11 @@ use crate::tree;
 /// with its own instance as `from` and the default user `system.user.admin`; we do the same
 /// with this name, so the adapter can tell a user command from its own writes.
 pub const USER_WRITE_FROM: &str = "system.adapter.web.0";
+
+/// Changes an event stream client may be behind before its stream is ended: a whole
+/// snapshot of the fixture's home (about 15,000 states) fits, so a page that is reading
+/// keeps its stream through a start; about 4 MB at most per client.
+pub const EVENT_BUFFER: usize = 16_384;
 
 /// How often an idle event stream gets a keep-alive comment, so proxies keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -338,13 +343,30 @@ async fn events(
     State(Shared { store, .. }): State<Shared>,
     Query(q): Query<PatternQuery>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = store.subscribe(Subscription {
+    let mut changes = store.subscribe(Subscription {
         pattern: q.pattern().to_string(),
         only_unacked: false,
     });
-    // The receiver lives in the stream: when the client goes, the stream and the
-    // subscription are dropped and the store prunes it.
-    let stream = UnboundedReceiverStream::new(rx).map(|change| {
+    // The store's queue is drained at once into a bounded one that the client's connection
+    // empties: a client that stops reading (half-open, stalled) would otherwise grow the
+    // process for ever. One that falls EVENT_BUFFER changes behind loses its subscription
+    // (the store prunes it) and its stream ends; the page reconnects and reloads.
+    let (tx, rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
+    tokio::spawn(async move {
+        while let Some(change) = changes.recv().await {
+            match tx.try_send(change) {
+                Ok(()) => {}
+                Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(
+                        "an event stream client fell {EVENT_BUFFER} changes behind: its stream is ended (it reconnects and reloads)"
+                    );
+                    return;
+                }
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => return,
+            }
+        }
+    });
+    let stream = ReceiverStream::new(rx).map(|change| {
         let data = json!({ "id": change.id, "state": change.state }).to_string();
         Ok(Event::default().data(data))
     });
