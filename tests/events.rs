@@ -298,10 +298,100 @@ async fn removal_events_delete_the_objects() {
     h.stop().await.unwrap();
 }
 
+/// A `DEVICE_CHANGED` whose device lost a channel, and a field of another channel, removes
+/// their objects and states at once (before, they stayed until the next full load); what
+/// is left under the device is exactly what the report maps to.
+async fn a_report_without_a_channel_or_a_field_removes_their_objects_and_states() {
+    let home = fixture("home.json");
+    // A device with at least three channels: its last channel goes, and a plain field of
+    // channel 1 (one with a state of its own).
+    let (dev, device) = home["devices"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, d)| d["functionalChannels"].as_object().unwrap().len() >= 3)
+        .unwrap();
+    let mut device = device.clone();
+    let channels = device["functionalChannels"].as_object_mut().unwrap();
+    let last = channels.keys().next_back().unwrap().clone();
+    channels.remove(&last);
+    let root = format!("hmip.0.devices.{dev}");
+    let gone_channel = format!("{root}.channels.{last}");
+    // A field whose object exists only while the cloud sends it (a writable control's
+    // object stays for its commands).
+    let mapped = |device: &Value| {
+        let mut now = home.clone();
+        now["devices"][dev] = device.clone();
+        let model: iobroker_hmip::cloud::CurrentState = serde_json::from_value(now).unwrap();
+        iobroker_hmip::tree::snapshot("hmip.0", &model)
+            .objects
+            .into_iter()
+            .map(|o| o.id)
+            .filter(|id| id.starts_with(&format!("{root}.")))
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let keys: Vec<String> = device["functionalChannels"]["1"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let field = keys
+        .into_iter()
+        .find(|k| {
+            let mut without = device.clone();
+            without["functionalChannels"]["1"]
+                .as_object_mut()
+                .unwrap()
+                .remove(k);
+            !mapped(&without).contains(&format!("{root}.channels.1.{k}"))
+                && mapped(&device).contains(&format!("{root}.channels.1.{k}"))
+        })
+        .expect("channel 1 has a field whose object goes with it");
+    device["functionalChannels"]["1"]
+        .as_object_mut()
+        .unwrap()
+        .remove(&field);
+    let gone_field = format!("{root}.channels.1.{field}");
+
+    let h = Harness::start(home.clone()).await;
+    for id in [&gone_channel, &gone_field] {
+        assert!(
+            h.store.get_object(id).await.unwrap().is_some(),
+            "{id} before"
+        );
+    }
+    assert!(h.state(&gone_field).await.is_some());
+    let msg = json!({"events": {"0": {"pushEventType": "DEVICE_CHANGED", "device": device}}});
+    h.sim_post("/sim/push", msg).await;
+    // The marker: the field's object is gone.
+    common::wait_until(|| async { h.store.get_object(&gone_field).await.unwrap().is_none() }).await;
+    let objects = h.store.objects(&format!("{root}.*")).await.unwrap();
+    assert!(
+        !objects
+            .keys()
+            .any(|id| id.starts_with(&format!("{gone_channel}.")) || *id == gone_channel),
+        "the removed channel's objects stay"
+    );
+    let states = h.store.states(&format!("{root}.*")).await.unwrap();
+    assert!(!states.contains_key(&gone_field), "its state stays");
+    assert!(
+        !states
+            .keys()
+            .any(|id| id.starts_with(&format!("{gone_channel}."))),
+        "the removed channel's states stay"
+    );
+    // What is left is exactly what the report maps to.
+    let have: std::collections::BTreeSet<String> = objects.keys().cloned().collect();
+    assert_eq!(have, mapped(&device));
+    h.stop().await.unwrap();
+}
+
 crate::over_both_transports!(
     pushing_the_whole_fixture_twice_writes_nothing_the_second_time,
     a_button_press_is_a_state_change_on_its_channel_every_time,
     a_key_pad_code_is_recorded,
     the_alarm_mode_reads_the_zones_and_perimeter_arms_only_external,
     removal_events_delete_the_objects,
+    a_report_without_a_channel_or_a_field_removes_their_objects_and_states,
 );

@@ -478,18 +478,36 @@ impl Runtime {
                 }
                 // A report that keeps the device's objects yields only the values of the
                 // fields that changed.
-                let snap = match model.devices.get(&d.id) {
-                    Some(old) if tree::same_objects(old, &d) => {
-                        tree::device_changes_in(conv, &ns, &d, old, &model.groups)
-                    }
-                    _ => tree::device_in(conv, &ns, &d, &model.groups),
+                let (snap, reshaped) = match model.devices.get(&d.id) {
+                    Some(old) if tree::same_objects(old, &d) => (
+                        tree::device_changes_in(conv, &ns, &d, old, &model.groups),
+                        false,
+                    ),
+                    _ => (tree::device_in(conv, &ns, &d, &model.groups), true),
                 };
                 let reach_changed = note_reachability(&mut self.unreachable, &d);
-                let prefix = format!("{}.", tree::ids::device(&ns, &d.id));
+                let root = tree::ids::device(&ns, &d.id);
                 model.devices.insert(d.id.clone(), d);
+                // What the report no longer has (a channel, a field) goes now, as a full
+                // load would remove it: the tree follows what the cloud says now.
+                let produced: HashSet<_> = if reshaped {
+                    snap.objects
+                        .iter()
+                        .map(|o| self.objects.intern(&o.id))
+                        .collect()
+                } else {
+                    HashSet::new()
+                };
                 self.apply(snap).await;
+                if reshaped {
+                    let gone = self.stale_objects(std::slice::from_ref(&root), &produced);
+                    if !gone.is_empty() {
+                        debug!(count = gone.len(), device = %root, "removing what the device report no longer has");
+                    }
+                    self.remove_ids(gone).await;
+                }
                 if reach_changed {
-                    self.requalify(&prefix).await;
+                    self.requalify(&format!("{root}.")).await;
                 }
             }
             PushEvent::GroupChanged(g) => {
