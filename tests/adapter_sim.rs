@@ -113,8 +113,7 @@ async fn a_changed_value_arrives_and_an_unchanged_push_writes_nothing() {
     assert!(r.status().is_success());
     h.wait_state(&id, |s| s["val"] == json!(123.4) && s["ack"] == json!(true))
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let writes = h.drain_writes();
+    let writes = h.drain_until_marker().await;
     let ids: Vec<&str> = writes.iter().map(|w| w.id.as_str()).collect();
     assert!(ids.contains(&id.as_str()));
     // Only the changed value and the device's status timestamp.
@@ -130,8 +129,7 @@ async fn a_changed_value_arrives_and_an_unchanged_push_writes_nothing() {
     let push = json!({"events": {"0": {"pushEventType": "DEVICE_CHANGED", "device": device}}});
     h.sim_post("/sim/push", push.clone()).await;
     h.sim_post("/sim/push", push).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let writes = h.drain_writes();
+    let writes = h.drain_until_marker().await;
     assert!(
         writes.is_empty(),
         "an unchanged device wrote {} states: {:?}",
@@ -363,8 +361,10 @@ async fn an_accepted_action_is_acknowledged_as_written() {
     let st = h
         .wait_state(&id, |s| s["ack"] == json!(true) && s["val"] == json!(60))
         .await;
-    // Past the confirmation timeout (3 s here): nothing puts another value back.
+    // Past the confirmation timeout (3 s here): nothing puts another value back. The
+    // marker, applied after the wait, shows the adapter's loop ran past the timeout.
     tokio::time::sleep(Duration::from_secs(4)).await;
+    h.marker().await;
     assert_eq!(h.state(&id).await.unwrap()["val"], st["val"]);
     h.stop().await.unwrap();
 }
@@ -382,8 +382,7 @@ async fn a_slider_dragged_through_40_values_sends_one_call() {
     }
     h.wait_state(&id, |s| s["val"] == json!(80) && s["ack"] == json!(true))
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let calls = h.calls().await;
+    let calls = h.calls_until_marker().await;
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(
         calls[0]["body"]["dimLevel"],

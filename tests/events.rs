@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{find_channel, fixture, Harness};
 use iobroker_hmip::store::Store;
 use serde_json::{json, Value};
@@ -32,8 +30,7 @@ fn whole_home_as_events(home: &Value) -> Value {
 async fn pushing_the_whole_fixture_twice_writes_nothing_the_second_time() {
     let home = fixture("home.json");
     let mut h = Harness::start(home.clone()).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    h.drain_writes();
+    h.drain_until_marker().await;
     for round in 1..=2 {
         // The home as the cloud has it now, every device, group and client pushed again.
         let message = whole_home_as_events(&h.sim_get("/sim/home").await);
@@ -98,8 +95,7 @@ async fn a_button_press_is_a_state_change_on_its_channel_every_time() {
     for n in 1..=2 {
         h.sim_post("/sim/push", event.clone()).await;
         common::wait_until(|| async { h.store.get_state(&press).await.unwrap().is_some() }).await;
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        let writes = h.drain_writes();
+        let writes = h.drain_until_marker().await;
         for id in [&press, &hmip] {
             let writes: Vec<_> = writes.iter().filter(|w| &w.id == id).collect();
             assert_eq!(
@@ -233,8 +229,7 @@ async fn the_alarm_mode_reads_the_zones_and_perimeter_arms_only_external() {
     // A mode that does not exist is refused and nothing is sent.
     let before = h.calls().await.len();
     assert_eq!(h.put(&id, json!("armed")).await.status(), 400);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(h.calls().await.len(), before);
+    assert_eq!(h.calls_until_marker().await.len(), before);
     h.stop().await.unwrap();
 }
 

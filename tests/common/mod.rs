@@ -314,6 +314,73 @@ impl Harness {
         }
         out
     }
+
+    /// A marker event, for checks that something did *not* happen: the simulator changes
+    /// the marker weather sensor's `windSpeed` to a value never used before and pushes it;
+    /// once the store holds it, the adapter (which applies events in order) has applied
+    /// every event pushed before it. Returns the marker device's id prefix.
+    pub async fn marker(&self) -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let v = 1000.25 + N.fetch_add(1, Ordering::SeqCst) as f64;
+        let home = self.sim_get("/sim/home").await;
+        let (dev, ch) = find_channel(&home, MARKER_CHANNEL, "windSpeed");
+        let r = self
+            .sim_post(
+                &format!("/sim/device/{dev}/channel/{ch}"),
+                serde_json::json!({ "windSpeed": v }),
+            )
+            .await;
+        assert!(r.status().is_success(), "the marker event");
+        let id = format!("hmip.0.devices.{dev}.channels.{ch}.windSpeed");
+        self.wait_state(&id, |s| s["val"] == serde_json::json!(v))
+            .await;
+        format!("hmip.0.devices.{dev}.")
+    }
+
+    /// The writes up to a [`Harness::marker`], without the marker's own.
+    pub async fn drain_until_marker(&mut self) -> Vec<StateChange> {
+        let marker = self.marker().await;
+        self.drain_writes()
+            .into_iter()
+            .filter(|w| !w.id.starts_with(&marker))
+            .collect()
+    }
+
+    /// A marker control call, for checks that no call was sent: a user write to the
+    /// marker switch, waited for until the simulator records its call (calls leave in the
+    /// order they are due; one due before it has left by then). Returns the calls before it.
+    pub async fn calls_until_marker(&self) -> Vec<Value> {
+        let home = self.sim_get("/sim/home").await;
+        let (dev, ch) = marker_switch(&home);
+        let id = format!("hmip.0.devices.{dev}.channels.{ch}.on");
+        let was = self.state(&id).await.map(|s| s["val"] == Value::Bool(true)) == Some(true);
+        assert_eq!(self.put(&id, Value::Bool(!was)).await.status(), 200);
+        let is_marker = |c: &Value| {
+            c["path"] == "device/control/setSwitchState" && c["body"]["deviceId"] == dev.as_str()
+        };
+        wait_until(|| async { self.calls().await.iter().any(is_marker) }).await;
+        let calls = self.calls().await;
+        let at = calls.iter().position(is_marker).unwrap();
+        calls[..at].to_vec()
+    }
+}
+
+/// The channel type of the marker events ([`Harness::marker`]): no test changes it.
+pub const MARKER_CHANNEL: &str = "WEATHER_SENSOR_PRO_CHANNEL";
+
+/// The switch of the marker calls ([`Harness::calls_until_marker`]): the last switch of the
+/// home (tests take the first one they find).
+pub fn marker_switch(home: &Value) -> (String, String) {
+    let mut last = None;
+    for (id, d) in home["devices"].as_object().unwrap() {
+        for (k, ch) in d["functionalChannels"].as_object().unwrap() {
+            if ch["functionalChannelType"] == "SWITCH_CHANNEL" && ch.get("on").is_some() {
+                last = Some((id.clone(), k.clone()));
+            }
+        }
+    }
+    last.expect("a switch for the marker calls")
 }
 
 /// The adapter's transport to the simulator: the cloud after its lookup, or the HCU's
