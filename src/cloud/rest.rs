@@ -370,4 +370,78 @@ mod tests {
         assert!(!dbg.contains("TOPSECRET"), "{dbg}");
         assert_eq!(c.rest_url(), "http://127.0.0.1:1");
     }
+
+    fn client(options: ClientOptions) -> RestClient {
+        RestClient::new(
+            reqwest::Client::new(),
+            "http://127.0.0.1:1/",
+            "3014F711A000000000000001",
+            "T",
+            options,
+        )
+        .unwrap()
+    }
+
+    /// On tokio's paused clock, so the counts are exact whatever the machine's speed: a
+    /// burst of the bucket's capacity at once, then one call per refill, in arrival order.
+    #[tokio::test(start_paused = true)]
+    async fn the_bucket_lets_a_burst_through_then_one_call_per_refill() {
+        let c = client(ClientOptions {
+            bucket_capacity: 3,
+            bucket_refill: Duration::from_millis(100),
+            ..ClientOptions::default()
+        });
+        let started = Instant::now();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let (c, order) = (c.clone(), order.clone());
+                tokio::spawn(async move {
+                    c.acquire().await.unwrap();
+                    order.lock().unwrap().push((i, started.elapsed()));
+                })
+            })
+            .collect();
+        let passed = || order.lock().unwrap().len();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(passed(), 3, "the burst is the bucket's capacity");
+        for n in 4..=8 {
+            // The n-th call passes at (n - 3) refills.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(passed(), n, "at {:?}", started.elapsed());
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        assert_eq!(
+            order.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            (0..8).collect::<Vec<_>>()
+        );
+        assert_eq!(order[7].1, Duration::from_millis(500));
+    }
+
+    /// A 429 pauses the client: every call is refused unsent until the pause ends; pauses
+    /// double up to the maximum (a success resetting them: tests/cloud_client.rs).
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_after_429_refuses_calls_and_doubles_up_to_its_maximum() {
+        let c = client(ClientOptions {
+            throttle_backoff: Duration::from_millis(100),
+            throttle_backoff_max: Duration::from_millis(400),
+            ..ClientOptions::default()
+        });
+        for pause in [100u64, 200, 400, 400] {
+            c.start_pause();
+            let until = c.throttled_until().unwrap();
+            assert_eq!(until - Instant::now(), Duration::from_millis(pause));
+            // A second 429 of the same moment counts once.
+            c.start_pause();
+            assert_eq!(c.throttled_until(), Some(until));
+            let refused = c.call("x", &serde_json::json!({})).await;
+            assert!(matches!(refused, Err(CloudError::Throttled)), "{refused:?}");
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            assert_eq!(c.throttled_until(), None);
+        }
+        assert_eq!(c.requests_sent(), 0, "nothing was sent while paused");
+    }
 }
