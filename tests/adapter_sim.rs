@@ -254,6 +254,7 @@ async fn throttling_backs_off_with_a_bounded_request_count() {
         h.put(&id, json!(i % 2 == 0)).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // A window, not a marker: what is bounded is how many requests time lets through.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let sent = h.sim_get("/sim/stats").await["requests"].as_u64().unwrap() - before;
     // Without backoff, 30 writes would be 30 requests (and a reconnect loop more); with a
@@ -277,6 +278,7 @@ async fn a_revoked_token_goes_offline_without_a_retry_storm() {
         json!(true),
     )
     .await;
+    // A window, not a marker: a retry storm is requests over time, which no marker shows.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = h.transport_stats().await;
     let new_requests = after["requests"].as_u64().unwrap() - before["requests"].as_u64().unwrap();
@@ -556,7 +558,8 @@ async fn a_write_before_the_home_is_loaded_waits_for_it() {
     h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(false))
         .await;
     h.put(&on, json!(!was)).await;
-    // Held, not refused: still the user's command while the home loads.
+    // Held, not refused: still the user's command while the home loads (a window well
+    // inside the 2 s the load takes: no event can pass before the home is there).
     tokio::time::sleep(Duration::from_millis(500)).await;
     let st = h.state(&on).await.unwrap();
     assert_eq!(

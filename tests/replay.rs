@@ -11,7 +11,6 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use common::{fast_options, fixture, wait_until};
@@ -136,6 +135,56 @@ fn command(val: Value, ts: i64) -> IobState {
     }
 }
 
+/// The switch of the marker commands: another device than [`SWITCH_ON`]'s.
+fn marker_switch() -> (String, String) {
+    let (dev, ch) = common::marker_switch(&fixture("home.json"));
+    assert!(!SWITCH_ON.contains(&dev), "the marker is another switch");
+    (dev, ch)
+}
+
+/// A marker: a command to the marker switch, announced as usual; once its call arrives,
+/// every command the adapter had before it has been sent (calls leave in the order they
+/// are due). Returns the calls to [`SWITCH_ON`] by then.
+async fn switch_calls_at_a_marker(
+    store: &Flaky,
+    http: &reqwest::Client,
+    sim: &str,
+    n: &mut u32,
+) -> Vec<Value> {
+    let (dev, ch) = marker_switch();
+    *n += 1;
+    let id = format!("hmip.0.devices.{dev}.channels.{ch}.on");
+    let ts = iobroker_hmip::iobroker::now_ms();
+    store
+        .inner
+        .set_states(vec![(id, command(json!(*n % 2 == 1), ts))])
+        .await
+        .unwrap();
+    let markers = || async {
+        all_calls(http, sim)
+            .await
+            .into_iter()
+            .filter(|c| c["body"]["deviceId"] == dev.as_str())
+            .count()
+    };
+    let want = *n as usize;
+    wait_until(|| async { markers().await >= want }).await;
+    switch_calls(http, sim).await
+}
+
+async fn all_calls(http: &reqwest::Client, sim: &str) -> Vec<Value> {
+    http.get(format!("{sim}/sim/calls"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 async fn switch_calls(http: &reqwest::Client, sim: &str) -> Vec<Value> {
     let calls: Value = http
         .get(format!("{sim}/sim/calls"))
@@ -150,6 +199,7 @@ async fn switch_calls(http: &reqwest::Client, sim: &str) -> Vec<Value> {
         .unwrap()
         .iter()
         .filter(|c| c["path"].as_str().unwrap_or("").ends_with("setSwitchState"))
+        .filter(|c| SWITCH_ON.contains(c["body"]["deviceId"].as_str().unwrap_or("-")))
         .cloned()
         .collect()
 }
@@ -205,9 +255,11 @@ async fn a_command_lost_in_an_outage_is_executed_once_after_the_reconnect() {
     store
         .write_unheard(SWITCH_ON, command(json!(want), before.ts + 1))
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut markers = 0;
     assert!(
-        switch_calls(&http, sim_url).await.is_empty(),
+        switch_calls_at_a_marker(&store, &http, sim_url, &mut markers)
+            .await
+            .is_empty(),
         "not heard yet"
     );
     // Back: replayed, executed, acknowledged; exactly one call.
@@ -230,8 +282,7 @@ async fn a_command_lost_in_an_outage_is_executed_once_after_the_reconnect() {
         replayed: false,
     });
     wait_until(acked(want2)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let calls = switch_calls(&http, sim_url).await;
+    let calls = switch_calls_at_a_marker(&store, &http, sim_url, &mut markers).await;
     assert_eq!(calls.len(), 2, "one call more: {calls:?}");
 
     // 3. An unacked state no newer than what the adapter last wrote (a stale command, or
@@ -241,9 +292,10 @@ async fn a_command_lost_in_an_outage_is_executed_once_after_the_reconnect() {
         .write_unheard(SWITCH_ON, command(json!(want), acked_state.ts - 1000))
         .await;
     store.reconnect().await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
-        switch_calls(&http, sim_url).await.len(),
+        switch_calls_at_a_marker(&store, &http, sim_url, &mut markers)
+            .await
+            .len(),
         2,
         "no call for it"
     );
