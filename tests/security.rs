@@ -322,6 +322,21 @@ fn demo_over_the_hcu_at_trace_level_shows_no_secret() {
     );
 }
 
+/// The demo keeps no token: asked to listen on every address, it refuses to start, with a
+/// message that says what to do, before it opens that address.
+#[test]
+fn an_address_off_loopback_without_a_token_refuses_to_start() {
+    let mut demo = Proc::spawn(&["demo", "--http", "0.0.0.0:0"], &[]);
+    let status = demo.wait_exit();
+    let out = demo.output();
+    assert!(!status.success(), "{out}");
+    assert!(
+        out.contains("open to the network without a token") && out.contains("127.0.0.1"),
+        "{out}"
+    );
+    assert!(!out.contains("HTTP API on http://0.0.0.0"), "{out}");
+}
+
 #[test]
 fn the_http_api_listens_on_loopback_by_default() {
     // The defaults of the command line.
