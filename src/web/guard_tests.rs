@@ -286,3 +286,31 @@ async fn a_written_pin_goes_to_the_keeper_and_readers_see_only_the_mask() {
         json!("")
     );
 }
+
+/// A client that leaves the event stream gives its subscription back at once, without
+/// waiting for the next change to notice.
+#[tokio::test]
+async fn a_client_that_leaves_the_event_stream_is_unsubscribed_at_once() {
+    let a = api(WebOptions::default()).await;
+    let r = reqwest::get(format!("{}/api/v1/events", a.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let until = |want: usize| {
+        let store = a.store.clone();
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while store.subscriber_count() != want {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{} subscribers",
+                    store.subscriber_count()
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    };
+    until(1).await;
+    drop(r);
+    until(0).await;
+}

@@ -353,7 +353,13 @@ async fn events(
     // (the store prunes it) and its stream ends; the page reconnects and reloads.
     let (tx, rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
     tokio::spawn(async move {
-        while let Some(change) = changes.recv().await {
+        loop {
+            // A client that left ends this at once, not at the next change.
+            let change = tokio::select! {
+                change = changes.recv() => change,
+                _ = tx.closed() => return,
+            };
+            let Some(change) = change else { return };
             match tx.try_send(change) {
                 Ok(()) => {}
                 Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
