@@ -31,9 +31,11 @@ impl Shared {
         };
         if !matches!(*req.method(), Method::GET | Method::HEAD) {
             // Browsers send Origin with every write; a client without one is not a page.
+            // https: the API behind a reverse proxy that terminates TLS.
             if let Some(origin) = header(header::ORIGIN) {
                 let own = origin
                     .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"))
                     .is_some_and(|o| o.eq_ignore_ascii_case(host));
                 if !own {
                     return Some(error(

@@ -174,7 +174,14 @@ async fn a_cross_origin_write_is_refused_and_changes_nothing() {
     assert_eq!(a.secrets.get(PIN_ID), None);
     assert_eq!(a.store.write_count(), 0);
 
-    // The page's own origin, and a client that sends none (curl), may write.
+    // An https origin of another host is foreign too.
+    let (s, _) = send(put(&a.base, ON, json!(true)).header("origin", "https://evil.example")).await;
+    assert_eq!(s, 403);
+    // The page's own origin (also behind a proxy that terminates TLS), and a client that
+    // sends none (curl), may write.
+    let own_tls = a.base.replace("http://", "https://");
+    let (s, _) = send(put(&a.base, ON, json!(true)).header("origin", own_tls)).await;
+    assert_eq!(s, 200);
     let (s, _) = send(put(&a.base, ON, json!(true)).header("origin", a.base.clone())).await;
     assert_eq!(s, 200);
     let (s, _) = send(put(&a.base, ON, json!(false))).await;
