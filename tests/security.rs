@@ -812,8 +812,9 @@ fn a_lock_pin_is_on_no_surface_and_every_file_is_owner_only() {
     assert_eq!(config["secrets"][&pin_id], PIN);
 }
 
-/// A PIN an earlier version (or ioBroker.hmip) left in the lock's state moves to the
-/// keeper at the next start, and the state shows only the mask; the lock still gets it.
+/// A PIN an earlier version (or ioBroker.hmip) left in the lock's state, or one written
+/// while the adapter was stopped, moves to the keeper at the next start (replacing one
+/// kept before), and the state shows only the mask; the lock gets the new one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pin_left_in_a_state_moves_to_the_keeper_at_start() {
     use iobroker_hmip::adapter::secret_params::SecretParams;
@@ -831,7 +832,12 @@ async fn a_pin_left_in_a_state_moves_to_the_keeper_at_start() {
         )])
         .await
         .unwrap();
-    let secrets = SecretParams::in_memory();
+    // A PIN kept before: the one in the state is newer (the state shows the mask while
+    // one is kept), so it replaces it.
+    let secrets = SecretParams::new(
+        std::collections::BTreeMap::from([(pin_id.clone(), "11112222".to_string())]),
+        None,
+    );
     let mut opts = common::fast_adapter_options();
     opts.secrets = secrets.clone();
     h.restart_adapter(common::fast_options(), opts).await;

@@ -263,9 +263,14 @@ impl Runtime {
         let mut shown = Vec::new();
         for id in ids {
             let found = self.states.get(&id).map(|m| m.val.to_value());
+            let written = self.states.get(&id).is_some_and(|m| m.commanded);
             if let Some(Value::String(v)) = &found {
-                if !v.is_empty() && v != tree::SECRET_MASK && self.opts.secrets.get(&id).is_none() {
+                // Whatever else it holds is a PIN written after the one kept (the state
+                // shows the mask while one is kept): it replaces it; "" written (not
+                // acknowledged) forgets it.
+                if (!v.is_empty() || written) && v != tree::SECRET_MASK {
                     match self.opts.secrets.set(&id, v).await {
+                        Ok(()) if v.is_empty() => info!(%id, "PIN forgotten, as the state says"),
                         Ok(()) => {
                             info!(%id, "a PIN found in the state moved to where the tokens are kept")
                         }
