@@ -24,12 +24,14 @@ const { runRepochecker, aboutPackageOrAdmin, checkerLanguages } = require('./rep
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const read = file => JSON.parse(fs.readFileSync(path.join(ROOT, file), 'utf8'));
-const SECRETS = ['authToken', 'clientAuthToken', 'clientId', 'pin', 'hcuAuthToken', 'hcuActivationKey'];
+const SECRETS = ['authToken', 'clientAuthToken', 'clientId', 'pin', 'hcuAuthToken', 'hcuActivationKey', 'secrets'];
 // ioBroker.hmip's native keys (users' configs carry over) and ours.
 const NATIVE = ['accessPointSgtin', 'pin', 'deviceName', 'deviceId', 'authToken', 'clientAuthToken', 'clientId', 'lookupUrl', 'valuesAsIoBrokerHmip'];
 // The local HCU's (issue 13): the choice, address, ports, token, client id, pinned
 // certificate, and the single-use activation key (a form field admin never saves).
 const HCU_NATIVE = ['connection', 'hcuHost', 'hcuAuthPort', 'hcuWebsocketPort', 'hcuAuthToken', 'hcuClientId', 'hcuFingerprint', 'hcuActivationKey'];
+// Secret parameters the adapter keeps (a lock's PIN, issue 15): never a field of the form.
+const KEPT_NATIVE = ['secrets'];
 
 function validate(schemaFile, data) {
     const ajv = new Ajv({ allErrors: true, strictTypes: false, strictSchema: false });
@@ -109,7 +111,7 @@ describe('io-package.json', () => {
     });
 
     test('native holds the config keys with their defaults', () => {
-        assert.deepEqual(Object.keys(io.native).sort(), [...NATIVE, ...HCU_NATIVE].sort());
+        assert.deepEqual(Object.keys(io.native).sort(), [...NATIVE, ...HCU_NATIVE, ...KEPT_NATIVE].sort());
         assert.equal(io.native.deviceName, 'ioBroker');
         assert.equal(io.native.connection, 'cloud', 'the cloud unless the user chooses the HCU (an ioBroker.hmip config too)');
         assert.deepEqual([io.native.hcuAuthPort, io.native.hcuWebsocketPort], [6969, 9001]);
@@ -189,12 +191,18 @@ describe('admin/jsonConfig.json', () => {
         assert.deepEqual(missing, []);
     });
 
-    test('a field for every native key but the HCU token; the tokens shown read-only', () => {
-        for (const key of Object.keys(io.native).filter(k => k !== 'hcuAuthToken')) {
+    test('a field for every native key but the HCU token and the kept PINs; the tokens read-only and masked', () => {
+        for (const key of Object.keys(io.native).filter(k => k !== 'hcuAuthToken' && !KEPT_NATIVE.includes(k))) {
             assert.ok(byKey[key], `a field for ${key}`);
         }
-        // The HCU's token is never shown, not even read-only.
+        // The HCU's token and the kept PINs are never shown, not even read-only.
         assert.equal(byKey.hcuAuthToken, undefined, 'no field shows hcuAuthToken');
+        assert.equal(byKey.secrets, undefined, 'no field shows the kept PINs');
+        // The cloud's tokens: masked, without the button that shows them (screenshots).
+        for (const key of ['authToken', 'clientAuthToken']) {
+            assert.equal(byKey[key].type, 'password', `${key} is masked`);
+            assert.notEqual(byKey[key].visible, true, `${key} has no button that shows it`);
+        }
         assert.equal(byKey.pin.type, 'password');
         // The activation key works once: typed, sent to the instance, never saved.
         assert.equal(byKey.hcuActivationKey.type, 'password');
