@@ -13,6 +13,8 @@
 //! - [`sim`]: a simulated HmIP cloud for demos and tests.
 //! - [`web`]: the standalone HTTP API.
 //! - [`backoff`]: the one jittered backoff of every retry loop.
+//! - [`compact`], [`shared_text`]: compact JSON values and one shared copy per text, for
+//!   the model's fields and the stores' states.
 //! - [`private_file`]: the one way a file with user data is written (owner-only, atomic).
 //! - [`app`]: each way the command runs (instance, standalone, pair, sim), wired from the
 //!   above; the binary only parses its arguments and calls in here.
@@ -21,9 +23,11 @@ pub mod adapter;
 pub mod app;
 pub mod backoff;
 pub mod cloud;
+pub mod compact;
 pub mod hcu;
 pub mod iobroker;
 pub mod private_file;
+pub mod shared_text;
 pub mod sim;
 pub mod store;
 pub mod tree;

@@ -419,7 +419,13 @@ async fn an_offline_access_point_marks_every_device_unreachable_until_it_is_back
     let unreachable: Vec<String> = model
         .devices
         .values()
-        .filter(|d| d.channels.get("0").and_then(|c| c.fields.get("unreach")) == Some(&json!(true)))
+        .filter(|d| {
+            d.channels
+                .get("0")
+                .and_then(|c| c.fields.get("unreach"))
+                .and_then(|v| v.as_bool())
+                == Some(true)
+        })
         .map(|d| format!("hmip.0.devices.{}.", d.id))
         .collect();
     assert_eq!(unreachable.len(), 1);

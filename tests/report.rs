@@ -7,7 +7,7 @@
 
 use iobroker_hmip::cloud::events::parse_message;
 use iobroker_hmip::cloud::report::Applied;
-use iobroker_hmip::cloud::{Device, DeviceReport, PushEvent};
+use iobroker_hmip::cloud::{Device, DeviceReport, Fields, PushEvent};
 use iobroker_hmip::sim::synth::SplitMix64 as Rng;
 use serde_json::{json, Map, Value};
 
@@ -115,10 +115,10 @@ fn parse(text: &str) -> Device {
 /// The fields whose value differs between two versions of a device with the same shape.
 fn differing(a: &Device, b: &Device) -> Vec<(Option<String>, String)> {
     let mut out = Vec::new();
-    let fields = |m: &Map<String, Value>, n: &Map<String, Value>, ch: Option<&String>| {
+    let fields = |m: &Fields, n: &Fields, ch: Option<&String>| {
         m.iter()
-            .filter(|(k, v)| n.get(*k) != Some(*v))
-            .map(|(k, _)| (ch.cloned(), k.clone()))
+            .filter(|(k, v)| n.get(k) != Some(*v))
+            .map(|(k, _)| (ch.cloned(), k.to_owned()))
             .collect::<Vec<_>>()
     };
     out.extend(fields(&a.fields, &b.fields, None));

@@ -3,10 +3,10 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
 use tracing::{debug, info, warn};
 
 use super::Runtime;
+use crate::compact::Val;
 use crate::iobroker::{now_ms, IobState};
 use crate::tree;
 
@@ -19,7 +19,7 @@ pub(super) fn note_reachability(
         .channels
         .get("0")
         .and_then(|c| c.fields.get("unreach"))
-        .and_then(Value::as_bool)
+        .and_then(Val::as_bool)
         == Some(true);
     let seg = tree::ids::segment(&d.id);
     if unreach {

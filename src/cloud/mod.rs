@@ -8,6 +8,7 @@
 pub mod endpoints;
 pub mod error;
 pub mod events;
+pub mod fields;
 pub mod identity;
 pub mod lenient;
 pub mod lookup;
@@ -28,6 +29,7 @@ use tokio::sync::mpsc;
 pub use endpoints::CONTROL_PATHS;
 pub use error::CloudError;
 pub use events::{ChannelEvent, PushEvent};
+pub use fields::Fields;
 pub use model::{Channel, Client, CurrentState, Device, Group, Home};
 pub use report::DeviceReport;
 

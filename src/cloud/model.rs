@@ -11,6 +11,9 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::fields::Fields;
+use crate::compact::Val;
+
 /// The whole home as `home/getCurrentState` answers it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CurrentState {
@@ -56,7 +59,7 @@ pub struct Device {
     pub channels: IndexMap<String, Channel>,
     /// Every other field: `modelType`, `firmwareVersion`, `updateState`, ...
     #[serde(flatten)]
-    pub fields: Map<String, Value>,
+    pub fields: Fields,
 }
 
 /// A functional channel of a device.
@@ -67,7 +70,7 @@ pub struct Channel {
     pub channel_type: String,
     /// Every other field, type-specific ones included (`on`, `shutterLevel`, `label`, ...).
     #[serde(flatten)]
-    pub fields: Map<String, Value>,
+    pub fields: Fields,
 }
 
 /// A group (heating, switching, security zone, meta group, ...).
@@ -107,18 +110,40 @@ pub struct Client {
 
 /// Visit a JSON object: `typed(key, map)` takes the value of a typed key and answers
 /// true; every other key's value is kept in the returned map.
-fn visit_object<'de, A: MapAccess<'de>>(
+fn visit_object<'de, A: MapAccess<'de>, F: Untyped>(
     mut map: A,
     mut typed: impl FnMut(&str, &mut A) -> Result<bool, A::Error>,
-) -> Result<Map<String, Value>, A::Error> {
-    let mut fields = Map::new();
-    while let Some(key) = map.next_key::<String>()? {
+) -> Result<F, A::Error> {
+    let mut fields = F::default();
+    while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
         if !typed(&key, &mut map)? {
             let v: Value = map.next_value()?;
-            fields.insert(key, v);
+            fields.put(key, v);
         }
     }
+    fields.done();
     Ok(fields)
+}
+
+/// Where [`visit_object`] keeps the untyped fields: a JSON map, or compact [`Fields`].
+trait Untyped: Default {
+    fn put(&mut self, key: std::borrow::Cow<'_, str>, v: Value);
+    fn done(&mut self) {}
+}
+
+impl Untyped for Map<String, Value> {
+    fn put(&mut self, key: std::borrow::Cow<'_, str>, v: Value) {
+        self.insert(key.into_owned(), v);
+    }
+}
+
+impl Untyped for Fields {
+    fn put(&mut self, key: std::borrow::Cow<'_, str>, v: Value) {
+        self.insert(key, v);
+    }
+    fn done(&mut self) {
+        self.shrink_to_fit();
+    }
 }
 
 /// `Deserialize` for a model type through [`visit_object`]: `$build(map)` visits it.
@@ -256,7 +281,7 @@ deserialize_object!(Client, "a client", |map| {
 
 impl Device {
     /// A top-level field that is not typed, e.g. `firmwareVersion`.
-    pub fn field(&self, name: &str) -> Option<&Value> {
+    pub fn field(&self, name: &str) -> Option<&Val> {
         self.fields.get(name)
     }
 }

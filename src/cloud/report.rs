@@ -20,8 +20,10 @@ use std::io;
 
 use serde_json::Value;
 
+use super::fields;
 use super::model::Device;
 use super::scan::{set_once, Scan, Span};
+use crate::compact::Val;
 
 /// Which part of the device a field belongs to.
 const DEVICE_LEVEL: u32 = u32::MAX;
@@ -205,7 +207,7 @@ impl Spans {
         &self,
         text: &'t str,
         stored: &Device,
-    ) -> Option<Vec<(Option<&'t str>, &'t str, Value)>> {
+    ) -> Option<Vec<(Option<&'t str>, &'t str, Val)>> {
         let at = |s: Span| &text[s.0 as usize..s.1 as usize];
         if self.device_type.map_or("", at) != stored.device_type
             || self.label.map(at) != stored.label.as_deref()
@@ -263,8 +265,8 @@ impl Spans {
 /// Compare a field's JSON text with a stored value: Some(None) when equal, Some(new
 /// value) when it differs with the same JSON kind, None when the kind differs (or the
 /// text cannot be read, which the spans rule out).
-fn differs(raw: &str, stored: &Value) -> Option<Option<Value>> {
-    if raw_kind(raw) != Some(crate::tree::json_kind(stored)) {
+fn differs(raw: &str, stored: &Val) -> Option<Option<Val>> {
+    if raw_kind(raw) != Some(stored.kind()) {
         return None;
     }
     // The common case: the stored value's text is the very same.
@@ -272,7 +274,7 @@ fn differs(raw: &str, stored: &Value) -> Option<Option<Value>> {
         return Some(None);
     }
     let new: Value = serde_json::from_str(raw).ok()?;
-    Some((new != *stored).then_some(new))
+    Some((*stored != new).then(|| fields::compact(&new)))
 }
 
 /// The JSON kind of a value's text, as `tree::json_kind` numbers them.
@@ -289,40 +291,21 @@ fn raw_kind(raw: &str) -> Option<u8> {
 }
 
 /// Whether `v` serialised compactly (as serde_json writes it) is exactly `text`, without
-/// building the string: walked value by value, strings without characters to escape
-/// compared as they are, numbers and escaped strings through serde_json's own writer.
-fn serialises_to(v: &Value, text: &str) -> bool {
-    let mut rest = text.as_bytes();
-    writes_as(v, &mut rest) && rest.is_empty()
-}
-
-/// Whether `v` written compactly is the start of `t`; `t` then starts after it.
-fn writes_as(v: &Value, t: &mut &[u8]) -> bool {
-    match v {
-        Value::Null => take(t, b"null"),
-        Value::Bool(true) => take(t, b"true"),
-        Value::Bool(false) => take(t, b"false"),
-        Value::Number(n) => written_by_serde(n, t),
-        Value::String(s) => string_writes_as(s, t),
-        Value::Array(items) => {
-            take(t, b"[")
-                && items
-                    .iter()
-                    .enumerate()
-                    .all(|(i, x)| (i == 0 || take(t, b",")) && writes_as(x, t))
-                && take(t, b"]")
-        }
-        Value::Object(map) => {
-            take(t, b"{")
-                && map.iter().enumerate().all(|(i, (k, x))| {
-                    (i == 0 || take(t, b","))
-                        && string_writes_as(k, t)
-                        && take(t, b":")
-                        && writes_as(x, t)
-                })
-                && take(t, b"}")
-        }
-    }
+/// building the string: strings without characters to escape compared as they are,
+/// numbers and escaped strings through serde_json's own writer, arrays and objects as the
+/// compact text they are kept as.
+fn serialises_to(v: &Val, text: &str) -> bool {
+    let t = &mut text.as_bytes();
+    let same = match v {
+        Val::Null => take(t, b"null"),
+        Val::Bool(true) => take(t, b"true"),
+        Val::Bool(false) => take(t, b"false"),
+        Val::Int(i) => written_by_serde(i, t),
+        Val::Float(f) => written_by_serde(f, t),
+        Val::Str(s) => string_writes_as(s, t),
+        Val::Json(raw) => take(t, raw.get().as_bytes()),
+    };
+    same && t.is_empty()
 }
 
 fn string_writes_as(s: &str, t: &mut &[u8]) -> bool {

@@ -1033,7 +1033,12 @@ fn demo_home_is_a_rich_valid_home() {
             );
         }
         for channel in device.channels.values() {
-            for group in channel.fields["groups"].as_array().unwrap() {
+            for group in channel.fields["groups"]
+                .to_value()
+                .as_array()
+                .unwrap()
+                .clone()
+            {
                 assert!(
                     state.groups.contains_key(group.as_str().unwrap()),
                     "{id} names a missing group"

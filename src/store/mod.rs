@@ -4,7 +4,8 @@
 //! - [`embedded`]: in-process, persisted in a data directory (standalone mode).
 //! - [`redis`]: RESP2 to js-controller's databases (its jsonl simulator) or a real Redis.
 
-pub mod compact;
+/// Compact values: the store's form of a state's value (kept crate-wide in [`crate::compact`]).
+pub use crate::compact;
 pub mod embedded;
 pub mod ids;
 pub mod redis;

@@ -4,7 +4,9 @@
 //! type than its object declares.
 
 use crate::cloud::lenient::kind;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::cloud::fields::FieldsRef;
 
 use super::table::{self, FieldRow, Scale, CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
 use super::HOME_SECTION;
@@ -64,15 +66,16 @@ pub fn home(h: &Home) -> Vec<Mismatch> {
 
 /// `owner` names the channel, group or section; it is built only for a mismatch (this
 /// runs on every event).
-fn fields(
+fn fields<'f>(
     out: &mut Vec<Mismatch>,
     owner: &dyn Fn() -> String,
     rows: &'static [FieldRow],
     type_name: &str,
-    fields: &Map<String, Value>,
+    fields: impl Into<FieldsRef<'f>>,
 ) {
+    let fields: FieldsRef<'f> = fields.into();
     for (field, v) in fields {
-        check(out, owner, rows, type_name, field, v);
+        check(out, owner, rows, type_name, field, &v);
     }
 }
 

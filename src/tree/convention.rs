@@ -362,7 +362,11 @@ mod tests {
                         .values()
                         .find(|d| crate::tree::ids::segment(&d.id) == device);
                     let ch = &d.unwrap().channels[channel];
-                    (CHANNEL_ROWS, &ch.channel_type, &ch.fields)
+                    (
+                        CHANNEL_ROWS,
+                        &ch.channel_type,
+                        crate::cloud::fields::FieldsRef::from(&ch.fields),
+                    )
                 }
                 crate::tree::ids::Parsed::GroupField { group, .. } => {
                     let g = home
@@ -370,7 +374,7 @@ mod tests {
                         .values()
                         .find(|g| crate::tree::ids::segment(&g.id) == group);
                     let g = g.unwrap();
-                    (GROUP_ROWS, &g.group_type, &g.fields)
+                    (GROUP_ROWS, &g.group_type, (&g.fields).into())
                 }
                 _ => continue,
             };
@@ -423,7 +427,7 @@ mod tests {
             // dimmer at 1 % reads 1 and, written back, is sent as 1.0.
             let ambiguous =
                 row.scale == Scale::HmipLevel && want.as_f64().is_some_and(|n| n <= 1.0);
-            let expected = if ambiguous { want } else { cloud };
+            let expected = if ambiguous { want } else { &cloud };
             if !same(sent, expected) {
                 bad.push(format!(
                     "{rel} = {want}: sent {key} {sent}, the cloud has {cloud}"

@@ -29,10 +29,13 @@ pub mod table;
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 
+use crate::cloud::fields::{Fields, FieldsRef};
 use crate::cloud::model::{Channel, Client, CurrentState, Device, Group, Home};
 use crate::cloud::ControlCall;
+use crate::compact::Val;
 use crate::iobroker::IobObject;
 use catalog::{Cloud, Owner};
+use std::borrow::Cow;
 use table::{FieldRow, Kind, CHANNEL_ROWS, GROUP_ROWS, HOME_ROWS};
 
 pub use convention::Convention;
@@ -301,12 +304,10 @@ pub fn device_changes_by(
 /// static, an unknown field's type is its value's kind), which `tests::same_objects_*`
 /// checks over every device of the fixture.
 pub fn same_objects(a: &Device, b: &Device) -> bool {
-    fn same_fields(a: &Map<String, Value>, b: &Map<String, Value>, by_value: &[&str]) -> bool {
+    fn same_fields(a: &Fields, b: &Fields, by_value: &[&str]) -> bool {
         a.len() == b.len()
             && a.iter().zip(b).all(|((ka, va), (kb, vb))| {
-                ka == kb
-                    && json_kind(va) == json_kind(vb)
-                    && (!by_value.contains(&ka.as_str()) || va == vb)
+                ka == kb && va.kind() == vb.kind() && (!by_value.contains(&ka) || va == vb)
             })
     }
     a.device_type == b.device_type
@@ -362,7 +363,14 @@ fn device_into(
     for (k, v) in &d.fields {
         if old.is_none_or(|o| o.device_field(k)) {
             let kind = catalog::DEVICE_INFO.iter().find(|f| f.name == k);
-            push_mapped(&mut out, &info, k, v, None, kind.map(|f| f.kind));
+            push_mapped(
+                &mut out,
+                &info,
+                k,
+                &v.to_value(),
+                None,
+                kind.map(|f| f.kind),
+            );
         }
     }
     if old.is_none() {
@@ -403,7 +411,7 @@ fn channel(
         let name = ch
             .fields
             .get("label")
-            .and_then(Value::as_str)
+            .and_then(Val::as_str)
             .filter(|l| !l.is_empty())
             .map(str::to_string)
             .unwrap_or_else(|| format!("{} {key}", ch.channel_type));
@@ -421,7 +429,8 @@ fn channel(
     // The group types this channel belongs to, for rows that write through a group.
     let member_of = |group_type: &str| {
         ch.fields
-            .get("groups")
+            .value("groups")
+            .as_ref()
             .and_then(Value::as_array)
             .is_some_and(|ids| {
                 ids.iter()
@@ -525,7 +534,7 @@ pub fn group_in(conv: Convention, ns: &str, g: &Group) -> TreeSnapshot {
         &base,
         GROUP_ROWS,
         &g.group_type,
-        &fields,
+        &*fields,
         catalog::lookup(Owner::Group, &g.group_type),
         &|_| true,
         &|_| true,
@@ -628,13 +637,14 @@ pub const HOME_SECTION: &str = "home";
 
 /// The states of a home section: every field the cloud sends, under its row where one
 /// names it, plus the actions and parameters of the section.
-fn push_fields(
+fn push_fields<'f>(
     out: &mut TreeSnapshot,
     parent: &str,
     rows: &'static [FieldRow],
     type_name: &str,
-    fields: &Map<String, Value>,
+    fields: impl Into<FieldsRef<'f>>,
 ) {
+    let fields: FieldsRef<'f> = fields.into();
     push_fields_with(
         out,
         parent,
@@ -654,16 +664,17 @@ fn push_fields(
 /// writes through a group of that type can: if not, its state is read-only. In a
 /// values-only snapshot, fields for which `changed(field)` is false are left out.
 #[allow(clippy::too_many_arguments)]
-fn push_fields_with(
+fn push_fields_with<'f>(
     out: &mut TreeSnapshot,
     parent: &str,
     rows: &'static [FieldRow],
     type_name: &str,
-    fields: &Map<String, Value>,
+    fields: impl Into<FieldsRef<'f>>,
     defined: Option<&catalog::Resolved>,
     member_of: &dyn Fn(&str) -> bool,
     changed: &dyn Fn(&str) -> bool,
 ) {
+    let fields: FieldsRef<'f> = fields.into();
     let values_only = out.values_only;
     let convention = out.convention;
     // The row of a field under the instance's value convention.
@@ -684,7 +695,7 @@ fn push_fields_with(
         if values_only && !changed(field) {
             continue;
         }
-        push(out, field, v, row_of(field).as_ref());
+        push(out, field, &v, row_of(field).as_ref());
     }
     // Derived states (`windowOpen` from `windowState`), unless the cloud sends a field
     // of that name itself.
@@ -699,7 +710,7 @@ fn push_fields_with(
             let row = convention
                 .row(rows, type_name, row.field, Some(row))
                 .unwrap_or(*row);
-            push_field(out, parent, row.field, v, Some(&row));
+            push_field(out, parent, row.field, &v, Some(&row));
         }
     }
     if values_only {
@@ -733,13 +744,14 @@ fn push_fields_with(
 }
 
 /// Action and parameter states have no cloud value: only their objects.
-fn push_local_rows(
+fn push_local_rows<'f>(
     out: &mut TreeSnapshot,
     parent: &str,
     rows: &'static [FieldRow],
     type_name: &str,
-    fields: &Map<String, Value>,
+    fields: impl Into<FieldsRef<'f>>,
 ) {
+    let fields: FieldsRef<'f> = fields.into();
     for row in table::local_rows(rows, type_name) {
         if !fields.contains_key(row.field) {
             let id = format!("{parent}.{}", row.field);
@@ -996,9 +1008,8 @@ pub fn write_to_call_in(
             (*along).into(),
             target
                 .fields
-                .and_then(|f| f.get(*along))
-                .cloned()
-                .unwrap_or(Value::Null),
+                .and_then(|f| f.get(along))
+                .map_or(Value::Null, Cow::into_owned),
         );
     }
     let parent = &id[..id.rfind('.').unwrap_or(0)];
@@ -1045,14 +1056,14 @@ fn group_of_channel(
     let group = target
         .fields
         .and_then(|f| f.get("groups"))
-        .and_then(Value::as_array)
+        .and_then(|g| g.as_array().cloned())
         .into_iter()
         .flatten()
-        .filter_map(Value::as_str)
+        .filter_map(|g| g.as_str().map(str::to_owned))
         .find(|g| {
             state
                 .groups
-                .get(*g)
+                .get(g)
                 .is_some_and(|g| g.group_type == group_type)
         })
         .ok_or_else(|| WriteError::UnknownTarget(format!("the {group_type} group of {id}")))?;
@@ -1069,7 +1080,7 @@ struct Target<'a> {
     /// The ids the control call's body starts with.
     ids: Map<String, Value>,
     /// The current cloud fields beside the written one.
-    fields: Option<&'a Map<String, Value>>,
+    fields: Option<FieldsRef<'a>>,
 }
 
 fn resolve<'a>(
@@ -1113,7 +1124,7 @@ fn resolve<'a>(
                 type_name: &ch.channel_type,
                 field,
                 ids,
-                fields: Some(&ch.fields),
+                fields: Some((&ch.fields).into()),
             }
         }
         ids::Parsed::GroupField { group, field } => {
@@ -1129,7 +1140,7 @@ fn resolve<'a>(
                 type_name: &g.group_type,
                 field,
                 ids,
-                fields: Some(&g.fields),
+                fields: Some((&g.fields).into()),
             }
         }
         ids::Parsed::HomeField {
@@ -1141,22 +1152,29 @@ fn resolve<'a>(
             if ids::segment(&state.home.id) != home {
                 return Err(gone(format!("home {home}")));
             }
-            let (type_name, fields): (&str, Option<&Map<String, Value>>) =
-                match (section, functional) {
-                    (None, None) => (HOME_SECTION, Some(&state.home.fields)),
-                    (Some(s), _) => (s, state.home.fields.get(s).and_then(Value::as_object)),
-                    (None, Some(camel)) => state
+            let (type_name, fields): (&str, Option<FieldsRef<'_>>) = match (section, functional) {
+                (None, None) => (HOME_SECTION, Some((&state.home.fields).into())),
+                (Some(s), _) => (
+                    s,
+                    state
                         .home
                         .fields
-                        .get("functionalHomes")
+                        .get(s)
                         .and_then(Value::as_object)
-                        .and_then(|fhs| {
-                            fhs.iter()
-                                .find(|(sol, _)| ids::solution_segment(sol) == camel)
-                        })
-                        .map(|(sol, fh)| (sol.as_str(), fh.as_object()))
-                        .ok_or_else(|| gone(format!("functional home {camel}")))?,
-                };
+                        .map(Into::into),
+                ),
+                (None, Some(camel)) => state
+                    .home
+                    .fields
+                    .get("functionalHomes")
+                    .and_then(Value::as_object)
+                    .and_then(|fhs| {
+                        fhs.iter()
+                            .find(|(sol, _)| ids::solution_segment(sol) == camel)
+                    })
+                    .map(|(sol, fh)| (sol.as_str(), fh.as_object().map(Into::into)))
+                    .ok_or_else(|| gone(format!("functional home {camel}")))?,
+            };
             Target {
                 rows: HOME_ROWS,
                 type_name,

@@ -196,7 +196,7 @@ fn levels_are_percent_and_shutters_open_at_100() {
         for (k, ch) in &d.channels {
             let base = format!("{}.channels.{k}", ids::device(NS, &d.id));
             if let (Some(cloud), Some(state)) = (
-                ch.fields.get("shutterLevel").and_then(Value::as_f64),
+                ch.fields.get("shutterLevel").and_then(Val::as_f64),
                 vals.get(format!("{base}.shutterLevel").as_str()),
             ) {
                 let expect = ((1.0 - cloud) * 100.0 * 100.0).round() / 100.0;
@@ -257,7 +257,7 @@ fn writes_become_control_calls() {
     assert_eq!(call.path, "device/control/setSlatsLevel");
     assert_eq!(call.body["slatsLevel"], json!(0.75));
     assert_eq!(
-        call.body["shutterLevel"], d.channels[k].fields["shutterLevel"],
+        d.channels[k].fields["shutterLevel"], call.body["shutterLevel"],
         "current shutter level sent along"
     );
 
@@ -800,6 +800,7 @@ fn representative_writes_spelled_out() {
         .find(|(_, _, ch)| {
             ch.channel_type == "HEATING_THERMOSTAT_CHANNEL"
                 && ch.fields["groups"]
+                    .to_value()
                     .as_array()
                     .unwrap()
                     .iter()
@@ -807,7 +808,8 @@ fn representative_writes_spelled_out() {
         })
         .map(|(d, k, _)| (d, k))
         .unwrap();
-    let heating = d.channels[k].fields["groups"]
+    let groups = d.channels[k].fields["groups"].to_value();
+    let heating = groups
         .as_array()
         .unwrap()
         .iter()
@@ -937,12 +939,12 @@ fn derived_and_indexed_states_read_the_cloud_enums() {
     let mut seen = 0;
     for d in home.devices.values() {
         for (k, ch) in &d.channels {
-            let Some(Value::String(ws)) = ch.fields.get("windowState") else {
+            let Some(ws) = ch.fields.get("windowState").and_then(Val::as_str) else {
                 continue;
             };
             let index = ["CLOSED", "TILTED", "OPEN"]
                 .iter()
-                .position(|s| s == ws)
+                .position(|s| *s == ws)
                 .unwrap();
             assert_eq!(
                 *vals[channel_id(d, k, "windowState").as_str()],
@@ -1049,11 +1051,11 @@ fn iobroker_hmip_action_ids_are_kept() {
 /// Every scalar field of a device changed to another value of the same kind (labels and
 /// group lists excepted): what a device report does.
 fn with_values_changed(d: &Device) -> Device {
-    fn bump(v: &mut Value) {
+    fn bump(v: &mut Val) {
         *v = match &*v {
-            Value::Bool(b) => Value::Bool(!b),
-            Value::Number(n) => json!(n.as_f64().unwrap_or(0.0) + 0.5),
-            Value::String(s) => Value::String(format!("{s}x")),
+            Val::Bool(b) => Val::Bool(!b),
+            Val::Int(_) | Val::Float(_) => Val::Float(v.as_f64().unwrap_or(0.0) + 0.5),
+            Val::Str(s) => Val::from_value(Value::String(format!("{}x", &**s))),
             other => other.clone(),
         };
     }
@@ -1099,25 +1101,23 @@ fn same_objects_fails_when_the_objects_change() {
     let mut relabelled = d.clone();
     relabelled.label = Some("another label".into());
     let mut new_field = d.clone();
-    new_field.channels[1]
-        .fields
-        .insert("brandNew".into(), json!(1));
+    new_field.channels[1].fields.insert("brandNew", json!(1));
     let mut new_kind = d.clone();
     let (k, _) = new_field.channels[1]
         .fields
         .iter()
         .find(|(_, v)| v.is_boolean())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .unwrap_or_else(|| ("index".into(), json!(1)));
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .unwrap_or_else(|| ("index".into(), Val::Int(1)));
     new_kind.channels[1].fields.insert(k, json!("text"));
     let mut channel_label = d.clone();
     channel_label.channels[1]
         .fields
-        .insert("label".into(), json!("renamed"));
+        .insert("label", json!("renamed"));
     let mut regrouped = d.clone();
     regrouped.channels[1]
         .fields
-        .insert("groups".into(), json!(["another-group"]));
+        .insert("groups", json!(["another-group"]));
     let mut fewer = d.clone();
     fewer.channels.pop();
     for (what, other) in [
@@ -1228,7 +1228,7 @@ fn a_first_report_of_a_defined_field_fills_its_value_and_keeps_the_objects() {
     let mut later = d.clone();
     later.channels[k.as_str()]
         .fields
-        .insert("bootedRecently".into(), json!(true));
+        .insert("bootedRecently", json!(true));
     // As the adapter does on a device report.
     let snap = if same_objects(d, &later) {
         device_changes(NS, &later, d, &home.groups)

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::{state_id, ARM_ANYWAY, PROBLEMS};
 use crate::cloud::{ControlCall, CurrentState};
+use crate::compact::Val;
 use crate::tree::TreeValue;
 
 /// One thing that blocked arming: a channel of a device with its reasons, or (without a
@@ -202,7 +203,7 @@ pub fn ignorable_channels(
                 .get(d)
                 .and_then(|dev| dev.channels.get(&c.to_string()))
                 .and_then(|ch| ch.fields.get("windowState"))
-                .and_then(Value::as_str)
+                .and_then(Val::as_str)
                 .is_some_and(|w| w == "OPEN" || w == "TILTED");
             if open {
                 add(&mut out, d, c);

@@ -190,7 +190,11 @@ fn defined_kinds_match_the_fixture_values() {
             let r = lookup(Owner::Channel, &ch.channel_type).unwrap();
             for (k, v) in &ch.fields {
                 if let Some(kind) = r.kind_of(k) {
-                    assert!(kind.fits(v), "{} {k}: {kind:?} vs {v}", ch.channel_type);
+                    assert!(
+                        kind.fits(&v.to_value()),
+                        "{} {k}: {kind:?} vs {v}",
+                        ch.channel_type
+                    );
                 }
             }
         }

@@ -1,18 +1,17 @@
-//! A state's value in a compact form: what the embedded store and the runtime's mirror
-//! keep per state instead of a `serde_json::Value` (32 bytes plus, for a string, a
-//! `String` with its spare capacity). Nearly every value of a home is a number, a boolean,
+//! A JSON value in a compact form: what the embedded store and the runtime's mirror keep
+//! per state, and the model per field, instead of a `serde_json::Value` (72 bytes with
+//! `preserve_order`, plus, for a string, a `String` with its spare capacity). Nearly every value of a home is a number, a boolean,
 //! a short string or null; arrays and objects are rare and kept as their JSON text.
 //!
 //! The conversion is exact both ways: a value read back is the very `Value` that was
 //! stored (an integer stays an integer, `21.0` stays a float), so the stores answer
 //! ioBroker's JSON unchanged.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
+
+pub use crate::shared_text::{Strings, Text};
 
 /// A state's value.
 #[derive(Debug, Clone)]
@@ -32,49 +31,11 @@ pub enum Val {
     Json(Box<Box<RawValue>>),
 }
 
-/// A shared string behind a thin pointer, so that a [`Val`] takes 16 bytes (a fat
-/// `Arc<str>` made it 24; the extra allocation is once per distinct text in the pool).
-#[derive(Debug, Clone)]
-pub struct Text(Arc<Box<str>>);
-
-impl Text {
-    fn new(s: &str) -> Text {
-        Text(Arc::new(s.into()))
-    }
-}
-
-impl std::ops::Deref for Text {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for Text {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq for Text {
-    fn eq(&self, other: &Text) -> bool {
-        **self == **other
-    }
-}
-
-impl Eq for Text {}
-
-impl std::hash::Hash for Text {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        (**self).hash(h)
-    }
-}
-
 impl Val {
     /// The compact form of `v`, reusing its string.
     pub fn from_value(v: Value) -> Val {
         match v {
-            Value::String(s) => Val::Str(Text(Arc::new(s.into_boxed_str()))),
+            Value::String(s) => Val::Str(Text::owned(s)),
             other => Val::from_ref(&other),
         }
     }
@@ -145,6 +106,69 @@ impl Val {
         }
     }
 
+    /// The JSON kind (null, boolean, number, string, array, object as 0 to 5), numbered
+    /// as `tree::json_kind` numbers a `Value`'s.
+    pub fn kind(&self) -> u8 {
+        match self {
+            Val::Null => 0,
+            Val::Bool(_) => 1,
+            Val::Int(_) | Val::Float(_) => 2,
+            Val::Str(_) => 3,
+            Val::Json(raw) => match raw.get().as_bytes().first() {
+                Some(b'[') => 4,
+                Some(b'{') => 5,
+                Some(b'"') => 3,
+                Some(b't' | b'f') => 1,
+                Some(b'n') => 0,
+                _ => 2,
+            },
+        }
+    }
+
+    /// The boolean, if it is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Val::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The string, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The number as a float, if it is one.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Val::Int(i) => Some(*i as f64),
+            Val::Float(f) => Some(*f),
+            Val::Json(_) => self.to_value().as_f64(),
+            _ => None,
+        }
+    }
+
+    /// The number as an integer, if it is one that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Val::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// Whether it is a boolean.
+    pub fn is_boolean(&self) -> bool {
+        self.kind() == 1
+    }
+
+    /// Whether it is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Null)
+    }
+
     /// Heap bytes this value holds beyond its own size, shared strings left out (see
     /// [`Strings::heap_bytes`]).
     pub fn heap_bytes(&self) -> usize {
@@ -152,43 +176,6 @@ impl Val {
             Val::Json(r) => r.get().len(),
             _ => 0,
         }
-    }
-}
-
-/// String values shared by every value of the same text: a home's states repeat a few
-/// hundred texts (types, modes, firmware versions) thousands of times, and the embedded
-/// store and the runtime's mirror each hold every value. Texts no value holds any more are
-/// dropped when the pool has doubled since it was last swept.
-#[derive(Default)]
-pub struct Strings(Mutex<Pool>);
-
-#[derive(Default)]
-struct Pool {
-    set: HashSet<Text>,
-    sweep_at: usize,
-}
-
-impl Strings {
-    /// The shared copy of `s`.
-    pub fn share(&self, s: &str) -> Text {
-        let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(a) = p.set.get(s) {
-            return a.clone();
-        }
-        if p.set.len() >= p.sweep_at {
-            p.set.retain(|a| Arc::strong_count(&a.0) > 1);
-            p.sweep_at = (p.set.len() * 2).max(1024);
-        }
-        let a = Text::new(s);
-        p.set.insert(a.clone());
-        a
-    }
-
-    /// Number of distinct texts and the bytes they take.
-    pub fn heap_bytes(&self) -> (usize, usize) {
-        let p = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let text: usize = p.set.iter().map(|a| a.len() + 48).sum();
-        (p.set.len(), text + p.set.capacity() * 17)
     }
 }
 
@@ -204,6 +191,36 @@ impl PartialEq for Val {
             (Val::Json(a), Val::Json(b)) => a.get() == b.get(),
             _ => false,
         }
+    }
+}
+
+/// The same JSON, as `Value`s compare (numbers by their JSON form).
+impl PartialEq<Value> for Val {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Val::Json(_), _) => self.to_value() == *other,
+            (Val::Int(_) | Val::Float(_), Value::Number(_)) => self.to_value() == *other,
+            _ => self.same_as(other),
+        }
+    }
+}
+
+impl PartialEq<&str> for Val {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
+impl PartialEq<bool> for Val {
+    fn eq(&self, other: &bool) -> bool {
+        self.as_bool() == Some(*other)
+    }
+}
+
+/// The value as compact JSON.
+impl std::fmt::Display for Val {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&serde_json::to_string(self).map_err(|_| std::fmt::Error)?)
     }
 }
 
@@ -269,7 +286,7 @@ mod tests {
         let a = Val::shared(&json!("NOT_USED"), &pool);
         let b = Val::shared(&json!("NOT_USED"), &pool);
         match (&a, &b) {
-            (Val::Str(x), Val::Str(y)) => assert!(Arc::ptr_eq(&x.0, &y.0)),
+            (Val::Str(x), Val::Str(y)) => assert!(x.same_copy(y)),
             _ => panic!("strings"),
         }
         // Texts no value holds go at a sweep; held ones stay.
