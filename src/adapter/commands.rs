@@ -24,9 +24,9 @@ impl Runtime {
             return;
         }
         let id = change.id;
-        let mirror = self.states.get(&id);
-        if mirror
-            .and_then(|m| m.handled.as_deref())
+        if self
+            .states
+            .handled(&id)
             .is_some_and(|(ts, val)| *ts == st.ts && *val == st.val)
         {
             // This very write was executed already: the late announcement of one replayed
@@ -37,7 +37,7 @@ impl Runtime {
             // Found holding ack false when the subscription was (re)established: a command
             // written while the database connection was down is executed now; one older
             // than this adapter's view of the state is not.
-            match mirror {
+            match self.states.get(&id) {
                 Some(m) if st.ts > m.seen_ts => {
                     info!(%id, "executing a write made while the database connection was down")
                 }
@@ -78,7 +78,7 @@ impl Runtime {
         };
         if let Some(m) = self.states.get_mut(&id) {
             m.seen_ts = m.seen_ts.max(st.ts);
-            m.handled = Some(Box::new((st.ts, st.val.clone())));
+            self.states.set_handled(&id, st.ts, st.val.clone());
         }
         match action {
             Ok(tree::WriteAction::Call(call)) => {

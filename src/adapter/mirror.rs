@@ -32,9 +32,6 @@ pub(super) struct Mirror {
     /// write, the last user write it handled, or what it loaded at start. A replayed
     /// unacknowledged state no newer than this was handled (or is older than the adapter).
     pub(super) seen_ts: i64,
-    /// `ts` and value of the last user write handled: its announcement may still arrive
-    /// after the same write was replayed (and executed) at a resubscription.
-    pub(super) handled: Option<Box<(i64, Value)>>,
 }
 
 impl Mirror {
@@ -46,7 +43,6 @@ impl Mirror {
             lc: st.lc,
             commanded: !st.ack,
             seen_ts: st.ts,
-            handled: None,
         }
     }
 }
@@ -61,6 +57,10 @@ pub(super) struct States {
     /// re-qualified, and finding them by a scan of every state each time made that cost
     /// grow with the home. 4 bytes a state.
     under_cache: HashMap<Id, Vec<Id>>,
+    /// `ts` and value of the last user write handled, per state: its announcement may
+    /// still arrive after the same write was replayed (and executed) at a resubscription.
+    /// Kept apart from the slots: few states are ever written by a user.
+    handled: HashMap<Id, (i64, Value)>,
 }
 
 impl States {
@@ -69,6 +69,7 @@ impl States {
             ids,
             slots: Vec::new(),
             under_cache: HashMap::new(),
+            handled: HashMap::new(),
         }
     }
 
@@ -121,8 +122,21 @@ impl States {
         }
     }
 
+    /// The last user write handled for `id`: its `ts` and value.
+    pub(super) fn handled(&self, id: &str) -> Option<&(i64, Value)> {
+        self.handled.get(&self.slot(id)?)
+    }
+
+    /// Note a user write to `id` as handled.
+    pub(super) fn set_handled(&mut self, id: &str, ts: i64, val: Value) {
+        if let Some(i) = self.slot(id) {
+            self.handled.insert(i, (ts, val));
+        }
+    }
+
     pub(super) fn remove(&mut self, id: &str) -> Option<Mirror> {
         let i = self.slot(id)?;
+        self.handled.remove(&i);
         let removed = self.slots.get_mut(i.index()).and_then(Option::take);
         if removed.is_some() {
             self.under_cache.clear();
@@ -186,8 +200,9 @@ impl States {
             .slots
             .iter()
             .flatten()
-            .map(|m| m.val.heap_bytes() + m.handled.as_ref().map_or(0, |_| 48))
+            .map(|m| m.val.heap_bytes())
             .sum::<usize>()
+            + self.handled.len() * 64
             + self
                 .under_cache
                 .values()
@@ -362,11 +377,10 @@ impl Runtime {
         for v in values {
             let q = self.quality(&v.id);
             let at = self.states.intern(&v.id);
-            let (lc, handled) = match self.states.at_mut(at) {
+            let lc = match self.states.at_mut(at) {
                 Some(m) if m.val.same_as(&v.val) && m.q == q && !m.commanded && !force => continue,
-                Some(m) if m.val.same_as(&v.val) => (m.lc, m.handled.take()),
-                Some(m) => (now, m.handled.take()),
-                None => (now, None),
+                Some(m) if m.val.same_as(&v.val) => m.lc,
+                _ => now,
             };
             if !self.awaiting.is_empty() {
                 self.awaiting.remove(&v.id);
@@ -380,7 +394,6 @@ impl Runtime {
                     lc,
                     commanded: false,
                     seen_ts: now,
-                    handled,
                 },
             );
             writes.push((
@@ -444,5 +457,17 @@ impl Runtime {
             self.unconfirmed.deleted.extend(ids);
             self.unconfirmed.schedule();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Mirror;
+
+    /// A mirrored state is 40 bytes; what few states need (a handled user write) is kept
+    /// apart.
+    #[test]
+    fn a_mirrored_state_takes_40_bytes() {
+        assert_eq!(std::mem::size_of::<Option<Mirror>>(), 40);
     }
 }

@@ -558,7 +558,7 @@ impl Store for EmbeddedStore {
             return Ok(None);
         };
         let states = read(&self.inner.states);
-        Ok(states.get(id).map(|s| states.state(s)))
+        Ok(states.get(id).map(|s| states.state(id, s)))
     }
 
     async fn set_states(&self, states: Vec<(String, IobState)>) -> Result<(), StoreError> {
@@ -618,7 +618,7 @@ impl Store for EmbeddedStore {
         };
         Ok(found
             .into_iter()
-            .filter_map(|(name, id)| Some((name, states.state(states.get(id)?))))
+            .filter_map(|(name, id)| Some((name, states.state(id, states.get(id)?))))
             .collect())
     }
 
@@ -631,14 +631,14 @@ impl Store for EmbeddedStore {
             let waiting = {
                 let ids = self.inner.ids.read();
                 matching(&ids, &sub.pattern, states.iter().map(|(id, _)| id), |id| {
-                    states.get(id).is_some_and(|st| !st.ack)
+                    states.get(id).is_some_and(|st| !st.ack())
                 })
             };
             for (name, id) in waiting {
                 if let Some(st) = states.get(id) {
                     let _ = tx.send(StateChange {
                         id: name,
-                        state: Some(states.state(st)),
+                        state: Some(states.state(id, st)),
                         replayed: true,
                     });
                 }

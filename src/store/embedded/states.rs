@@ -1,9 +1,11 @@
 //! The embedded store's states, in memory in a compact form: per interned id its value
-//! ([`Val`]), `ack`, `ts`, `lc`, `q`, and the writer (`from`) as a number into a small
-//! table of writers (a home has a handful: the adapter, admin, a script). What is rare
-//! (`user`, `c`) is boxed apart.
+//! ([`Val`]), `ts`, `lc`, `q`, and the writer (`from`) as a number into a small table of
+//! writers (a home has a handful: the adapter, admin, a script) with `ack` in its top bit:
+//! 40 bytes a state. What is rare (`user`, `c`) is kept apart, by id.
 
 use std::io::{self, Write};
+
+use std::collections::HashMap;
 
 use indexmap::IndexSet;
 use serde::de::{DeserializeSeed, MapAccess, Visitor};
@@ -18,20 +20,35 @@ pub(super) struct Stored {
     val: Val,
     ts: i64,
     lc: i64,
-    /// `user` and `c`, when either is set.
-    extra: Option<Box<(Option<String>, Option<String>)>>,
     q: u32,
-    /// Index into [`StateTable::froms`].
-    from: u32,
-    /// Whether the state is acknowledged.
-    pub(super) ack: bool,
+    /// Index into [`StateTable::froms`], and [`ACK`].
+    from_ack: u32,
 }
+
+/// The bit of [`Stored::from_ack`] that says the state is acknowledged.
+const ACK: u32 = 1 << 31;
+
+impl Stored {
+    /// Whether the state is acknowledged.
+    pub(super) fn ack(&self) -> bool {
+        self.from_ack & ACK != 0
+    }
+
+    fn from(&self) -> usize {
+        (self.from_ack & !ACK) as usize
+    }
+}
+
+/// `user` and `c` of a state, when either is set.
+type Extra = (Option<String>, Option<String>);
 
 /// The states, by [`Id::index`].
 #[derive(Default)]
 pub(super) struct StateTable {
     slots: Vec<Option<Stored>>,
     froms: IndexSet<Box<str>>,
+    /// `user` and `c`, for the few states that have either.
+    extra: HashMap<Id, Extra>,
     count: usize,
 }
 
@@ -60,17 +77,22 @@ impl StateTable {
     pub(super) fn insert(&mut self, id: Id, st: IobState, strings: &Strings) {
         let from = match self.froms.get_index_of(st.from.as_str()) {
             Some(i) => i,
+            // Writers beyond 2^31 would reach the ack bit: the last one stands for them
+            // (a home has a handful).
+            None if self.froms.len() >= ACK as usize => self.froms.len() - 1,
             None => self.froms.insert_full(st.from.into_boxed_str()).0,
         };
-        let extra = (st.user.is_some() || st.c.is_some()).then(|| Box::new((st.user, st.c)));
+        if st.user.is_some() || st.c.is_some() {
+            self.extra.insert(id, (st.user, st.c));
+        } else if !self.extra.is_empty() {
+            self.extra.remove(&id);
+        }
         let stored = Stored {
             val: Val::shared(&st.val, strings),
             ts: st.ts,
             lc: st.lc,
-            extra,
             q: st.q,
-            from: from as u32,
-            ack: st.ack,
+            from_ack: from as u32 | if st.ack { ACK } else { 0 },
         };
         if slot(&mut self.slots, id, || None).replace(stored).is_none() {
             self.count += 1;
@@ -80,6 +102,7 @@ impl StateTable {
     /// Remove the state of `id`; whether there was one.
     pub(super) fn remove(&mut self, id: Id) -> bool {
         let removed = self.slots.get_mut(id.index()).and_then(Option::take);
+        self.extra.remove(&id);
         self.count -= usize::from(removed.is_some());
         removed.is_some()
     }
@@ -97,12 +120,12 @@ impl StateTable {
             .filter_map(|(i, s)| Some((Id::from_index(i), s.as_ref()?)))
     }
 
-    /// A stored state as ioBroker's state.
-    pub(super) fn state(&self, s: &Stored) -> IobState {
-        let (user, c) = s.extra.as_deref().cloned().unwrap_or_default();
+    /// The stored state of `id` as ioBroker's state.
+    pub(super) fn state(&self, id: Id, s: &Stored) -> IobState {
+        let (user, c) = self.extra.get(&id).cloned().unwrap_or_default();
         IobState {
             val: s.val.to_value(),
-            ack: s.ack,
+            ack: s.ack(),
             ts: s.ts,
             lc: s.lc,
             from: self.writer(s).to_string(),
@@ -113,7 +136,7 @@ impl StateTable {
     }
 
     fn writer(&self, s: &Stored) -> &str {
-        self.froms.get_index(s.from as usize).map_or("", |f| f)
+        self.froms.get_index(s.from()).map_or("", |f| f)
     }
 
     /// All states as the JSON map of `states.json`.
@@ -128,10 +151,10 @@ impl StateTable {
             ids.write_name(id, &mut name);
             serde_json::to_writer(&mut *w, &name)?;
             w.write_all(b":")?;
-            let extra = s.extra.as_deref();
+            let extra = self.extra.get(&id);
             let out = Out {
                 val: &s.val,
-                ack: s.ack,
+                ack: s.ack(),
                 ts: s.ts,
                 lc: s.lc,
                 from: self.writer(s),
@@ -147,14 +170,12 @@ impl StateTable {
     /// Bytes of memory the states take.
     pub(super) fn heap_bytes(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<Option<Stored>>()
+            + self.iter().map(|(_, s)| s.val.heap_bytes()).sum::<usize>()
             + self
-                .iter()
-                .map(|(_, s)| {
-                    s.val.heap_bytes()
-                        + s.extra.as_ref().map_or(0, |e| {
-                            48 + e.0.as_ref().map_or(0, String::len)
-                                + e.1.as_ref().map_or(0, String::len)
-                        })
+                .extra
+                .values()
+                .map(|e| {
+                    64 + e.0.as_ref().map_or(0, String::len) + e.1.as_ref().map_or(0, String::len)
                 })
                 .sum::<usize>()
     }
@@ -187,5 +208,48 @@ impl<'de> Visitor<'de> for Load<'_> {
             self.table.insert(id, st, self.strings);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_state_takes_40_bytes_and_comes_back_whole() {
+        assert_eq!(std::mem::size_of::<Option<Stored>>(), 40);
+        let mut ids = Ids::default();
+        let strings = Strings::default();
+        let mut table = StateTable::default();
+        let (a, b) = (ids.intern("x.a"), ids.intern("x.b"));
+        let with_extra = IobState {
+            val: json!("on"),
+            ack: false,
+            ts: 2,
+            lc: 1,
+            from: "system.adapter.admin.0".into(),
+            q: 0x42,
+            user: Some("system.user.admin".into()),
+            c: Some("a script".into()),
+        };
+        let plain = IobState {
+            val: json!(21.5),
+            ack: true,
+            ts: 4,
+            lc: 3,
+            from: "system.adapter.hmip.0".into(),
+            q: 0,
+            user: None,
+            c: None,
+        };
+        table.insert(a, with_extra.clone(), &strings);
+        table.insert(b, plain.clone(), &strings);
+        assert_eq!(table.state(a, table.get(a).unwrap()), with_extra);
+        assert_eq!(table.state(b, table.get(b).unwrap()), plain);
+        // Written again without user and c: they go.
+        table.insert(a, plain.clone(), &strings);
+        assert_eq!(table.state(a, table.get(a).unwrap()), plain);
+        assert!(table.extra.is_empty());
     }
 }
