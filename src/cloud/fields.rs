@@ -228,7 +228,7 @@ impl<'a> FieldsRef<'a> {
         self.len() == 0
     }
 
-    /// The fields in order (values from [`Fields`] as copies).
+    /// The fields in order.
     pub fn iter(self) -> FieldsIter<'a> {
         match self {
             FieldsRef::Fields(f) => FieldsIter::Fields(f.0.iter()),
@@ -250,7 +250,7 @@ impl<'a> From<&'a Map<String, Value>> for FieldsRef<'a> {
 }
 
 impl<'a> IntoIterator for FieldsRef<'a> {
-    type Item = (&'a str, Cow<'a, Value>);
+    type Item = (&'a str, FieldValue<'a>);
     type IntoIter = FieldsIter<'a>;
     fn into_iter(self) -> FieldsIter<'a> {
         self.iter()
@@ -266,11 +266,31 @@ pub enum FieldsIter<'a> {
 }
 
 impl<'a> Iterator for FieldsIter<'a> {
-    type Item = (&'a str, Cow<'a, Value>);
-    fn next(&mut self) -> Option<(&'a str, Cow<'a, Value>)> {
+    type Item = (&'a str, FieldValue<'a>);
+    fn next(&mut self) -> Option<(&'a str, FieldValue<'a>)> {
         match self {
-            FieldsIter::Fields(i) => i.next().map(|(k, v)| (&**k, Cow::Owned(v.to_value()))),
-            FieldsIter::Map(i) => i.next().map(|(k, v)| (k.as_str(), Cow::Borrowed(v))),
+            FieldsIter::Fields(i) => i.next().map(|(k, v)| (&**k, FieldValue::Compact(v))),
+            FieldsIter::Map(i) => i.next().map(|(k, v)| (k.as_str(), FieldValue::Json(v))),
+        }
+    }
+}
+
+/// A value of [`FieldsRef::iter`], made JSON only when asked: the event path passes over
+/// the fields that did not change.
+#[derive(Clone, Copy, Debug)]
+pub enum FieldValue<'a> {
+    /// A compact value of [`Fields`].
+    Compact(&'a Val),
+    /// A JSON object's value.
+    Json(&'a Value),
+}
+
+impl<'a> FieldValue<'a> {
+    /// The value as JSON (a copy of a compact one).
+    pub fn json(self) -> Cow<'a, Value> {
+        match self {
+            FieldValue::Compact(v) => Cow::Owned(v.to_value()),
+            FieldValue::Json(v) => Cow::Borrowed(v),
         }
     }
 }

@@ -75,7 +75,7 @@ fn fields<'f>(
 ) {
     let fields: FieldsRef<'f> = fields.into();
     for (field, v) in fields {
-        check(out, owner, rows, type_name, field, &v);
+        check(out, owner, rows, type_name, field, &v.json());
     }
 }
 

@@ -695,7 +695,7 @@ fn push_fields_with<'f>(
         if values_only && !changed(field) {
             continue;
         }
-        push(out, field, &v, row_of(field).as_ref());
+        push(out, field, &v.json(), row_of(field).as_ref());
     }
     // Derived states (`windowOpen` from `windowState`), unless the cloud sends a field
     // of that name itself.
