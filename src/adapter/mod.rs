@@ -251,9 +251,11 @@ impl Runtime {
             })
             .await?;
         let mut objects = ObjectHashes::new(ids);
-        for (id, digest) in store.object_digests(&format!("{ns}.*")).await? {
-            objects.insert(&id, digest);
-        }
+        store
+            .for_each_object_digest(&format!("{ns}.*"), &mut |id, digest| {
+                objects.insert(&id, digest)
+            })
+            .await?;
         let opts_retry_max = opts.store_retry_max;
         let mut rt = Runtime {
             from: format!("system.adapter.{ns}"),

@@ -120,19 +120,26 @@ pub trait Store: Send + Sync + 'static {
     async fn del_objects(&self, ids: &[String]) -> Result<(), StoreError>;
     /// All objects whose id matches the glob, by id.
     async fn objects(&self, pattern: &str) -> Result<BTreeMap<String, IobObject>, StoreError>;
-    /// The [`object_digest`] of each object whose id matches the glob: what a writer keeps
-    /// to skip unchanged objects, without holding every object at once (a store that can,
-    /// reads them one at a time).
+    /// The [`object_digest`] of each object whose id matches the glob, handed to `each`:
+    /// what a writer keeps to skip unchanged objects, without holding every object at once
+    /// (a store that can reads them one at a time).
+    async fn for_each_object_digest(
+        &self,
+        pattern: &str,
+        each: &mut (dyn FnMut(String, u64) + Send),
+    ) -> Result<(), StoreError> {
+        for (id, o) in self.objects(pattern).await? {
+            let d = object_digest(&o);
+            each(id, d);
+        }
+        Ok(())
+    }
+    /// [`Store::for_each_object_digest`] collected.
     async fn object_digests(&self, pattern: &str) -> Result<Vec<(String, u64)>, StoreError> {
-        Ok(self
-            .objects(pattern)
-            .await?
-            .into_iter()
-            .map(|(id, o)| {
-                let d = object_digest(&o);
-                (id, d)
-            })
-            .collect())
+        let mut out = Vec::new();
+        self.for_each_object_digest(pattern, &mut |id, d| out.push((id, d)))
+            .await?;
+        Ok(out)
     }
     /// Each state whose id matches the glob, handed to `each` as it is read: a store that
     /// can reads them a page at a time rather than all at once.

@@ -537,20 +537,31 @@ impl Store for EmbeddedStore {
             .collect())
     }
 
-    async fn object_digests(&self, pattern: &str) -> Result<Vec<(String, u64)>, StoreError> {
+    async fn for_each_object_digest(
+        &self,
+        pattern: &str,
+        each: &mut (dyn FnMut(String, u64) + Send),
+    ) -> Result<(), StoreError> {
         // One object parsed at a time: a restart of a large home never holds them all.
-        let log = read(&self.inner.objects);
-        let found = {
-            let ids = self.inner.ids.read();
-            matching(&ids, pattern, log.ids(), |id| log.contains(id))
-        };
-        let mut out = Vec::with_capacity(found.len());
-        for (name, id) in found {
-            if let Some(o) = log.get(id)?.and_then(|t| parse_object(&t)) {
-                out.push((name, super::object_digest(&o)));
+        // `each` is called once the log's lock is released (it may intern ids).
+        let digests = {
+            let log = read(&self.inner.objects);
+            let found = {
+                let ids = self.inner.ids.read();
+                matching(&ids, pattern, log.ids(), |id| log.contains(id))
+            };
+            let mut out = Vec::with_capacity(found.len());
+            for (name, id) in found {
+                if let Some(o) = log.get(id)?.and_then(|t| parse_object(&t)) {
+                    out.push((name, super::object_digest(&o)));
+                }
             }
+            out
+        };
+        for (name, digest) in digests {
+            each(name, digest);
         }
-        Ok(out)
+        Ok(())
     }
 
     async fn get_state(&self, id: &str) -> Result<Option<IobState>, StoreError> {

@@ -299,18 +299,20 @@ impl Store for RedisStore {
         self.inner.objects.write(ops).await
     }
 
-    async fn object_digests(&self, pattern: &str) -> Result<Vec<(String, u64)>, StoreError> {
+    async fn for_each_object_digest(
+        &self,
+        pattern: &str,
+        each: &mut (dyn FnMut(String, u64) + Send),
+    ) -> Result<(), StoreError> {
         // Page by page, each object parsed, digested and dropped: a warm start compares
         // the tree with the database without holding the database's objects (that took
         // more memory than the cold start's whole tree).
-        let mut out = Vec::new();
         Self::values_paged(&self.inner.objects, OBJECT_PREFIX, pattern, |k, v| {
             if let Some(o) = parse::<IobObject>(k, &v) {
-                out.push((k[OBJECT_PREFIX.len()..].to_string(), object_digest(&o)));
+                each(k[OBJECT_PREFIX.len()..].to_string(), object_digest(&o));
             }
         })
-        .await?;
-        Ok(out)
+        .await
     }
 
     async fn for_each_state(
