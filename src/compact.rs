@@ -1,7 +1,8 @@
 //! A JSON value in a compact form: what the embedded store and the runtime's mirror keep
 //! per state, and the model per field, instead of a `serde_json::Value` (72 bytes with
-//! `preserve_order`, plus, for a string, a `String` with its spare capacity). Nearly every value of a home is a number, a boolean,
-//! a short string or null; arrays and objects are rare and kept as their JSON text.
+//! `preserve_order`, plus, for a string, a `String` with its spare capacity). Nearly every
+//! value of a home is a number, a boolean, a short string or null; arrays and objects are
+//! rare and kept as their JSON text.
 //!
 //! The conversion is exact both ways: a value read back is the very `Value` that was
 //! stored (an integer stays an integer, `21.0` stays a float), so the stores answer

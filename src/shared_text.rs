@@ -5,8 +5,9 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-/// A shared string behind a thin pointer, so that a compact value (`store::compact::Val`) takes 16 bytes (a fat
-/// `Arc<str>` made it 24; the extra allocation is once per distinct text in the pool).
+/// A shared string behind a thin pointer, so that a compact value ([`crate::compact::Val`])
+/// takes 16 bytes (a fat `Arc<str>` made it 24; the extra allocation is once per distinct
+/// text in the pool).
 #[derive(Debug, Clone)]
 pub struct Text(Arc<Box<str>>);
 
@@ -55,8 +56,8 @@ impl std::hash::Hash for Text {
 }
 
 /// One shared copy per text: the embedded store and the runtime's mirror each hold every
-/// state's value, and a home's states repeat a few hundred texts thousands of times. Texts no value holds any more are
-/// dropped when the pool has doubled since it was last swept.
+/// state's value, and a home's states repeat a few hundred texts thousands of times. Texts
+/// no value holds any more are dropped when the pool has doubled since it was last swept.
 #[derive(Default)]
 pub struct Strings(Mutex<Pool>);
 

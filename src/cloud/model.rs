@@ -1,8 +1,9 @@
 //! The typed HmIP model of a `getCurrentState` answer.
 //!
 //! Only what the rest of the program must reason about is typed (ids, types, labels, the
-//! channel map); every other field lands in a `fields` map in the cloud's own order, so
-//! that nothing the cloud sends is lost and a re-serialised model equals its input.
+//! channel map); every other field lands in `fields` in the cloud's own order (compact
+//! [`Fields`] for devices and channels, a JSON map for the rest), so that nothing the cloud
+//! sends is lost and a re-serialised model equals its input.
 
 use std::fmt;
 
