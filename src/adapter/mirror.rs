@@ -34,6 +34,20 @@ pub(super) struct Mirror {
     pub(super) seen_ts: i64,
 }
 
+/// A state as the runtime writes it: acknowledged, from the instance `from`, at `now`.
+pub(super) fn acked(from: &str, val: Value, lc: i64, q: u32, now: i64) -> IobState {
+    IobState {
+        val,
+        ack: true,
+        ts: now,
+        lc,
+        from: from.to_string(),
+        q,
+        user: None,
+        c: None,
+    }
+}
+
 impl Mirror {
     /// What a state found in the store at start says.
     pub(super) fn loaded(st: IobState, strings: &Strings) -> Mirror {
@@ -396,19 +410,7 @@ impl Runtime {
                     seen_ts: now,
                 },
             );
-            writes.push((
-                v.id,
-                IobState {
-                    val: v.val,
-                    ack: true,
-                    ts: now,
-                    lc,
-                    from: self.from.clone(),
-                    q,
-                    user: None,
-                    c: None,
-                },
-            ));
+            writes.push((v.id, acked(&self.from, v.val, lc, q, now)));
         }
         if !writes.is_empty() {
             if let Err(e) = self.store.set_states(writes).await {

@@ -5,9 +5,10 @@ use std::collections::HashSet;
 
 use tracing::{debug, info, warn};
 
+use super::mirror::acked;
 use super::Runtime;
 use crate::compact::Val;
-use crate::iobroker::{now_ms, IobState};
+use crate::iobroker::now_ms;
 use crate::tree;
 
 /// Note in `unreachable` whether a device reports `unreach`; true when that changed.
@@ -80,16 +81,7 @@ impl Runtime {
             }
             m.q = q;
             m.seen_ts = now;
-            let state = IobState {
-                val: m.val.to_value(),
-                ack: true,
-                ts: now,
-                lc: m.lc,
-                from: self.from.clone(),
-                q,
-                user: None,
-                c: None,
-            };
+            let state = acked(&self.from, m.val.to_value(), m.lc, q, now);
             if !self.awaiting.is_empty() {
                 self.awaiting.remove(&id);
             }

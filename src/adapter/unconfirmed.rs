@@ -12,9 +12,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{debug, error, info};
 
+use super::mirror::acked;
 use super::Runtime;
 use crate::backoff::Backoff;
-use crate::iobroker::{now_ms, IobState};
+use crate::iobroker::now_ms;
 use crate::store::ids::Id;
 use crate::store::StoreError;
 use crate::tree;
@@ -116,16 +117,7 @@ impl Runtime {
                 };
                 writes.push((
                     self.states.name(at),
-                    IobState {
-                        val: m.val.to_value(),
-                        ack: true,
-                        ts: now,
-                        lc: m.lc,
-                        from: self.from.clone(),
-                        q: m.q,
-                        user: None,
-                        c: None,
-                    },
+                    acked(&self.from, m.val.to_value(), m.lc, m.q, now),
                 ));
                 kept.push(at);
             }
