@@ -417,13 +417,7 @@ async fn a_lock_pin_is_kept_encrypted_in_the_instance_settings() {
     let mut cfg = SimConfig::demo("127.0.0.1:0".parse().unwrap());
     cfg.home = fixture("home.json");
     let sim = sim::start(cfg).await.unwrap();
-    let store = iobroker_like_store(json!({
-        "accessPointSgtin": "3014-F711-A000-0000-0000-0001",
-        "authToken": secret::encrypt(SECRET, sim::DEFAULT_AUTH_TOKEN).unwrap(),
-        "clientAuthToken": "", "clientId": "", "pin": "", "deviceId": "",
-        "lookupUrl": sim.lookup_url(),
-    }))
-    .await;
+    let store = paired_store(&sim, Vec::new()).await;
     let connected = || async {
         state(&store, "hmip.0.info.connection")
             .await

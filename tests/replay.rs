@@ -186,21 +186,11 @@ async fn all_calls(http: &reqwest::Client, sim: &str) -> Vec<Value> {
 }
 
 async fn switch_calls(http: &reqwest::Client, sim: &str) -> Vec<Value> {
-    let calls: Value = http
-        .get(format!("{sim}/sim/calls"))
-        .send()
+    all_calls(http, sim)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    calls
-        .as_array()
-        .unwrap()
-        .iter()
+        .into_iter()
         .filter(|c| c["path"].as_str().unwrap_or("").ends_with("setSwitchState"))
         .filter(|c| SWITCH_ON.contains(c["body"]["deviceId"].as_str().unwrap_or("-")))
-        .cloned()
         .collect()
 }
 
