@@ -269,16 +269,12 @@ async fn put_secret(
     };
     // Never echo the value: the answer may end up in a log.
     let Value::String(value) = val else {
-        let kind = match val {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(_) => "number",
-            Value::Array(_) => "array",
-            _ => "object",
-        };
         return error(
             StatusCode::BAD_REQUEST,
-            format!("{id}: expected a string (a PIN), got a {kind}"),
+            format!(
+                "{id}: expected a string (a PIN), got {}",
+                crate::cloud::lenient::kind(&val)
+            ),
         );
     };
     if value != tree::SECRET_MASK {
