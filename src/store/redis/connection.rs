@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
@@ -86,7 +87,23 @@ impl Connection {
         tokio::time::timeout(REPLY_TIMEOUT, read_all)
             .await
             .map_err(|_| ConnError::Gone("the server stopped answering".into()))??;
+        self.release_buffers();
         Ok(replies)
+    }
+
+    /// Give back a read or write buffer that a large reply or pipeline grew (a page of
+    /// 1,000 objects is over a megabyte), once it is empty: kept, it stayed resident for
+    /// the life of the connection, and a warm start held about 2 MiB more than a cold one.
+    fn release_buffers(&mut self) {
+        const KEEP: usize = 64 * 1024;
+        let read = self.framed.read_buffer_mut();
+        if read.is_empty() && read.capacity() > KEEP {
+            *read = BytesMut::new();
+        }
+        let write = self.framed.write_buffer_mut();
+        if write.is_empty() && write.capacity() > KEEP {
+            *write = BytesMut::new();
+        }
     }
 
     /// Send frames without waiting for replies (pub/sub commands, whose confirmations arrive
@@ -111,5 +128,53 @@ impl Connection {
             Some(Err(e)) => Err(ConnError::Gone(format!("read failed: {e}"))),
             None => Err(ConnError::Gone("the server closed the connection".into())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A reply of a megabyte grows the read buffer to hold it; once it is read, the buffer
+    /// is given back instead of staying resident for the life of the connection.
+    #[tokio::test]
+    async fn a_large_reply_leaves_no_large_buffer_behind() {
+        const LEN: usize = 1 << 20;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 256];
+            let _ = s.read(&mut buf).await.unwrap();
+            let mut reply = format!("${LEN}\r\n").into_bytes();
+            reply.resize(reply.len() + LEN, b'x');
+            reply.extend_from_slice(b"\r\n");
+            s.write_all(&reply).await.unwrap();
+            // Held open until the client is done.
+            let _ = s.read(&mut buf).await;
+        });
+        let cfg = DbConfig {
+            host: "127.0.0.1".into(),
+            port,
+            password: None,
+            db: None,
+        };
+        let mut conn = Connection::open(&cfg).await.unwrap();
+        let replies = conn
+            .pipeline(vec![cmd("get", ["big".to_string()])])
+            .await
+            .unwrap();
+        match &replies[0] {
+            Frame::BulkString(b) => assert_eq!(b.len(), LEN),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            conn.framed.read_buffer().capacity() <= 64 * 1024,
+            "read buffer kept {} bytes",
+            conn.framed.read_buffer().capacity()
+        );
+        drop(conn);
+        server.await.unwrap();
     }
 }
