@@ -69,6 +69,9 @@ impl Op {
     }
 }
 
+/// Room for queued writes kept once the queue is empty.
+const ROOM_KEPT: usize = 1024;
+
 /// How many refusals are remembered for writers to pick up.
 const FAILURES_KEPT: usize = 256;
 
@@ -120,7 +123,13 @@ impl WriteQueue {
     /// Take up to `max` writes from the front.
     pub fn take(&mut self, max: usize) -> Vec<(u64, Op)> {
         let n = self.ops.len().min(max);
-        self.ops.drain(..n).collect()
+        let batch = self.ops.drain(..n).collect();
+        // A start queues the whole tree (30,000 writes for the fixture, 72 bytes each);
+        // once they are out, the room they took is given back rather than kept resident.
+        if self.ops.is_empty() && self.ops.capacity() > ROOM_KEPT {
+            self.ops.shrink_to(ROOM_KEPT);
+        }
+        batch
     }
 
     /// Put a batch that did not reach the server back at the front, in order.
@@ -216,6 +225,18 @@ mod tests {
                 other => other.label().to_string(),
             })
             .collect()
+    }
+
+    #[test]
+    fn an_emptied_queue_gives_back_the_room_a_start_took() {
+        let mut q = WriteQueue::new(100_000);
+        q.push((0..30_000).map(|i| set(&format!("s{i}"), i)).collect());
+        assert!(q.ops.capacity() >= 30_000);
+        while !q.take(250).is_empty() {}
+        assert!(q.ops.capacity() <= ROOM_KEPT, "{}", q.ops.capacity());
+        // Still a queue.
+        q.push(vec![set("a", 1)]);
+        assert_eq!(jsons(&mut q).len(), 1);
     }
 
     #[test]
