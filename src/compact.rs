@@ -152,22 +152,9 @@ impl Val {
         }
     }
 
-    /// The number as an integer, if it is one that fits.
-    pub fn as_i64(&self) -> Option<i64> {
-        match self {
-            Val::Int(i) => Some(*i),
-            _ => None,
-        }
-    }
-
     /// Whether it is a boolean.
     pub fn is_boolean(&self) -> bool {
         self.kind() == 1
-    }
-
-    /// Whether it is `null`.
-    pub fn is_null(&self) -> bool {
-        matches!(self, Val::Null)
     }
 
     /// Heap bytes this value holds beyond its own size, shared strings left out (see

@@ -80,11 +80,6 @@ impl Fields {
         Some(self.0.remove(at).1)
     }
 
-    /// Keep only the fields `keep` answers true for.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Val) -> bool) {
-        self.0.retain_mut(|(k, v)| keep(k, v));
-    }
-
     /// The fields in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Val)> + Clone {
         self.0.iter().map(|(k, v)| (&**k, v))
@@ -98,11 +93,6 @@ impl Fields {
     /// The names in order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
         self.0.iter().map(|(k, _)| &**k)
-    }
-
-    /// The values in order.
-    pub fn values(&self) -> impl ExactSizeIterator<Item = &Val> {
-        self.0.iter().map(|(_, v)| v)
     }
 
     /// How many fields.
@@ -125,11 +115,6 @@ impl Fields {
     /// Give back spare capacity: a parsed device is kept for the life of the home.
     pub fn shrink_to_fit(&mut self) {
         self.0.shrink_to_fit();
-    }
-
-    /// Heap bytes held by the list itself (names are shared, values not counted).
-    pub fn list_bytes(&self) -> usize {
-        self.0.capacity() * std::mem::size_of::<(Text, Val)>()
     }
 }
 
@@ -213,19 +198,6 @@ impl<'a> FieldsRef<'a> {
             FieldsRef::Fields(f) => f.contains_key(name),
             FieldsRef::Map(m) => m.contains_key(name),
         }
-    }
-
-    /// How many fields.
-    pub fn len(self) -> usize {
-        match self {
-            FieldsRef::Fields(f) => f.len(),
-            FieldsRef::Map(m) => m.len(),
-        }
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(self) -> bool {
-        self.len() == 0
     }
 
     /// The fields in order.
