@@ -262,8 +262,9 @@ impl Runtime {
     pub(super) async fn settle_secrets(&mut self, ids: Vec<String>) {
         let mut shown = Vec::new();
         for id in ids {
-            let found = self.states.get(&id).map(|m| m.val.to_value());
-            let written = self.states.get(&id).is_some_and(|m| m.commanded);
+            let mirrored = self.states.get(&id);
+            let found = mirrored.map(|m| m.val.to_value());
+            let written = mirrored.is_some_and(|m| m.commanded);
             if let Some(Value::String(v)) = &found {
                 // Whatever else it holds is a PIN written after the one kept (the state
                 // shows the mask while one is kept): it replaces it; "" written (not

@@ -256,8 +256,8 @@ impl Runtime {
                 objects.insert(&id, digest)
             })
             .await?;
-        let opts_retry_max = opts.store_retry_max;
         let mut rt = Runtime {
+            unconfirmed: unconfirmed::Unconfirmed::new(opts.store_retry_max),
             from: format!("system.adapter.{ns}"),
             opts,
             store,
@@ -271,7 +271,6 @@ impl Runtime {
             unreachable: HashSet::new(),
             held: Default::default(),
             journal_changed: false,
-            unconfirmed: unconfirmed::Unconfirmed::new(opts_retry_max),
         };
         rt.write_instance_objects().await?;
         Ok(rt)

@@ -97,8 +97,7 @@ impl Runtime {
         if std::mem::take(&mut self.unconfirmed.objects) {
             let mut objects = tree::instance_objects(self.ns());
             if let Some(model) = &self.model {
-                let ns = self.opts.namespace.clone();
-                for part in tree::snapshot_parts_in(self.opts.convention, &ns, model) {
+                for part in tree::snapshot_parts_in(self.opts.convention, self.ns(), model) {
                     objects.extend(part.objects);
                 }
             }

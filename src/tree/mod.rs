@@ -427,9 +427,12 @@ fn channel(
         );
     }
     // The group types this channel belongs to, for rows that write through a group.
+    // The channel's group list, read from its compact text once, and only when a row
+    // writes through a group.
+    let group_ids = std::cell::OnceCell::new();
     let member_of = |group_type: &str| {
-        ch.fields
-            .value("groups")
+        group_ids
+            .get_or_init(|| ch.fields.value("groups"))
             .as_ref()
             .and_then(Value::as_array)
             .is_some_and(|ids| {
@@ -1053,17 +1056,17 @@ fn group_of_channel(
     group_type: &str,
     id: &str,
 ) -> Result<Map<String, Value>, WriteError> {
-    let group = target
-        .fields
-        .and_then(|f| f.get("groups"))
-        .and_then(|g| g.as_array().cloned())
+    let group_ids = target.fields.and_then(|f| f.get("groups"));
+    let group = group_ids
+        .as_deref()
+        .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|g| g.as_str().map(str::to_owned))
+        .filter_map(Value::as_str)
         .find(|g| {
             state
                 .groups
-                .get(g)
+                .get(*g)
                 .is_some_and(|g| g.group_type == group_type)
         })
         .ok_or_else(|| WriteError::UnknownTarget(format!("the {group_type} group of {id}")))?;

@@ -3,9 +3,8 @@
 //! writers (a home has a handful: the adapter, admin, a script) with `ack` in its top bit:
 //! 40 bytes a state. What is rare (`user`, `c`) is kept apart, by id.
 
-use std::io::{self, Write};
-
 use std::collections::HashMap;
+use std::io::{self, Write};
 
 use indexmap::IndexSet;
 use serde::de::{DeserializeSeed, MapAccess, Visitor};
