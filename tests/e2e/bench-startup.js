@@ -67,8 +67,10 @@ function cpuMs(pid) {
     return ((Number(f[11]) + Number(f[12])) / HZ) * 1000; // fields 14, 15
 }
 
-function rssMiB(pid) {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** A process's resident size, or one part of it (`RssAnon`: its heap and stacks; `RssFile`:
+ * the pages of its binary and libraries it has mapped), in MiB. */
+function rssMiB(pid, field = 'VmRSS') {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : NaN;
 }
 
@@ -120,6 +122,8 @@ async function measureStart(iob, conn, ids) {
         binaryCpu,
         controllerCpu,
         rssBinary: rssMiB(bin),
+        rssBinaryAnon: rssMiB(bin, 'RssAnon'),
+        rssBinaryFile: rssMiB(bin, 'RssFile'),
         rssLauncher: rssMiB(launcher),
         bin,
     };
@@ -179,7 +183,8 @@ async function main() {
                 `(enable → main.js ${fmtMs(x.enableToLauncher)}, main.js → binary ${fmtMs(x.launcherToBinary)}, ` +
                 `binary → connected ${fmtMs(x.binaryToConnected)}; tree ${x.missingAtConnected ? `complete after ${fmtMs(x.enableToComplete)}` : 'complete'}), ` +
                 `CPU until connected: binary ${fmtMs(x.binaryCpu)}, js-controller ${fmtMs(x.controllerCpu)}; ` +
-                `${x.objects} objects, ${x.states} states, RSS binary ${fmtMiB(x.rssBinary)} + main.js ${fmtMiB(x.rssLauncher)}`;
+                `${x.objects} objects, ${x.states} states, RSS binary ${fmtMiB(x.rssBinary)} ` +
+                `(anonymous ${fmtMiB(x.rssBinaryAnon)}, file ${fmtMiB(x.rssBinaryFile)}) + main.js ${fmtMiB(x.rssLauncher)}`;
             console.log(`run ${i}/${opts.runs}\n  ${line('cold', r.cold)}\n  ${line('warm', r.warm)}`);
         }
     } finally {
@@ -199,6 +204,8 @@ async function main() {
         row(`${kind}: CPU of the binary until connected`, r => r[kind].binaryCpu);
         row(`${kind}: CPU of js-controller (and its jsonl databases) meanwhile`, r => r[kind].controllerCpu);
         row(`${kind}: RSS of the binary 1 s after connected`, r => r[kind].rssBinary, fmtMiB);
+        row(`${kind}: … of it anonymous (heap, stacks)`, r => r[kind].rssBinaryAnon, fmtMiB);
+        row(`${kind}: … of it file-backed (binary, libraries)`, r => r[kind].rssBinaryFile, fmtMiB);
         row(`${kind}: RSS of main.js (Node launcher)`, r => r[kind].rssLauncher, fmtMiB);
     }
     const objects = stats(runs.map(r => r.cold.objects));
