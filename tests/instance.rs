@@ -264,7 +264,7 @@ async fn log_lines_reach_admin_live() {
         .with(iobroker_hmip::adapter::logbus::LogForward::new(
             tracing::Level::INFO,
         ))
-        .with(tracing_subscriber::EnvFilter::new("info"))
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
         .try_init();
     let store = iobroker_like_store(json!({"accessPointSgtin": "", "authToken": ""})).await;
     // admin's log tab is open: it set its logging flag.

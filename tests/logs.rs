@@ -55,7 +55,7 @@ fn capture() -> Captured {
             let logs = Captured::default();
             let writer = logs.clone();
             tracing_subscriber::fmt()
-                .with_env_filter("debug")
+                .with_max_level(tracing::Level::DEBUG)
                 .with_ansi(false)
                 .with_writer(move || writer.clone())
                 .init();

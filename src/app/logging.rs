@@ -15,6 +15,23 @@ pub fn level_of(loglevel: Option<&str>) -> &'static str {
     }
 }
 
+/// RUST_LOG's directives (`debug`, `iobroker_hmip=debug,hyper=warn`) when it is set and
+/// valid, else `level`. `Targets`, not `EnvFilter`: the same directives without span and
+/// field filters, and without the regex engine that `EnvFilter` brings (0.26 MB of code,
+/// most of it resident once linked beside the code that runs).
+fn filter_of(rust_log: Option<&str>, level: &str) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    if let Some(directives) = rust_log.filter(|d| !d.trim().is_empty()) {
+        match directives.parse::<Targets>() {
+            Ok(t) => return t,
+            Err(e) => {
+                eprintln!("RUST_LOG={directives:?} is not a log filter ({e}); logging at {level}")
+            }
+        }
+    }
+    Targets::new().with_default(level.parse().unwrap_or(LevelFilter::INFO))
+}
+
 /// Install the global subscriber at `level` (a tracing filter; RUST_LOG overrides it).
 /// `instance`: the instance number and ioBroker's directory when running as hmip.N.
 pub fn init(level: &str, instance: Option<(u32, Option<&Path>)>) {
@@ -51,12 +68,38 @@ pub fn init(level: &str, instance: Option<(u32, Option<&Path>)>) {
         )
         .with(forward)
         .with(log_file)
-        .with(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
-        )
+        .with(filter_of(std::env::var("RUST_LOG").ok().as_deref(), level))
         // Whatever RUST_LOG asks for: no library's log line that carries a token.
         .with(tracing_subscriber::filter::filter_fn(
             crate::cloud::stream::log_event_is_secret_free,
         ))
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_of;
+    use tracing::Level;
+    use tracing_subscriber::filter::LevelFilter;
+
+    #[test]
+    fn rust_log_wins_when_valid_and_the_level_holds_otherwise() {
+        let f = filter_of(None, "warn");
+        assert!(f.would_enable("iobroker_hmip", &Level::WARN));
+        assert!(!f.would_enable("iobroker_hmip", &Level::INFO));
+        let f = filter_of(Some("iobroker_hmip=debug,hyper=warn"), "info");
+        assert!(f.would_enable("iobroker_hmip::cloud", &Level::DEBUG));
+        assert!(!f.would_enable("hyper::proto", &Level::INFO));
+        assert!(
+            !f.would_enable("other", &Level::ERROR),
+            "no default: only the named targets"
+        );
+        let f = filter_of(Some("debug"), "info");
+        assert!(f.would_enable("anything", &Level::DEBUG));
+        // Not a filter, or empty: the level, not nothing.
+        for bad in ["iobroker_hmip=loud", "  "] {
+            let f = filter_of(Some(bad), "info");
+            assert_eq!(f.default_level(), Some(LevelFilter::INFO), "{bad:?}");
+        }
+    }
 }

@@ -459,7 +459,7 @@ impl Captured {
     }
 }
 
-/// Capture the logs of this test binary at `filter` (e.g. `debug`).
+/// Capture the logs of this test binary at level `filter` (e.g. `debug`).
 pub fn capture_logs(filter: &str) -> Captured {
     static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
     CAPTURED
@@ -467,7 +467,7 @@ pub fn capture_logs(filter: &str) -> Captured {
             let logs = Captured::default();
             let writer = logs.clone();
             tracing_subscriber::fmt()
-                .with_env_filter(filter)
+                .with_max_level(filter.parse::<tracing::Level>().expect("a log level"))
                 .with_ansi(false)
                 .with_writer(move || writer.clone())
                 .init();
