@@ -61,6 +61,16 @@ impl std::hash::Hash for Text {
 #[derive(Default)]
 pub struct Strings(Mutex<Pool>);
 
+/// The process's one pool: the model's field names and values, and the values the store
+/// and the mirror hold. One pool rather than one for the model and one for the states:
+/// most state values are texts the model holds already, and sharing them allocates
+/// nothing while a cold start writes its states (small blocks made then, living as long
+/// as the process, pinned the holes the start's transient data left in the heap).
+pub fn texts() -> &'static Strings {
+    static TEXTS: std::sync::LazyLock<Strings> = std::sync::LazyLock::new(Strings::default);
+    &TEXTS
+}
+
 #[derive(Default)]
 struct Pool {
     set: HashSet<Text>,

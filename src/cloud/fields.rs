@@ -10,23 +10,20 @@
 //! anyway (`cloud::report`).
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::compact::Val;
-use crate::shared_text::{Strings, Text};
+use crate::shared_text::{texts, Text};
 
-/// Every field name and string value in use, once. Texts no field holds any more are
-/// swept when the pool doubles, so an odd text in one report does not stay for the life
-/// of the process.
-static TEXTS: LazyLock<Strings> = LazyLock::new(Strings::default);
-
-/// The compact form of a field's value, its string shared through the pool.
+/// The compact form of a field's value, its string shared through the process's pool
+/// ([`texts`]: every field name and string value in use, once; texts nothing holds any
+/// more are swept when the pool doubles, so an odd text in one report does not stay for
+/// the life of the process).
 pub fn compact(v: &Value) -> Val {
-    Val::shared(v, &TEXTS)
+    Val::shared(v, texts())
 }
 
 /// A device's or a channel's untyped fields, in the order the cloud sent them.
@@ -70,7 +67,7 @@ impl Fields {
         if let Some(v) = self.get_mut(name) {
             return Some(std::mem::replace(v, value));
         }
-        self.0.push((TEXTS.share(name), value));
+        self.0.push((texts().share(name), value));
         None
     }
 

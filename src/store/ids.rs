@@ -121,10 +121,9 @@ impl Segments {
     }
 }
 
-/// The shared table of interned ids (cheap to share behind an `Arc`), and the pool of
-/// string values that whoever shares the table shares too.
+/// The shared table of interned ids (cheap to share behind an `Arc`).
 #[derive(Default)]
-pub struct IdTable(RwLock<Ids>, Strings);
+pub struct IdTable(RwLock<Ids>);
 
 impl IdTable {
     /// A new, empty table.
@@ -167,9 +166,10 @@ impl IdTable {
         self.read().name(id)
     }
 
-    /// The shared string values.
-    pub fn strings(&self) -> &Strings {
-        &self.1
+    /// The pool of string values that whoever shares the table shares too: the
+    /// process's one pool ([`crate::shared_text::texts`]).
+    pub fn strings(&self) -> &'static Strings {
+        crate::shared_text::texts()
     }
 }
 
