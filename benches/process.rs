@@ -5,6 +5,7 @@
 //! cargo bench --bench process                      # 150, 1000 and 5000 devices (minutes)
 //! cargo bench --bench process -- --devices 150 --runs 5 --events 100000
 //! cargo bench --bench process -- --smoke           # tiny, for CI (seconds; figures meaningless)
+//! HMIP_BIN=/tmp/other cargo bench --bench process -- --devices 2000   # another build
 //! ```
 //!
 //! For each home size (150 = `tests/fixtures/home.json` itself, any other N a synthetic home
@@ -34,7 +35,11 @@ use iobroker_hmip::adapter::config::InstanceConfig;
 use iobroker_hmip::sim::{DEFAULT_AUTH_TOKEN, DEFAULT_SGTIN};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_iobroker-hmip");
+/// The binary measured: this build's, or `HMIP_BIN` (another build, to compare two
+/// binaries on the same machine in the same hour, runs alternating).
+fn bin() -> String {
+    std::env::var("HMIP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_iobroker-hmip").to_string())
+}
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/home.json");
 /// Devices in the fixture: this size is the fixture itself, not a synthetic home.
 const FIXTURE_DEVICES: usize = 150;
@@ -130,7 +135,8 @@ impl Proc {
     fn spawn(name: &str, args: &[&str], log: &Path) -> Proc {
         use std::os::unix::process::CommandExt;
         let log = std::fs::File::create(log).expect("log file");
-        let mut cmd = Command::new(BIN);
+        let bin = bin();
+        let mut cmd = Command::new(&bin);
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -144,7 +150,7 @@ impl Proc {
         }
         let child = cmd
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
         Proc {
             name: name.to_string(),
             child: Some(child),
@@ -916,7 +922,7 @@ fn main() {
             ""
         }
     );
-    println!("- binary: {BIN}");
+    println!("- binary: {}", bin());
     println!("- machine: {}", machine());
     println!(
         "- homes: {:?} devices (150 = tests/fixtures/home.json, others `sim --synthetic N --seed {SEED}` from it)",
