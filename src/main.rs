@@ -218,8 +218,19 @@ fn main() -> anyhow::Result<()> {
             _ => None,
         },
     );
+    // As an ioBroker instance, one worker thread beside the main one: there the adapter's
+    // work is one event path and the I/O to js-controller's databases, and a second worker
+    // cost 0.4–0.5 MiB resident for no measurable gain in start-up. Standalone, the
+    // embedded store's work is ours too, and a large home starts faster with two
+    // (BENCHMARKS.md).
+    let workers = match &cli.command {
+        Command::Run {
+            instance: Some(_), ..
+        } => 1,
+        _ => 2,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()?;
     rt.block_on(async move {
