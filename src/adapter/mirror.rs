@@ -15,6 +15,7 @@ use tracing::error;
 use super::Runtime;
 use crate::iobroker::{now_ms, IobObject, IobState};
 use crate::store::compact::{Strings, Val};
+use crate::store::id_slots::IdSlots;
 use crate::store::ids::{slot, Id, IdTable};
 use crate::store::{object_digest, StoreError, UNCONFIRMED_DIGEST};
 use crate::tree::{self, TreeSnapshot};
@@ -64,7 +65,7 @@ impl Mirror {
 /// The mirror's states, by interned id.
 pub(super) struct States {
     ids: Arc<IdTable>,
-    slots: Vec<Option<Mirror>>,
+    slots: IdSlots<Mirror>,
     /// The states under each id of one depth (every device's, `hmip.0.devices.<id>`),
     /// found by [`States::index_under`] in one pass over all states and kept while no
     /// state is added or removed: a device whose reachability flips has its states
@@ -81,7 +82,7 @@ impl States {
     pub(super) fn new(ids: Arc<IdTable>) -> States {
         States {
             ids,
-            slots: Vec::new(),
+            slots: IdSlots::default(),
             under_cache: HashMap::new(),
             handled: HashMap::new(),
         }
@@ -97,13 +98,12 @@ impl States {
     }
 
     pub(super) fn get(&self, id: &str) -> Option<&Mirror> {
-        let i = self.slot(id)?;
-        self.slots.get(i.index()).and_then(Option::as_ref)
+        self.slots.get(self.slot(id)?)
     }
 
     pub(super) fn get_mut(&mut self, id: &str) -> Option<&mut Mirror> {
         let i = self.slot(id)?;
-        self.slots.get_mut(i.index()).and_then(Option::as_mut)
+        self.slots.get_mut(i)
     }
 
     pub(super) fn insert(&mut self, id: &str, m: Mirror) {
@@ -118,7 +118,7 @@ impl States {
     }
 
     pub(super) fn at(&self, i: Id) -> Option<&Mirror> {
-        self.slots.get(i.index()).and_then(Option::as_ref)
+        self.slots.get(i)
     }
 
     /// The full id of a handle.
@@ -127,11 +127,11 @@ impl States {
     }
 
     pub(super) fn at_mut(&mut self, i: Id) -> Option<&mut Mirror> {
-        self.slots.get_mut(i.index()).and_then(Option::as_mut)
+        self.slots.get_mut(i)
     }
 
     pub(super) fn put(&mut self, i: Id, m: Mirror) {
-        if slot(&mut self.slots, i, || None).replace(m).is_none() {
+        if self.slots.insert(i, m).is_none() {
             self.under_cache.clear();
         }
     }
@@ -151,7 +151,7 @@ impl States {
     pub(super) fn remove(&mut self, id: &str) -> Option<Mirror> {
         let i = self.slot(id)?;
         self.handled.remove(&i);
-        let removed = self.slots.get_mut(i.index()).and_then(Option::take);
+        let removed = self.slots.remove(i);
         if removed.is_some() {
             self.under_cache.clear();
         }
@@ -170,7 +170,7 @@ impl States {
         };
         found
             .iter()
-            .filter(|id| matches!(self.slots.get(id.index()), Some(Some(_))))
+            .filter(|&&id| self.slots.get(id).is_some())
             .map(|&id| (id, ids.name(id)))
             .collect()
     }
@@ -188,11 +188,7 @@ impl States {
         let depth = ids.depth(root);
         self.under_cache.clear();
         self.under_cache.insert(root, Vec::new());
-        for (i, m) in self.slots.iter().enumerate() {
-            if m.is_none() {
-                continue;
-            }
-            let id = Id::from_index(i);
+        for (id, _) in self.slots.iter() {
             let below = ids.depth(id).saturating_sub(depth);
             if below == 0 {
                 continue;
@@ -209,12 +205,11 @@ impl States {
 
     /// Number of states and bytes of memory they take (for the benches).
     fn memory(&self) -> (usize, usize) {
-        let count = self.slots.iter().flatten().count();
+        let count = self.slots.len();
         let heap: usize = self
             .slots
             .iter()
-            .flatten()
-            .map(|m| m.val.heap_bytes())
+            .map(|(_, m)| m.val.heap_bytes())
             .sum::<usize>()
             + self.handled.len() * 64
             + self
@@ -222,10 +217,7 @@ impl States {
                 .values()
                 .map(|l| l.capacity() * 4 + 48)
                 .sum::<usize>();
-        (
-            count,
-            self.slots.capacity() * std::mem::size_of::<Option<Mirror>>() + heap,
-        )
+        (count, self.slots.heap_bytes() + heap)
     }
 }
 

@@ -7,6 +7,7 @@
 /// Compact values: the store's form of a state's value (kept crate-wide in [`crate::compact`]).
 pub use crate::compact;
 pub mod embedded;
+pub mod id_slots;
 pub mod ids;
 pub mod redis;
 

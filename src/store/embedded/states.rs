@@ -1,7 +1,8 @@
 //! The embedded store's states, in memory in a compact form: per interned id its value
 //! ([`Val`]), `ts`, `lc`, `q`, and the writer (`from`) as a number into a small table of
 //! writers (a home has a handful: the adapter, admin, a script) with `ack` in its top bit:
-//! 40 bytes a state. What is rare (`user`, `c`) is kept apart, by id.
+//! 40 bytes a state (and 4 bytes a place per id, [`IdSlots`]). What is rare (`user`, `c`)
+//! is kept apart, by id.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -12,7 +13,8 @@ use serde::Serialize;
 
 use crate::iobroker::IobState;
 use crate::store::compact::{Strings, Val};
-use crate::store::ids::{slot, Id, Ids};
+use crate::store::id_slots::IdSlots;
+use crate::store::ids::{Id, Ids};
 
 /// One state as stored.
 pub(super) struct Stored {
@@ -44,11 +46,10 @@ type Extra = (Option<String>, Option<String>);
 /// The states, by [`Id::index`].
 #[derive(Default)]
 pub(super) struct StateTable {
-    slots: Vec<Option<Stored>>,
+    slots: IdSlots<Stored>,
     froms: IndexSet<Box<str>>,
     /// `user` and `c`, for the few states that have either.
     extra: HashMap<Id, Extra>,
-    count: usize,
 }
 
 /// A state as written to `states.json`: [`IobState`]'s shape, borrowed.
@@ -69,7 +70,7 @@ struct Out<'a> {
 impl StateTable {
     /// Number of states.
     pub(super) fn len(&self) -> usize {
-        self.count
+        self.slots.len()
     }
 
     /// Store `st` under `id`, replacing what was there.
@@ -93,30 +94,23 @@ impl StateTable {
             q: st.q,
             from_ack: from as u32 | if st.ack { ACK } else { 0 },
         };
-        if slot(&mut self.slots, id, || None).replace(stored).is_none() {
-            self.count += 1;
-        }
+        self.slots.insert(id, stored);
     }
 
     /// Remove the state of `id`; whether there was one.
     pub(super) fn remove(&mut self, id: Id) -> bool {
-        let removed = self.slots.get_mut(id.index()).and_then(Option::take);
         self.extra.remove(&id);
-        self.count -= usize::from(removed.is_some());
-        removed.is_some()
+        self.slots.remove(id).is_some()
     }
 
     /// The stored state of `id`.
     pub(super) fn get(&self, id: Id) -> Option<&Stored> {
-        self.slots.get(id.index()).and_then(Option::as_ref)
+        self.slots.get(id)
     }
 
     /// Every state, in id order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (Id, &Stored)> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| Some((Id::from_index(i), s.as_ref()?)))
+        self.slots.iter()
     }
 
     /// The stored state of `id` as ioBroker's state.
@@ -168,7 +162,7 @@ impl StateTable {
 
     /// Bytes of memory the states take.
     pub(super) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<Option<Stored>>()
+        self.slots.heap_bytes()
             + self.iter().map(|(_, s)| s.val.heap_bytes()).sum::<usize>()
             + self
                 .extra
