@@ -5,7 +5,7 @@
 //! for every id, the folders, devices and channels and every prefix included, which have no
 //! state (a fifth of the ids of a home). Here an id without a value costs its place only.
 
-use super::ids::{slot, Id};
+use super::ids::{reserve_by_eighth, slot, Id};
 
 /// Values by [`Id`], for the ids that have one.
 pub struct IdSlots<T> {
@@ -67,12 +67,9 @@ impl<T> IdSlots<T> {
                 p
             }
             None => {
-                // By an eighth at a time, as the places grow (`slot`): doubling would leave
-                // up to half of the values' room unused.
-                if self.values.len() == self.values.capacity() {
-                    let more = self.values.capacity() / 8 + 16;
-                    self.values.reserve_exact(more);
-                }
+                // Doubling would leave up to half of the values' room unused.
+                let len = self.values.len() + 1;
+                reserve_by_eighth(&mut self.values, len);
                 self.values.push(Some(value));
                 u32::try_from(self.values.len()).expect("fewer than 2^32 values") - 1
             }

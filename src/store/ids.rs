@@ -34,18 +34,23 @@ impl Id {
 
 const NO_PARENT: u32 = u32::MAX;
 
-/// `v[id]`, growing `v` with `fill` when it is shorter: by an eighth at a time rather than
-/// doubling, so that a `Vec` kept per id wastes at most about 12 % of its slots.
+/// `v[id]`, growing `v` with `fill` when it is shorter (see [`reserve_by_eighth`]).
 pub fn slot<T>(v: &mut Vec<T>, id: Id, fill: impl FnMut() -> T) -> &mut T {
     let i = id.index();
     if v.len() <= i {
-        if v.capacity() <= i {
-            let want = (i + 1).max(v.capacity() + v.capacity() / 8 + 16);
-            v.reserve_exact(want - v.len());
-        }
+        reserve_by_eighth(v, i + 1);
         v.resize_with(i + 1, fill);
     }
     &mut v[i]
+}
+
+/// Room in `v` for `len` elements, grown by an eighth at a time rather than doubling, so
+/// that a `Vec` kept per id (or per state) wastes at most about 12 % of its room.
+pub fn reserve_by_eighth<T>(v: &mut Vec<T>, len: usize) {
+    if v.capacity() < len {
+        let want = len.max(v.capacity() + v.capacity() / 8 + 16);
+        v.reserve_exact(want - v.len());
+    }
 }
 
 /// The table behind its lock; see [`IdTable::read`].
