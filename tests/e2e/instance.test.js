@@ -582,14 +582,20 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
                     `info.pairing showed the blue-button hint: ${JSON.stringify(pairing.seen.map(s => s && s.val))}`);
                 pairing.close();
 
-                // The tokens are in the instance object, encrypted with the system secret.
+                // The tokens are in the instance object, encrypted with the system secret. The
+                // reply can reach admin before the object is written, and the object already
+                // holds an encrypted empty token from setNative above: wait for the new one.
                 const secret = await iob.secret();
+                let lastSeen;
                 const obj = await waitFor(async () => {
                     const o = await iob.getObject(INSTANCE);
-                    return /^\$\/aes-192-cbc:/.test(o.native.authToken || '') ? o : null;
-                }, { timeoutMs: 10000, what: `${INSTANCE} native.authToken encrypted` });
-                assert.match(obj.native.authToken, /^\$\/aes-192-cbc:[0-9a-f]{32}:[0-9a-f]+$/);
-                assert.equal(decryptValue(secret, obj.native.authToken), native.authToken);
+                    lastSeen = o.native.authToken;
+                    return /^\$\/aes-192-cbc:[0-9a-f]{32}:[0-9a-f]+$/.test(lastSeen || '') &&
+                        decryptValue(secret, lastSeen) === native.authToken ? o : null;
+                }, { timeoutMs: 10000, what: `${INSTANCE} native.authToken, encrypted, the token of the reply` }).catch(err => {
+                    err.message += ` (last seen: ${lastSeen && /^\$\/aes/.test(lastSeen) ? `encrypted, ${decryptValue(secret, lastSeen).length} characters` : JSON.stringify(lastSeen)})`;
+                    throw err;
+                });
                 for (const k of ['clientAuthToken', 'clientId']) {
                     assert.equal(decryptValue(secret, obj.native[k]), native[k], k);
                 }
