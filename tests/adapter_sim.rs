@@ -563,21 +563,23 @@ async fn a_write_before_the_home_is_loaded_waits_for_it() {
         .await;
     h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(false))
         .await;
+    h.drain_writes();
     h.put(&on, json!(!was)).await;
-    // Held, not refused: still the user's command while the home loads (a window well
-    // inside the 2 s the load takes: no event can pass before the home is there).
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let st = h.state(&on).await.unwrap();
-    assert_eq!(
-        (st["val"].clone(), st["ack"].clone()),
-        (json!(!was), json!(false))
-    );
-    assert!(h.calls().await.is_empty());
-    // Then executed once the home is there, and confirmed by the cloud.
+    // Executed once the home is there, and confirmed by the cloud.
     h.wait_state("hmip.0.info.connection", |s| s["val"] == json!(true))
         .await;
     h.wait_state(&on, |s| s["val"] == json!(!was) && s["ack"] == json!(true))
         .await;
+    // Held, not refused, all the while: the state went from the user's command straight
+    // to its confirmation. A refusal, or the loaded home's old value, would have been
+    // written in between (every write to the store is recorded, none is missed).
+    let writes: Vec<(Value, bool)> = h
+        .drain_writes()
+        .into_iter()
+        .filter(|w| w.id == on)
+        .filter_map(|w| w.state.map(|s| (s.val, s.ack)))
+        .collect();
+    assert_eq!(writes, [(json!(!was), false), (json!(!was), true)]);
     let calls = h.calls().await;
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0]["path"], json!("device/control/setSwitchState"));

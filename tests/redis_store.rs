@@ -495,10 +495,29 @@ async fn recv<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> T {
         .expect("channel closed")
 }
 
-async fn nothing_more<T: std::fmt::Debug>(rx: &mut mpsc::UnboundedReceiver<T>) {
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    if let Ok(x) = rx.try_recv() {
-        panic!("unexpected extra message: {x:?}");
+/// Nothing more arrives at these subscribers: a marker state, written and then deleted
+/// after everything the test expects, is the next change each of them gets (their
+/// changes come in order from one pub/sub connection; a fixed wait could show nothing).
+/// The marker matches every pattern the tests use and, `ack: false`, `only_unacked` too.
+async fn nothing_more(store: &RedisStore, rxs: &mut [&mut mpsc::UnboundedReceiver<StateChange>]) {
+    const MARKER: &str = "hmip.0.info.test-marker";
+    let st = state(json!("marker"), false, 900);
+    store
+        .set_states(vec![(MARKER.into(), st.clone())])
+        .await
+        .unwrap();
+    for rx in rxs.iter_mut() {
+        let c = recv(rx).await;
+        assert_eq!(
+            (c.id.as_str(), c.state.as_ref()),
+            (MARKER, Some(&st)),
+            "{c:?} came before the marker"
+        );
+    }
+    store.del_states(&[MARKER.into()]).await.unwrap();
+    for rx in rxs.iter_mut() {
+        let c = recv(rx).await;
+        assert_eq!((c.id.as_str(), c.state), (MARKER, None));
     }
 }
 
@@ -729,9 +748,7 @@ async fn subscribers_hear_writes_and_deletes_once_with_plain_ids() {
     let c = recv(&mut all).await;
     assert_eq!((c.id.as_str(), c.state), ("hmip.0.devices.x.temp", None));
     assert_eq!(recv(&mut commands).await.state, None);
-    nothing_more(&mut all).await;
-    nothing_more(&mut info).await;
-    nothing_more(&mut commands).await;
+    nothing_more(&store, &mut [&mut all, &mut info, &mut commands]).await;
 }
 
 #[tokio::test]
@@ -782,7 +799,7 @@ async fn raw_messages_on_the_messagebox() {
     assert_eq!(channel, "messagebox.system.adapter.hmip.0");
     assert_eq!(got, msg);
     // Not a state change.
-    nothing_more(&mut states_rx).await;
+    nothing_more(&store, &mut [&mut states_rx]).await;
 }
 
 #[tokio::test]
@@ -978,7 +995,7 @@ async fn a_command_written_while_the_connection_was_down_is_replayed_after_the_r
     let c = recv(&mut rx).await;
     assert_eq!((c.id.as_str(), c.replayed), ("hmip.0.old", true));
     assert_eq!(c.state, Some(old.clone()));
-    nothing_more(&mut rx).await;
+    nothing_more(&store, &mut [&mut rx]).await;
 
     // The connections drop; meanwhile a user's command lands on the database (its
     // announcement reaches no one), and an acknowledged value.
@@ -1250,7 +1267,7 @@ async fn real_redis() {
         Some(conn.clone())
     );
     assert_eq!(recv(&mut info).await.state, Some(conn));
-    nothing_more(&mut info).await;
+    nothing_more(&store, &mut [&mut info]).await;
     store.del_states(&["hmip.0.s0".into()]).await.unwrap();
     assert_eq!(next_for(&mut rx, "hmip.0.s0").await.state, None);
 

@@ -19,7 +19,7 @@
 //! | `POST /sim/revoke` / `POST /sim/unrevoke` | invalidate every token, the HCU's too (upgrade 401) / restore the default tokens (`DEFAULT_AUTH_TOKEN`, `DEFAULT_HCU_AUTH_TOKEN`) |
 //! | `POST /sim/button` | press the blue button |
 //! | `GET /sim/calls`, `DELETE /sim/calls` | recorded control calls / clear them |
-//! | `GET /sim/stats` | request and websocket counters, fault counters, `requestTimes` (the cloud's alone); the HCU's counters under `hcu` |
+//! | `GET /sim/stats` | request and websocket counters (`wsFramesSent`: pushed frames written to a cloud websocket), fault counters, `requestTimes` (the cloud's alone); the HCU's counters under `hcu` |
 //! | `GET /sim/home` | the simulated home now |
 //! | `POST /sim/home` | merge the body into the home object, push `HOME_CHANGED` (e.g. `{"connected": false}`) |
 //! | `POST /sim/journal` `{"entries": [...]}` | the access point logs these security journal entries (before the older ones, in the order given): push `SECURITY_JOURNAL_CHANGED`; `getSecurityJournal` answers them |
@@ -374,6 +374,7 @@ async fn stats(State(s): State<Arc<Shared>>) -> Response {
             "movedAway": st.moved_away,
             "wsConnects": st.ws_connects,
             "wsOpen": st.ws_open,
+            "wsFramesSent": st.ws_frames_sent,
             "requestTimes": inner.request_times,
             "upgradeTimes": inner.upgrade_times,
             "rest": format!("http://{addr}"),

@@ -41,6 +41,8 @@ pub(crate) struct Stats {
     pub throttled: u64,
     pub ws_connects: u64,
     pub ws_open: u64,
+    /// Pushed frames written to a cloud websocket (a test's marker: an event has left).
+    pub ws_frames_sent: u64,
     /// Websocket upgrade requests (accepted or not).
     pub upgrades: u64,
     /// Requests answered with the status of `/sim/fail`.
@@ -345,6 +347,11 @@ impl WsGuard {
             inner.stats.ws_open += 1;
         }
         WsGuard(shared)
+    }
+
+    /// Count a pushed frame written to this websocket.
+    pub fn frame_sent(&self) {
+        self.0.lock().stats.ws_frames_sent += 1;
     }
 }
 

@@ -946,10 +946,15 @@ async fn hooks_change_channels_push_raw_and_drop_sockets() {
         .unwrap();
     assert_eq!(pong, Message::Pong(b"hi".to_vec().into()));
 
+    // The pong left after the three pushed frames: they are counted.
     let stats = api.sim_get("stats").await;
     assert_eq!(
-        (stats["wsConnects"].as_u64(), stats["wsOpen"].as_u64()),
-        (Some(1), Some(1))
+        (
+            stats["wsConnects"].as_u64(),
+            stats["wsOpen"].as_u64(),
+            stats["wsFramesSent"].as_u64()
+        ),
+        (Some(1), Some(1), Some(3))
     );
     assert_eq!(api.sim_post("drop", json!({})).await, json!({"dropped": 1}));
     assert!(closed(&mut ws).await);

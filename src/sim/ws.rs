@@ -48,7 +48,7 @@ async fn serve(
     mut frames: broadcast::Receiver<Outgoing>,
     mut close: watch::Receiver<u64>,
     mut silence: watch::Receiver<bool>,
-    _guard: WsGuard,
+    guard: WsGuard,
 ) {
     loop {
         if *silence.borrow_and_update() {
@@ -84,6 +84,7 @@ async fn serve(
                 if socket.send(msg).await.is_err() {
                     break;
                 }
+                guard.frame_sent();
             }
             _ = close.changed() => {
                 let _ = socket.send(Message::Close(None)).await;

@@ -15,7 +15,7 @@
 
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { fork, spawn } = require('node:child_process');
+const { execFileSync, fork, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -339,6 +339,20 @@ async function waitFor(what, fn, timeoutMs = 5000) {
     }
 }
 
+/** The pids that hold the other end of process pid's stdin, a socket pair as Node's spawn
+ * makes it (`ss`: each Unix socket's inode and its peer's). */
+function stdinPeers(pid) {
+    const link = fs.readlinkSync(`/proc/${pid}/fd/0`);
+    const inode = /^socket:\[(\d+)\]$/.exec(link);
+    if (!inode) throw new Error(`stdin of ${pid} is ${link}, not a socket`);
+    // u_str ESTAB 0 0 * <inode> * <peer inode> users:(("name",pid=N,fd=M),...)
+    const sockets = execFileSync('ss', ['-xpnaH'], { encoding: 'utf8' }).split('\n').map(l => l.trim().split(/\s+/));
+    const own = sockets.find(f => f[5] === inode[1]);
+    if (!own) throw new Error(`socket ${inode[1]} (stdin of ${pid}) not listed by ss`);
+    const peer = sockets.find(f => f[5] === own[7]);
+    return peer ? [...peer.slice(8).join(' ').matchAll(/pid=(\d+)/g)].map(m => Number(m[1])) : [];
+}
+
 // A process that exited but was not yet reaped (a zombie) counts as gone.
 function alive(pid) {
     try {
@@ -487,8 +501,10 @@ describe('main.js, the launcher', () => {
         const { main, env, text } = setup('stdin');
         const { child, exited } = launch(main, { ...env, FAKE_STDIN: '1' });
         const pid = await fakePid(text);
-        await sleep(300);
-        assert.equal(text('signals'), '', 'stdin stays open while the launcher runs');
+        // Nothing but the launcher holds the other end of the binary's stdin: it stays open
+        // while the launcher runs, and its end is closed with it.
+        assert.deepEqual(stdinPeers(pid), [child.pid], 'the launcher alone holds the other end of stdin');
+        assert.equal(text('signals'), '', 'no EOF while the launcher runs');
         child.kill('SIGKILL');
         assert.equal((await exited).signal, 'SIGKILL');
         await waitFor('the binary to see EOF on stdin', () => text('signals') === 'EOF\n', 3000);
