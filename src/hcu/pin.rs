@@ -230,8 +230,8 @@ pub enum FetchError {
 }
 
 /// The fingerprint of the certificate `host:port` presents (trust on first use, at
-/// pairing). The handshake is always aborted by [`Recorder`]: no byte of application data
-/// goes to the server.
+/// pairing). The handshake is always aborted once the certificate is seen (a verifier
+/// that records it and refuses): no byte of application data goes to the server.
 pub async fn fetch_fingerprint(
     host: &str,
     port: u16,
