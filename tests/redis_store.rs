@@ -1412,3 +1412,150 @@ async fn a_start_reads_the_database_a_page_at_a_time() {
     assert_eq!(seen.len(), N);
     assert_eq!(seen, all);
 }
+
+// ---------------------------------------------------------------------------------------
+// The adapter on the fake: when it subscribes to user writes
+// ---------------------------------------------------------------------------------------
+
+/// The adapter as a process runs it, on these databases, against the simulator.
+async fn start_adapter(
+    states: &Fake,
+    objects: &Fake,
+    sim: &iobroker_hmip::sim::SimHandle,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let store = RedisStore::connect(states.config(), objects.config(), options())
+        .await
+        .expect("connect");
+    let store: Arc<dyn Store> = Arc::new(store);
+    let transport = common::transport(common::Via::Cloud, sim, common::fast_options()).await;
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(iobroker_hmip::adapter::run(
+        transport,
+        store,
+        common::fast_adapter_options(),
+        stop_rx,
+    ));
+    (stop, task)
+}
+
+/// Index in the states database's command log of the adapter's subscription to its
+/// user writes, from `from` on.
+fn user_write_subscription(states: &Fake, from: usize) -> Option<usize> {
+    let data = states.data();
+    data.log[from..]
+        .iter()
+        .position(|c| c[0] == "psubscribe" && c[1] == "io.hmip.0.*")
+        .map(|i| i + from)
+}
+
+fn is_tree_state_write(c: &[String]) -> bool {
+    c[0] == "set" && c[1].starts_with("io.hmip.0.devices.")
+}
+
+/// The instance's first start (no state of its tree in the database yet): the adapter
+/// subscribes to user writes only once the tree is in the database, so that the database
+/// announces none of the tree's states back to it (each announcement cost js-controller
+/// CPU, BENCHMARKS.md). A later start subscribes at once, before it writes anything of
+/// the home. A user's command is executed after either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_start_subscribes_to_user_writes_once_the_tree_is_written() {
+    let states = Fake::start(Port::States).await;
+    let objects = Fake::start(Port::Objects).await;
+    let sim = iobroker_hmip::sim::start(iobroker_hmip::sim::SimConfig::demo(
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    let (dev, ch) = common::marker_switch(&sim.home());
+    let on = format!("hmip.0.devices.{dev}.channels.{ch}.on");
+    let user = RedisStore::connect(states.config(), objects.config(), options())
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let switch_calls = || async {
+        let calls: Value = http
+            .get(format!("{}/sim/calls", sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["body"]["deviceId"] == dev.as_str())
+            .map(|c| c["body"]["on"].clone())
+            .collect::<Vec<_>>()
+    };
+
+    // A value the second start finds changed, so that it has something to write.
+    let (other, other_ch) = common::find_channel(&sim.home(), "SWITCH_CHANNEL", "on");
+    assert_ne!(other, dev);
+    for (run, want) in [("first start", true), ("second start", false)] {
+        let from = states.data().log.len();
+        let (stop, task) = start_adapter(&states, &objects, &sim).await;
+        until(&format!("{run}: connected"), || {
+            states
+                .get("io.hmip.0.info.connection")
+                .is_some_and(|s| s["val"] == true)
+                && user_write_subscription(&states, from).is_some()
+        })
+        .await;
+        let at = user_write_subscription(&states, from).unwrap();
+        let log = states.data().log.clone();
+        let before = log[from..at]
+            .iter()
+            .filter(|c| is_tree_state_write(c))
+            .count();
+        let after = log[at..].iter().filter(|c| is_tree_state_write(c)).count();
+        if run == "first start" {
+            // Every state of the tree written, then the subscription.
+            assert!(
+                before > 100,
+                "{run}: {before} states written before subscribing"
+            );
+            assert_eq!(
+                after, 0,
+                "{run}: states of the tree written after subscribing"
+            );
+        } else {
+            // Subscribed first, then the changed value (and its device's
+            // lastStatusUpdate) written.
+            assert_eq!(before, 0, "{run}: tree states written before subscribing");
+            assert!(after > 0, "{run}: the changed value was not written");
+        }
+        // A user's command reaches the cloud.
+        user.set_states(vec![(
+            on.clone(),
+            state(json!(want), false, iobroker_hmip::iobroker::now_ms()),
+        )])
+        .await
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !switch_calls().await.contains(&json!(want)) {
+            assert!(
+                Instant::now() < deadline,
+                "{run}: the command never reached the cloud"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = stop.send(true);
+        task.await.unwrap().unwrap();
+        let r = http
+            .post(format!(
+                "{}/sim/device/{other}/channel/{other_ch}",
+                sim.url()
+            ))
+            .json(&json!({"on": run == "first start"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    sim.shutdown().await;
+}

@@ -301,6 +301,28 @@ async fn a_command_lost_in_an_outage_is_executed_once_after_the_reconnect() {
         .unwrap();
     wait_until(|| async { switch_calls(&http, sim_url).await.len() == 3 }).await;
 
+    // 5. A command to a state the adapter never wrote and did not find at start (a
+    //    dimmer's parameter, which has no value until a user sets one): it came after the
+    //    start, so it is executed (a parameter is kept and acknowledged as written).
+    let (dim, dim_ch) = common::find_channel(&fixture("home.json"), "DIMMER_CHANNEL", "dimLevel");
+    let param = format!("hmip.0.devices.{dim}.channels.{dim_ch}.controlOnTime");
+    assert_eq!(inner.get_state(&param).await.unwrap(), None, "no value yet");
+    store
+        .write_unheard(
+            &param,
+            command(json!(12), iobroker_hmip::iobroker::now_ms()),
+        )
+        .await;
+    store.reconnect().await;
+    wait_until(|| async {
+        inner
+            .get_state(&param)
+            .await
+            .unwrap()
+            .is_some_and(|s| s.ack && s.val == json!(12))
+    })
+    .await;
+
     let _ = stop.send(true);
     task.await.unwrap().unwrap();
     sim.shutdown().await;

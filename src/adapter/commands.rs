@@ -35,14 +35,15 @@ impl Runtime {
         }
         if change.replayed {
             // Found holding ack false when the subscription was (re)established: a command
-            // written while the database connection was down is executed now; one older
-            // than this adapter's view of the state is not.
-            match self.states.get(&id) {
-                Some(m) if st.ts > m.seen_ts => {
-                    info!(%id, "executing a write made while the database connection was down")
-                }
-                _ => return,
+            // written while no subscription listened (the database connection was down, or
+            // the first start's tree was still being written) is executed now; one older
+            // than this adapter's view of the state is not. A state the mirror does not
+            // hold was not in the store at start (all of those were loaded) and never
+            // written since: whatever command it holds came after the start.
+            if self.states.get(&id).is_some_and(|m| st.ts <= m.seen_ts) {
+                return;
             }
+            info!(%id, "executing a write made while the adapter was not subscribed");
         }
         let Some(model) = &self.model else {
             // Not lost, not refused at once: it waits for the home (the latest per state).

@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
@@ -118,6 +118,9 @@ pub struct Runtime {
     journal_changed: bool,
     /// Writes the store did not confirm, written again until it does.
     unconfirmed: unconfirmed::Unconfirmed,
+    /// The store held no state of this instance's tree at start (its own `info` states
+    /// aside): the instance's first start, or its tree was deleted.
+    first_start: bool,
 }
 
 /// Run the adapter until `shutdown` turns true. Returns after flushing the store.
@@ -152,10 +155,19 @@ pub async fn run_with(
         tokio::spawn(async move { t.run_events(tx).await })
     };
     let mut events = spawn_events(transport.clone(), ev_tx.clone());
-    let mut user_rx = store.subscribe(Subscription {
+    // User writes. On the instance's first start (no state of its tree in the store yet)
+    // the subscription starts only once the first home is written: a database announces
+    // every state written to each subscriber whose pattern matches, and sending the tree's
+    // 15,000 states back to us was a fifth of js-controller's CPU for the cold start
+    // (BENCHMARKS.md). Nothing is lost by waiting: a subscription hands over every state
+    // holding a command (ack false) when it starts, and before the tree is written there
+    // is no state of it to command.
+    let user_sub = Subscription {
         pattern: format!("{ns}.*"),
         only_unacked: true,
-    });
+    };
+    let mut user_rx = (!rt.first_start).then(|| store.subscribe(user_sub.clone()));
+    let mut user_rx_coming: Option<oneshot::Receiver<mpsc::UnboundedReceiver<StateChange>>> = None;
     let (queue, mut results) = writes::spawn(transport.clone(), rt.opts.write_debounce);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -188,9 +200,16 @@ pub async fn run_with(
                     for (_, (change, _)) in std::mem::take(&mut rt.held) {
                         rt.on_user_write(change, &queue).await;
                     }
+                    if user_rx.is_none() && user_rx_coming.is_none() {
+                        user_rx_coming = Some(subscribe_after_flush(store.clone(), user_sub.clone()));
+                    }
                 }
             }
-            Some(change) = user_rx.recv() => rt.on_user_write(change, &queue).await,
+            Some(rx) = arrival(&mut user_rx_coming) => {
+                user_rx_coming = None;
+                user_rx = Some(rx);
+            }
+            Some(change) = next_change(&mut user_rx) => rt.on_user_write(change, &queue).await,
             Some(res) = results.recv() => rt.on_write_result(res).await,
             _ = tick.tick() => {
                 rt.expire_awaiting().await;
@@ -208,6 +227,38 @@ pub async fn run_with(
     store.flush().await?;
     info!("adapter stopped");
     Ok(())
+}
+
+/// Subscribe once everything written so far is in the store (whatever the store says of
+/// the flush: the subscription is what matters), in a task of its own: the run loop goes
+/// on meanwhile.
+fn subscribe_after_flush(
+    store: Arc<dyn Store>,
+    sub: Subscription,
+) -> oneshot::Receiver<mpsc::UnboundedReceiver<StateChange>> {
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let _ = store.flush().await;
+        let _ = tx.send(store.subscribe(sub));
+    });
+    rx
+}
+
+/// The subscription [`subscribe_after_flush`] makes, once it is there; never while none
+/// is coming.
+async fn arrival<T>(coming: &mut Option<oneshot::Receiver<T>>) -> Option<T> {
+    match coming {
+        Some(rx) => rx.await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// The next change of a subscription; never while there is none yet.
+async fn next_change(rx: &mut Option<mpsc::UnboundedReceiver<StateChange>>) -> Option<StateChange> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Set the allocator up for the event path, once at start (the binary's `main` and the
@@ -252,8 +303,11 @@ impl Runtime {
         // first snapshot writes only what changed meanwhile.
         let ids = store.ids().unwrap_or_default();
         let mut states = States::new(ids.clone());
+        let info = format!("{ns}.info.");
+        let mut first_start = true;
         store
             .for_each_state(&format!("{ns}.*"), &mut |id, st| {
+                first_start &= id.starts_with(&info);
                 states.insert(&id, Mirror::loaded(st, ids.strings()))
             })
             .await?;
@@ -278,6 +332,7 @@ impl Runtime {
             unreachable: HashSet::new(),
             held: Default::default(),
             journal_changed: false,
+            first_start,
         };
         rt.write_instance_objects().await?;
         Ok(rt)

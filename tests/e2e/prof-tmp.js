@@ -1,0 +1,33 @@
+'use strict';
+// scratch: CPU profile of js-controller during a cold start of hmip.0 (not committed)
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { prepareInstall, createRoot, waitFor, installHmip, startSim, HMIP_ROOT, SIM_SGTIN: SGTIN, SIM_TOKEN } = require('./iob');
+const { missingObjects, setEnabled, watchConnection } = require('./iob/bench');
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = process.env.HMIP_BIN;
+const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'home.json');
+(async () => {
+    await prepareInstall(HMIP_ROOT);
+    const ids = new Set([...Object.keys(JSON.parse(execFileSync(BIN, ['tree', '--fixture', FIXTURE], { encoding: 'utf8', maxBuffer: 1 << 29 }))), 'hmip.0.info.pairing']);
+    const sim = await startSim(BIN, ['--fixture', FIXTURE]);
+    const iob = await createRoot({ dbType: 'jsonl', ...HMIP_ROOT });
+    const node = iob.node; iob.node = '/tmp/nodeprof.sh';
+    await iob.start();
+    iob.node = node;
+    await installHmip(iob, BIN);
+    await iob.setNative('hmip.0', { accessPointSgtin: SGTIN, authToken: SIM_TOKEN, lookupUrl: sim.lookupUrl });
+    const conn = await watchConnection(iob);
+    const t0 = process.hrtime.bigint() / 1000n;
+    const at = await setEnabled(iob, true);
+    await conn.wait(true, at);
+    await waitFor(async () => (await missingObjects(iob, ids)) === 0, { timeoutMs: 60000, intervalMs: 20, what: 'tree' });
+    const t1 = process.hrtime.bigint() / 1000n;
+    fs.writeFileSync(path.join(process.argv[2], 'window.json'), JSON.stringify({ t0: Number(t0), t1: Number(t1), pid: iob.child.pid }));
+    conn.close();
+    await iob.stop();
+    execFileSync('sh', ['-c', `cp -r ${iob.root}/log ${process.argv[2]}/log`]);
+    await iob.dispose();
+    sim.stop();
+})().catch(e => { console.error(e); process.exit(1); });
