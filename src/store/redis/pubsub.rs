@@ -318,25 +318,26 @@ impl PubSub {
         let db = Arc::clone(&self.states);
         tokio::spawn(async move {
             db.wait_up().await;
-            let values = match RedisStore::values(&db, STATE_PREFIX, &glob).await {
-                Ok(v) => v,
-                Err(e) => {
-                    // The connection dropped again: the next confirmation replays.
-                    tracing::debug!("replaying unacknowledged states of {glob}: {e}");
-                    return;
+            // Page by page, only the commands kept: the states matching are usually a
+            // whole tree of acknowledged values.
+            let mut commands = Vec::new();
+            let read = RedisStore::values_paged(&db, STATE_PREFIX, &glob, |key, json| {
+                if let Some(st) = super::commands::parse::<IobState>(key, &json) {
+                    if !st.ack {
+                        commands.push((key[STATE_PREFIX.len()..].to_string(), st));
+                    }
                 }
-            };
-            for (key, json) in values {
-                let id = &key[STATE_PREFIX.len()..];
-                let Some(st) = super::commands::parse::<IobState>(&key, &json) else {
-                    continue;
-                };
-                if st.ack {
-                    continue;
-                }
+            })
+            .await;
+            if let Err(e) = read {
+                // The connection dropped again: the next confirmation replays.
+                tracing::debug!("replaying unacknowledged states of {glob}: {e}");
+                return;
+            }
+            for (id, st) in commands {
                 for tx in &sinks {
                     let _ = tx.send(StateChange {
-                        id: id.to_string(),
+                        id: id.clone(),
                         state: Some(st.clone()),
                         replayed: true,
                     });
