@@ -15,11 +15,13 @@
 //! - [`backoff`]: the one jittered backoff of every retry loop.
 //! - [`compact`], [`shared_text`]: compact JSON values and one shared copy per text, for
 //!   the model's fields and the stores' states.
+//! - [`allocator`]: glibc's settings for the process, and giving transient memory back.
 //! - [`private_file`]: the one way a file with user data is written (owner-only, atomic).
 //! - [`app`]: each way the command runs (instance, standalone, pair, sim), wired from the
 //!   above; the binary only parses its arguments and calls in here.
 
 pub mod adapter;
+pub mod allocator;
 pub mod app;
 pub mod backoff;
 pub mod cloud;

@@ -26,6 +26,7 @@ mod reachability;
 mod transport;
 mod unconfirmed;
 
+pub use crate::allocator::tune_allocator;
 pub use mirror::MirrorMemory;
 pub use reachability::Q_DEVICE_NOT_CONNECTED;
 pub use transport::{connect, connect_cloud, TransportConfig};
@@ -214,10 +215,10 @@ pub async fn run_with(
             _ = tick.tick() => {
                 rt.expire_awaiting().await;
                 rt.retry_unconfirmed().await;
-                // A burst is over: give back what it freed (see release_freed_memory).
+                // A burst is over: give back what it freed (see allocator::release_freed_memory).
                 if last_event.is_some_and(|t| t.elapsed() > Duration::from_secs(1)) {
                     last_event = None;
-                    release_freed_memory();
+                    crate::allocator::release_freed_memory();
                 }
             }
         }
@@ -258,39 +259,6 @@ async fn next_change(rx: &mut Option<mpsc::UnboundedReceiver<StateChange>>) -> O
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-/// Set the allocator up for the event path, once at start (the binary's `main` and the
-/// benches call it). glibc consolidates its "fast bins" of small freed blocks whenever a
-/// block of 1 KB or more is asked for, and each device report asks for a few (its 3–6 KB
-/// of text, the places of its fields): that consolidation was 5 % of an event's
-/// instructions. Without fast bins, small blocks still come from glibc's per-thread cache.
-///
-/// And one arena for every thread: glibc gives each thread that meets contention an arena
-/// of its own, and each keeps its own holes; the runtime's three threads left 0.4 MiB more
-/// resident after the fixture's cold start under js-controller than one shared arena does
-/// (BENCHMARKS.md). The threads rarely allocate at the same time (the event path is one
-/// task), and the per-thread cache still serves small blocks without the arena's lock.
-pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes tuning parameters of the allocator; M_MXFAST 0 and
-    // M_ARENA_MAX 1 are documented values, set before any thread is started.
-    unsafe {
-        libc::mallopt(libc::M_MXFAST, 0);
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
-
-/// Hand the memory a snapshot's or a burst's transient data took back to the system: glibc
-/// keeps freed small blocks for reuse, which left the resident size at twice the live heap
-/// after loading a home. Once per snapshot and per quiet second after events, so its cost
-/// (a walk of the heap, about a millisecond) does not matter.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory to the system; it has no preconditions.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
@@ -465,7 +433,7 @@ impl Runtime {
         }
         self.remove_ids(stale).await;
         self.model = Some(state);
-        release_freed_memory();
+        crate::allocator::release_freed_memory();
     }
 
     /// The event path of nearly every event: a device report applied to the stored device

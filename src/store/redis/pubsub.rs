@@ -321,7 +321,9 @@ impl PubSub {
             // Page by page, only the commands kept: the states matching are usually a
             // whole tree of acknowledged values.
             let mut commands = Vec::new();
+            let mut read_states = 0usize;
             let read = RedisStore::values_paged(&db, STATE_PREFIX, &glob, |key, json| {
+                read_states += 1;
                 if let Some(st) = super::commands::parse::<IobState>(key, &json) {
                     if !st.ack {
                         commands.push((key[STATE_PREFIX.len()..].to_string(), st));
@@ -333,6 +335,11 @@ impl PubSub {
                 // The connection dropped again: the next confirmation replays.
                 tracing::debug!("replaying unacknowledged states of {glob}: {e}");
                 return;
+            }
+            // A whole tree read (after an instance's first start, or a reconnect): its
+            // key list and pages were megabytes that nothing else gives back soon.
+            if read_states >= 1000 {
+                crate::allocator::release_freed_memory();
             }
             for (id, st) in commands {
                 for tx in &sinks {
