@@ -1476,17 +1476,8 @@ async fn the_first_start_subscribes_to_user_writes_once_the_tree_is_written() {
         .unwrap();
     let http = reqwest::Client::new();
     let switch_calls = || async {
-        let calls: Value = http
-            .get(format!("{}/sim/calls", sim.url()))
-            .send()
+        common::sim_calls(&http, &sim.url())
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        calls
-            .as_array()
-            .unwrap()
             .iter()
             .filter(|c| c["body"]["deviceId"] == dev.as_str())
             .map(|c| c["body"]["on"].clone())
@@ -1536,14 +1527,7 @@ async fn the_first_start_subscribes_to_user_writes_once_the_tree_is_written() {
         )])
         .await
         .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !switch_calls().await.contains(&json!(want)) {
-            assert!(
-                Instant::now() < deadline,
-                "{run}: the command never reached the cloud"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        common::wait_until(|| async { switch_calls().await.contains(&json!(want)) }).await;
         let _ = stop.send(true);
         task.await.unwrap().unwrap();
         let r = http

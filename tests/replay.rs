@@ -161,7 +161,7 @@ async fn switch_calls_at_a_marker(
         .await
         .unwrap();
     let markers = || async {
-        all_calls(http, sim)
+        common::sim_calls(http, sim)
             .await
             .into_iter()
             .filter(|c| c["body"]["deviceId"] == dev.as_str())
@@ -172,21 +172,8 @@ async fn switch_calls_at_a_marker(
     switch_calls(http, sim).await
 }
 
-async fn all_calls(http: &reqwest::Client, sim: &str) -> Vec<Value> {
-    http.get(format!("{sim}/sim/calls"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 async fn switch_calls(http: &reqwest::Client, sim: &str) -> Vec<Value> {
-    all_calls(http, sim)
+    common::sim_calls(http, sim)
         .await
         .into_iter()
         .filter(|c| c["path"].as_str().unwrap_or("").ends_with("setSwitchState"))

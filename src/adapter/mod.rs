@@ -206,11 +206,13 @@ pub async fn run_with(
                     }
                 }
             }
-            Some(rx) = arrival(&mut user_rx_coming) => {
+            Some(Ok(rx)) = or_pending(user_rx_coming.as_mut()) => {
                 user_rx_coming = None;
                 user_rx = Some(rx);
             }
-            Some(change) = next_change(&mut user_rx) => rt.on_user_write(change, &queue).await,
+            Some(Some(change)) = or_pending(user_rx.as_mut().map(|rx| rx.recv())) => {
+                rt.on_user_write(change, &queue).await
+            }
             Some(res) = results.recv() => rt.on_write_result(res).await,
             _ = tick.tick() => {
                 rt.expire_awaiting().await;
@@ -245,19 +247,11 @@ fn subscribe_after_flush(
     rx
 }
 
-/// The subscription [`subscribe_after_flush`] makes, once it is there; never while none
-/// is coming.
-async fn arrival<T>(coming: &mut Option<oneshot::Receiver<T>>) -> Option<T> {
-    match coming {
-        Some(rx) => rx.await.ok(),
-        None => std::future::pending().await,
-    }
-}
-
-/// The next change of a subscription; never while there is none yet.
-async fn next_change(rx: &mut Option<mpsc::UnboundedReceiver<StateChange>>) -> Option<StateChange> {
-    match rx {
-        Some(rx) => rx.recv().await,
+/// What `f` gives, or never while there is no `f` (the user-write subscription before it
+/// exists, the one being made before it is there): a `select!` branch that waits for it.
+async fn or_pending<F: std::future::Future>(f: Option<F>) -> Option<F::Output> {
+    match f {
+        Some(f) => Some(f.await),
         None => std::future::pending().await,
     }
 }

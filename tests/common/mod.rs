@@ -299,11 +299,7 @@ impl Harness {
 
     /// The control calls the simulator recorded.
     pub async fn calls(&self) -> Vec<Value> {
-        self.sim_get("/sim/calls")
-            .await
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        sim_calls(&self.http, &self.sim.url()).await
     }
 
     /// Drain the writes seen so far.
@@ -364,6 +360,20 @@ impl Harness {
         let at = calls.iter().position(is_marker).unwrap();
         calls[..at].to_vec()
     }
+}
+
+/// The control calls the simulator at `sim` (its base URL) recorded, oldest first.
+pub async fn sim_calls(http: &reqwest::Client, sim: &str) -> Vec<Value> {
+    http.get(format!("{}/sim/calls", sim.trim_end_matches('/')))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The channel type of the marker events ([`Harness::marker`]): no test changes it.

@@ -264,7 +264,7 @@ async function stopInstance(iob, pid) {
 /** Until a websocket opened after `connects0` (the simulator's wsConnects before the start) is open. */
 async function wsOpen(sim, connects0) {
     await waitFor(async () => {
-        const s = await sim.http('GET', '/sim/stats');
+        const s = await sim.stats();
         return s.wsConnects > connects0 && s.wsOpen >= 1;
     }, { timeoutMs: 60000, intervalMs: 50, what: 'the adapter\'s websocket' });
 }
@@ -275,7 +275,7 @@ async function oneRun(side, n, ctx) {
     try {
         const conn = await watchConnection(iob, CONNECT_TIMEOUT);
         const writes = await watchWrites(iob);
-        const connects0 = (await ctx.sim.http('GET', '/sim/stats')).wsConnects;
+        const connects0 = (await ctx.sim.stats()).wsConnects;
         const cold = await startInstance(iob, conn);
         const objectsAtConnected = await countKeys(iob, 'objects', 'cfg.o.hmip.0.*');
         let completeAt = cold.connectedAt;

@@ -186,12 +186,14 @@ async function switchWriteRoundTrip(iob, sim, { write, timeoutMs = 10000 } = {})
     }
     const call = await waitFor(async () => (await sim.calls()).find(c => /setSwitchState$/.test(c.path)),
         { timeoutMs, what: 'the setSwitchState call at the simulator' });
-    const body = typeof call.body === 'string' ? JSON.parse(call.body) : call.body;
-    assert.deepEqual(body, { channelIndex: 1, deviceId: SWITCH, on: want });
+    assert.deepEqual(callBody(call), { channelIndex: 1, deviceId: SWITCH, on: want });
     const acked = await iob.waitForState(id, s => s.ack === true && s.val === want, { timeoutMs });
     assert.equal(acked.from, INSTANCE);
     return { id, want };
 }
+
+/** The body of a control call the simulator recorded (text or JSON). */
+const callBody = call => (typeof call.body === 'string' ? JSON.parse(call.body) : call.body);
 
 /** Local ports of the established TCP connections of process pid to 127.0.0.1:port. */
 function connectionsOf(pid, port) {
@@ -433,9 +435,9 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
                         whileDown: async () => {
                             // The adapter gets the change while its database is away: Redis comes
                             // back once the simulator has written the event to the websocket.
-                            const { wsFramesSent: sent } = await sim.http('GET', '/sim/stats');
+                            const { wsFramesSent: sent } = await sim.stats();
                             await sim.setChannel(SWITCH, 1, { currentPowerConsumption: want });
-                            await waitFor(async () => (await sim.http('GET', '/sim/stats')).wsFramesSent > sent,
+                            await waitFor(async () => (await sim.stats()).wsFramesSent > sent,
                                 { timeoutMs: 10000, what: 'the event written to the adapter\'s websocket' });
                         },
                     });
@@ -514,7 +516,7 @@ describe('hmip.0 as a js-controller 7.2.3 instance', { concurrency: true }, () =
                         // A marker write through the new subscription, the other way: once its call
                         // is at the simulator, a second execution of the lost write (from the replay
                         // or a late announcement) would be there before it.
-                        const on = x => (typeof x.body === 'string' ? JSON.parse(x.body) : x.body).on;
+                        const on = x => callBody(x).on;
                         await iob.setState(lost.id, !lost.want, { ack: false, from: 'system.adapter.javascript.0' });
                         const calls = await waitFor(async () => {
                             const cs = (await sim.calls()).filter(x => /setSwitchState$/.test(x.path));

@@ -73,6 +73,7 @@ async function startSim(bin, args = []) {
         http,
         calls: () => http('GET', '/sim/calls'),
         clearCalls: () => http('DELETE', '/sim/calls'),
+        stats: () => http('GET', '/sim/stats'),
         setChannel: (device, index, fields) => http('POST', `/sim/device/${device}/channel/${index}`, fields),
         stop() { killGroup(child.pid, 'SIGKILL'); },
     };
